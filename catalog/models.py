@@ -1,0 +1,227 @@
+"""The portal's mirror of the Glue Data Catalog, plus steward curation.
+
+Natural keys carry unique constraints so a sync is a reconcile (diff known vs
+seen). Hub, layer and visibility come from the Glue parameters ``hub``,
+``layer``, ``visibility`` (database) and ``owner``, ``classification`` (table,
+which may also override the database's keys).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from portal.roles import Role, table_filter_q
+
+LAYERS = ("source", "prepared", "semantic")
+VISIBILITIES = ("hub", "public")
+CLASSIFICATIONS = ("public", "internal", "confidential", "strictly-confidential")
+
+
+class GlueCatalog(models.Model):
+    """One account's Glue Data Catalog in one region (the 'global' catalog spans several)."""
+
+    account_id = models.CharField(max_length=12)
+    region = models.CharField(max_length=32)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    index_stale = models.BooleanField(default=False, help_text="Search index missed changes; next sync catches up.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account_id", "region"], name="uniq_glue_catalog")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.region}"
+
+
+class TableQuerySet(models.QuerySet):
+    def live(self) -> "TableQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, role: Role | None) -> "TableQuerySet":
+        """Live tables the role may see (see portal.roles.table_filter_q)."""
+        return self.live().filter(table_filter_q(role))
+
+
+class Database(models.Model):
+    catalog = models.ForeignKey(GlueCatalog, on_delete=models.CASCADE, related_name="databases")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    location_uri = models.CharField(max_length=1024, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    hub = models.CharField(max_length=64, blank=True, db_index=True)
+    layer = models.CharField(max_length=16, blank=True, db_index=True)
+    visibility = models.CharField(max_length=8, default="hub")
+    created_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["catalog", "name"], name="uniq_database")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Table(models.Model):
+    catalog = models.ForeignKey(GlueCatalog, on_delete=models.CASCADE, related_name="tables")
+    database = models.ForeignKey(Database, on_delete=models.CASCADE, related_name="tables")
+    # Denormalised so lookups by "database.table" and role filters need no join.
+    database_name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    table_type = models.CharField(max_length=32, blank=True, db_index=True)
+    location = models.CharField(max_length=1024, blank=True)
+    format = models.CharField(max_length=32, blank=True, db_index=True)
+    input_format = models.CharField(max_length=255, blank=True)
+    serde = models.CharField(max_length=255, blank=True)
+    view_sql = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    owner = models.CharField(max_length=255, blank=True, db_index=True)
+    classification = models.CharField(max_length=32, blank=True, db_index=True)
+    hub = models.CharField(max_length=64, blank=True, db_index=True)
+    layer = models.CharField(max_length=16, blank=True, db_index=True)
+    visibility = models.CharField(max_length=8, default="hub", db_index=True)
+    glue_version_id = models.CharField(max_length=64, blank=True)
+    # Hash of everything the mirror stores from Glue: unchanged tables cost no writes.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    column_count = models.PositiveIntegerField(default=0)
+    partition_count = models.PositiveIntegerField(default=0)
+    # Popularity signal for ranking (views, queries, workspaces launched on it).
+    usage_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = TableQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "database_name", "name"], name="uniq_table"),
+        ]
+        indexes = [models.Index(fields=["database_name", "name"], name="table_qualified_name")]
+        ordering = ["database_name", "name"]
+
+    def __str__(self) -> str:
+        return self.qualified_name
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.database_name}.{self.name}"
+
+    @property
+    def is_view(self) -> bool:
+        return self.table_type == "VIRTUAL_VIEW"
+
+
+class Column(models.Model):
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="columns")
+    name = models.CharField(max_length=255)
+    type = models.TextField()
+    comment = models.TextField(blank=True)
+    position = models.PositiveIntegerField()
+    is_partition_key = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "name", "is_partition_key"], name="uniq_column")]
+        ordering = ["is_partition_key", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.table_id}.{self.name}"
+
+
+class Partition(models.Model):
+    """A Glue partition: its key values and location."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="partitions")
+    values = models.JSONField()
+    values_key = models.CharField(max_length=1024, help_text="Values joined by '/', for uniqueness.")
+    location = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "values_key"], name="uniq_partition")]
+        ordering = ["-values_key"]
+
+
+class TableVersion(models.Model):
+    """One Glue table version as the mirror saw it, with the diff against the previous one."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="versions")
+    version_id = models.CharField(max_length=64)
+    columns = models.JSONField(default=list, help_text="[{name, type, comment, partition_key}]")
+    diff = models.JSONField(default=dict, help_text="{added: [...], removed: [...], type_changed: [...]}")
+    updated_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "version_id"], name="uniq_table_version")]
+        ordering = ["-recorded_at", "-id"]
+
+
+class SyncRun(models.Model):
+    """One catalog sync (full or incremental) with its outcome."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIAL = "partial", "succeeded with warnings"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        FULL = "full"
+        INCREMENTAL = "incremental"
+        EVENTS = "events"
+
+    catalog = models.ForeignKey(GlueCatalog, on_delete=models.CASCADE, related_name="sync_runs", null=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # Two syncs never run at once on the same catalog.
+            models.UniqueConstraint(
+                fields=["catalog"], condition=Q(status="running"), name="one_running_sync_per_catalog"
+            ),
+        ]
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Curation(models.Model):
+    """What stewards add in the portal on top of Glue; one row per table, latest values."""
+
+    table = models.OneToOneField(Table, on_delete=models.CASCADE, related_name="curation")
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    owner = models.CharField(max_length=255, blank=True)
+    classification = models.CharField(max_length=32, blank=True)
+    pii_columns = models.JSONField(default=list, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class CurationChange(models.Model):
+    """History of curation edits: who changed which field, from what to what, when."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="curation_changes")
+    field = models.CharField(max_length=64)
+    old_value = models.JSONField(null=True)
+    new_value = models.JSONField(null=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]

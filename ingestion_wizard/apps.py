@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class IngestionWizardConfig(AppConfig):
+    name = "ingestion_wizard"

@@ -1,0 +1,193 @@
+"""Django settings for Data Hub Portal, read only from the environment.
+
+Safe local defaults (SQLite, Celery's filesystem broker, a local moto server
+and osmem started by ``bin/run``); production points the same variables at
+PostgreSQL, Redis, OpenSearch and real AWS. See README.md for each variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import env_bool, env_int, env_json, env_str, parse_glue_catalogs
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+# Embedded mode: everything on one machine, local accounts, demo users. With no
+# settings at all (no DATABASE_URL) the portal is embedded; production sets both.
+EMBEDDED = env_bool("PORTAL_EMBEDDED", not env_str("DATABASE_URL"))
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or EMBEDDED):
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG and PORTAL_EMBEDDED are off")
+    SECRET_KEY = "insecure-local-only-key-for-the-embedded-portal"
+
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "rest_framework",
+    "drf_spectacular",
+    "formtools",
+    "django_celery_beat",
+    "django_celery_results",
+    "portal",
+    "catalog",
+    "lineage",
+    "ingestion_wizard",
+    "workspaces",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------
+_default_db = f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
+except Exception as exc:  # dj_database_url raises several types for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL and a busy timeout let the web server, worker and beat share one file.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+SITE_ID = 1
+
+# --- I18N / static -----------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- REST API ------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Data Hub Portal API",
+    "DESCRIPTION": "Catalog, search, lineage, ingestion and workspaces of the data lake.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Celery --------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+CATALOG_SYNC_INTERVAL_SECONDS = env_int("CATALOG_SYNC_INTERVAL_SECONDS", 900, minimum=10)
+CATALOG_EVENTS_QUEUE_URL = env_str("CATALOG_EVENTS_QUEUE_URL", "")
+
+# --- AWS -----------------------------------------------------------------
+# Unset in production means real AWS; the embedded run command points it at moto.
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL") or None
+AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "eu-central-1")
+AWS_ACCOUNT_ID = env_str("AWS_ACCOUNT_ID", "123456789012")
+AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 8, minimum=1)
+GLUE_CATALOGS = parse_glue_catalogs(env_str("GLUE_CATALOGS"), AWS_ACCOUNT_ID, AWS_DEFAULT_REGION)
+# IAM role per persona/hub for AssumeRole, e.g. {"consumer:finance": "arn:aws:iam::…:role/…", "admin": "…"}
+AWS_ROLE_ARNS: dict[str, str] = env_json("AWS_ROLE_ARNS", {})
+LAKE_BUCKET = env_str("LAKE_BUCKET", "datahub-lake")
+
+# --- OpenSearch ----------------------------------------------------------
+OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")
+OPENSEARCH_SIGV4 = env_bool("OPENSEARCH_SIGV4", False)
+OPENSEARCH_INDEX_PREFIX = env_str("OPENSEARCH_INDEX_PREFIX", "datahub")
+OPENSEARCH_TIMEOUT_SECONDS = env_int("OPENSEARCH_TIMEOUT_SECONDS", 5, minimum=1)
+
+# --- Identity ------------------------------------------------------------
+ALLOW_LOCAL_ACCOUNTS = env_bool("ALLOW_LOCAL_ACCOUNTS", EMBEDDED)
+OIDC_ISSUER_URL = env_str("OIDC_ISSUER_URL")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+ROLE_GROUP_PATTERN = env_str(
+    "ROLE_GROUP_PATTERN", r"^dh-(?P<hub>[a-z0-9-]+)-(?P<persona>steward|provider|consumer)$"
+)
+ADMIN_GROUP = env_str("ADMIN_GROUP", "dh-admins")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "opensearch": {"level": "WARNING"},
+    },
+}
