@@ -27,6 +27,8 @@ _DEFAULTS = {
     "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
     "OPENSEARCH_URL": "http://127.0.0.1:1",
     "OPENSEARCH_TIMEOUT_SECONDS": "5",
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls there are still sync.
+    "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
 }
 
 for _name, _value in _DEFAULTS.items():

@@ -24,7 +24,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """URL of a moto server shared by the session (reset per test by ``aws``)."""
+    """URL of a moto server shared by the session (reset per test by ``aws_endpoint``)."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
@@ -36,7 +36,7 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws(moto_server: str) -> Iterator[str]:
+def aws_endpoint(moto_server: str) -> Iterator[str]:
     """A clean moto state for one test; settings point boto3 at it. Yields the endpoint URL."""
     requests.post(f"{moto_server}/moto-api/reset", timeout=10)
     previous = settings.AWS_ENDPOINT_URL
