@@ -1,0 +1,8 @@
+"""Every write of the catalog app: one module per concern.
+
+- ``sync``: full reconcile and incremental refresh of the Glue mirror (``full_sync``, ``refresh_tables``).
+- ``mirror``: the bulk writes a sync batch makes.
+- ``runs``: the sync claim, progress and outcome.
+- ``events``: Glue change events from SQS, turned into refreshes.
+- ``schedules``: the beat schedule of the sync tasks.
+"""

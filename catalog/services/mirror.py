@@ -1,0 +1,273 @@
+"""Writes batches of Glue records into the catalog mirror (bulk, one database at a time).
+
+The reconcile core: compare each record's fingerprint with what the mirror holds
+(loaded once per database, in memory), then bulk create / bulk update / soft
+delete. Unchanged tables cost no writes. Callers run each batch in a transaction
+and send ``tables_changed`` after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from catalog.models import Column, Database, GlueCatalog, Partition, Table, TableVersion
+from catalog.sources.glue import ColumnRecord, DatabaseRecord, PartitionRecord, TableRecord, TableVersionRecord
+
+BATCH = 1000
+_TABLE_FIELDS = (
+    "description", "table_type", "location", "format", "input_format", "serde", "view_sql", "parameters", "owner",
+    "classification", "hub", "layer", "visibility", "glue_version_id", "fingerprint", "column_count", "created_at",
+    "updated_at", "deleted_at", "synced_at",
+)
+_DATABASE_FIELDS = ("description", "location_uri", "parameters", "hub", "layer", "visibility", "created_at",
+                    "deleted_at")
+_COLUMN_COPY_SQL = (
+    f"COPY {Column._meta.db_table} (table_id, name, type, comment, position, is_partition_key) FROM STDIN"
+)
+
+
+@dataclass(slots=True)
+class Known:
+    """What the mirror holds for one table, enough to decide whether it changed."""
+
+    id: int
+    fingerprint: str
+    glue_version_id: str
+    deleted: bool
+
+
+@dataclass
+class BatchResult:
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    versions: int = 0
+    # table id -> partitions newly seen, for partitions_added
+    new_partitions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def changed_ids(self) -> list[int]:
+        return self.created + self.updated
+
+
+def schema_diff(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Columns added, removed and whose type changed between two column lists (pure)."""
+    old_types = {(c["name"], c.get("partition_key", False)): c.get("type", "") for c in old}
+    new_types = {(c["name"], c.get("partition_key", False)): c.get("type", "") for c in new}
+    return {
+        "added": [name for (name, _pk) in new_types if (name, _pk) not in old_types],
+        "removed": [name for (name, _pk) in old_types if (name, _pk) not in new_types],
+        "type_changed": [
+            {"name": key[0], "from": old_types[key], "to": new_types[key]}
+            for key in new_types
+            if key in old_types and old_types[key] != new_types[key]
+        ],
+    }
+
+
+def columns_json(columns: Iterable[ColumnRecord]) -> list[dict[str, Any]]:
+    return [c.as_dict() for c in columns]
+
+
+def version_key(record: TableRecord) -> str:
+    """Glue's version id, or a schema hash when Glue gives none."""
+    return record.glue_version_id or f"schema-{record.schema_key}"
+
+
+def known_tables(catalog: GlueCatalog, database_name: str, names: Iterable[str] | None = None) -> dict[str, Known]:
+    """The mirror's tables of one database (optionally only ``names``), keyed by name: one query."""
+    qs = Table.objects.filter(catalog=catalog, database_name=database_name)
+    if names is not None:
+        qs = qs.filter(name__in=list(names))
+    return {
+        name: Known(pk, fp, version, deleted is not None)
+        for pk, name, fp, version, deleted in qs.values_list("id", "name", "fingerprint", "glue_version_id",
+                                                               "deleted_at")
+    }
+
+
+def upsert_database(catalog: GlueCatalog, record: DatabaseRecord,
+                    known: dict[str, Database]) -> tuple[Database, str]:
+    """Create or update one Database row; returns it and 'created' | 'updated' | 'unchanged'."""
+    values = {
+        "description": record.description, "location_uri": record.location_uri, "parameters": record.parameters,
+        "hub": record.hub, "layer": record.layer, "visibility": record.visibility or "hub",
+        "created_at": record.created_at, "deleted_at": None,
+    }
+    row = known.get(record.name)
+    if row is None:
+        row = Database.objects.create(catalog=catalog, name=record.name, **values)
+        known[record.name] = row
+        return row, "created"
+    if all(getattr(row, name) == value for name, value in values.items()):
+        return row, "unchanged"
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save(update_fields=[*_DATABASE_FIELDS, "synced_at"])
+    return row, "updated"
+
+
+def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, now: datetime) -> Table:
+    return Table(
+        catalog=catalog, database=database, database_name=record.database_name, name=record.name,
+        description=record.description, table_type=record.table_type, location=record.location,
+        format=record.format, input_format=record.input_format, serde=record.serde, view_sql=record.view_sql,
+        parameters=record.parameters, owner=record.owner, classification=record.classification, hub=record.hub,
+        layer=record.layer, visibility=record.visibility, glue_version_id=record.glue_version_id,
+        fingerprint=record.fingerprint, column_count=len(record.columns), created_at=record.created_at,
+        updated_at=record.updated_at, deleted_at=None, synced_at=now,
+    )
+
+
+def insert_columns(rows: list[tuple[int, ColumnRecord]]) -> None:
+    """Bulk insert columns: COPY on PostgreSQL (the bulk of a sync's rows), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(_COLUMN_COPY_SQL) as copy:
+                for table_id, col in rows:
+                    copy.write_row((table_id, col.name, col.type, col.comment, col.position, col.is_partition_key))
+        return
+    Column.objects.bulk_create(
+        [Column(table_id=table_id, name=c.name, type=c.type, comment=c.comment, position=c.position,
+                is_partition_key=c.is_partition_key) for table_id, c in rows],
+        batch_size=BATCH,
+    )
+
+
+def _old_columns(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    result: dict[int, list[dict[str, Any]]] = {pk: [] for pk in table_ids}
+    rows = (Column.objects.filter(table_id__in=table_ids)
+            .order_by("table_id", "is_partition_key", "position")
+            .values_list("table_id", "name", "type", "comment", "is_partition_key"))
+    for table_id, name, type_, comment, pk in rows.iterator(chunk_size=5000):
+        result[table_id].append({"name": name, "type": type_, "comment": comment, "partition_key": pk})
+    return result
+
+
+def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRecord], known: dict[str, Known],
+                 gap_versions: dict[str, list[TableVersionRecord]] | None = None) -> BatchResult:
+    """Reconcile one batch of a database's tables against ``known`` (updated in place).
+
+    Call inside a transaction. ``gap_versions`` holds Glue versions between the
+    mirrored one and the current one (by table name) so the history has no holes.
+    """
+    now = timezone.now()
+    result = BatchResult()
+    new: list[TableRecord] = []
+    changed: list[tuple[TableRecord, Known]] = []
+    for record in records:
+        seen = known.get(record.name)
+        if seen is None:
+            new.append(record)
+        elif seen.deleted or seen.fingerprint != record.fingerprint:
+            changed.append((record, seen))
+        else:
+            result.unchanged += 1
+
+    versions: list[TableVersion] = []
+    column_rows: list[tuple[int, ColumnRecord]] = []
+    if new:
+        rows = Table.objects.bulk_create([_table_row(catalog, database, r, now) for r in new], batch_size=BATCH)
+        for row, record in zip(rows, new):
+            known[record.name] = Known(row.pk, record.fingerprint, record.glue_version_id, False)
+            result.created.append(row.pk)
+            column_rows.extend((row.pk, c) for c in record.columns)
+            # First sight: the history starts with the schema as it is now.
+            versions.append(TableVersion(table_id=row.pk, version_id=version_key(record),
+                                         columns=columns_json(record.columns),
+                                         diff={"added": [], "removed": [], "type_changed": [], "first_seen": True},
+                                         updated_at=record.updated_at))
+
+    if changed:
+        ids = [seen.id for _, seen in changed]
+        old_columns = _old_columns(ids)
+        updates: list[Table] = []
+        replace_columns: list[int] = []
+        for record, seen in changed:
+            row = _table_row(catalog, database, record, now)
+            row.pk = seen.id
+            updates.append(row)
+            result.updated.append(seen.id)
+            new_cols = columns_json(record.columns)
+            previous = old_columns.get(seen.id, [])
+            if new_cols != previous:
+                replace_columns.append(seen.id)
+                column_rows.extend((seen.id, c) for c in record.columns)
+            if record.glue_version_id:
+                version_changed = record.glue_version_id != seen.glue_version_id
+            else:
+                version_changed = new_cols != previous
+            if version_changed:
+                for gap in (gap_versions or {}).get(record.name, []):
+                    gap_cols = columns_json(gap.columns)
+                    versions.append(TableVersion(table_id=seen.id, version_id=gap.version_id, columns=gap_cols,
+                                                 diff=schema_diff(previous, gap_cols), updated_at=gap.updated_at))
+                    previous = gap_cols
+                versions.append(TableVersion(table_id=seen.id, version_id=version_key(record), columns=new_cols,
+                                             diff=schema_diff(previous, new_cols), updated_at=record.updated_at))
+            known[record.name] = Known(seen.id, record.fingerprint, record.glue_version_id, False)
+        Table.objects.bulk_update(updates, fields=list(_TABLE_FIELDS), batch_size=BATCH)
+        if replace_columns:
+            Column.objects.filter(table_id__in=replace_columns).delete()
+
+    insert_columns(column_rows)
+    if versions:
+        # A version seen before (a table deleted and restored) is not recorded twice.
+        TableVersion.objects.bulk_create(versions, batch_size=BATCH, ignore_conflicts=True)
+        result.versions = len(versions)
+    return result
+
+
+def write_partitions(table_partitions: dict[int, list[PartitionRecord]]) -> dict[int, list[dict[str, Any]]]:
+    """Add partitions not yet mirrored; returns the new ones per table id (for partitions_added)."""
+    if not table_partitions:
+        return {}
+    existing: dict[int, set[str]] = {pk: set() for pk in table_partitions}
+    for table_id, key in Partition.objects.filter(table_id__in=list(table_partitions)).values_list(
+            "table_id", "values_key").iterator(chunk_size=5000):
+        existing[table_id].add(key)
+    rows: list[Partition] = []
+    added: dict[int, list[dict[str, Any]]] = {}
+    for table_id, partitions in table_partitions.items():
+        for part in partitions:
+            key = part.values_key
+            if key in existing[table_id]:
+                continue
+            existing[table_id].add(key)
+            rows.append(Partition(table_id=table_id, values=part.values, values_key=key, location=part.location,
+                                  created_at=part.created_at))
+            added.setdefault(table_id, []).append({"values": part.values, "location": part.location})
+    Partition.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+    if added:
+        counts = dict(Partition.objects.filter(table_id__in=list(added)).values_list("table_id")
+                      .annotate(n=Count("id")).values_list("table_id", "n"))
+        rows_to_update = [Table(pk=pk, partition_count=n) for pk, n in counts.items()]
+        Table.objects.bulk_update(rows_to_update, ["partition_count"], batch_size=BATCH)
+    return added
+
+
+def soft_delete_tables(table_ids: list[int]) -> int:
+    """Mark tables gone from Glue; their rows, columns and history stay."""
+    now = timezone.now()
+    done = 0
+    for start in range(0, len(table_ids), BATCH):
+        chunk = table_ids[start:start + BATCH]
+        done += Table.objects.filter(pk__in=chunk, deleted_at__isnull=True).update(deleted_at=now, synced_at=now)
+    return done
+
+
+def soft_delete_database(database: Database) -> list[int]:
+    """Mark a database gone from Glue along with its live tables; returns those table ids."""
+    ids = list(database.tables.filter(deleted_at__isnull=True).values_list("id", flat=True))
+    soft_delete_tables(ids)
+    Database.objects.filter(pk=database.pk).update(deleted_at=timezone.now())
+    return ids

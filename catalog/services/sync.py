@@ -1,0 +1,317 @@
+"""Catalog sync: the full reconcile and the incremental refresh of named tables.
+
+Both claim the catalog (one running sync per catalog), read Glue through
+``catalog.sources.glue``, write through ``catalog.services.mirror`` one database
+batch per transaction, and send ``tables_changed`` / ``partitions_added`` after
+each commit. Glue unreachable fails the run and leaves the mirror as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog import signals
+from catalog.models import Database, GlueCatalog, SyncRun, Table
+from catalog.services import mirror
+from catalog.services.runs import claim_run, finish_run, save_progress
+from catalog.sources.glue import (
+    DatabaseRecord,
+    GlueSource,
+    GlueSourceConfig,
+    ItemFailed,
+    PartitionRecord,
+    SourceUnavailable,
+    TableRecord,
+    TableVersionRecord,
+)
+
+log = logging.getLogger(__name__)
+
+SIGNAL_CHUNK = 2000
+PARTITION_THREADS = 4
+COUNT_KEYS = (
+    "databases_created", "databases_updated", "databases_unchanged", "databases_deleted", "databases_failed",
+    "tables_created", "tables_updated", "tables_unchanged", "tables_deleted", "tables_failed",
+    "partitions_added", "versions_recorded",
+)
+
+
+def ensure_catalogs() -> list[GlueCatalog]:
+    """The GlueCatalog rows for settings.GLUE_CATALOGS (created when missing), in settings order."""
+    return [
+        GlueCatalog.objects.get_or_create(account_id=ref.account_id, region=ref.region)[0]
+        for ref in settings.GLUE_CATALOGS
+    ]
+
+
+def catalog_source(catalog: GlueCatalog, client: Any = None) -> GlueSource:
+    return GlueSource(GlueSourceConfig(account_id=catalog.account_id, region=catalog.region), client=client)
+
+
+def _send_tables_changed(catalog_id: int, table_ids: list[int]) -> None:
+    for start in range(0, len(table_ids), SIGNAL_CHUNK):
+        chunk = table_ids[start:start + SIGNAL_CHUNK]
+        # send_robust: a failing subscriber (search, lineage) must not undo or abort the sync.
+        for receiver, outcome in signals.tables_changed.send_robust(sender=Table, catalog_id=catalog_id,
+                                                                     table_ids=chunk):
+            if isinstance(outcome, Exception):
+                log.error("tables_changed receiver %r failed: %s", receiver, outcome, exc_info=outcome)
+
+
+def _send_partitions_added(added: dict[int, list[dict[str, Any]]]) -> None:
+    for table_id, partitions in added.items():
+        for receiver, outcome in signals.partitions_added.send_robust(sender=Table, table_id=table_id,
+                                                                       partitions=partitions):
+            if isinstance(outcome, Exception):
+                log.error("partitions_added receiver %r failed: %s", receiver, outcome, exc_info=outcome)
+
+
+class _Sync:
+    """State of one run: the source, counts, warnings, and the per-database steps."""
+
+    def __init__(self, catalog: GlueCatalog, run: SyncRun, source: GlueSource, partitions: str) -> None:
+        self.catalog = catalog
+        self.run = run
+        self.source = source
+        self.partitions = partitions  # "all" | "changed" | "none": which tables' partitions a batch reads
+        self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
+        self.warnings: list[str] = []
+
+    def collect_source_warnings(self) -> None:
+        self.warnings.extend(self.source.warnings)
+        self.source.warnings.clear()
+
+    def signal_after_commit(self, table_ids: list[int], added: dict[int, list[dict[str, Any]]] | None = None) -> None:
+        if table_ids:
+            transaction.on_commit(partial(_send_tables_changed, self.catalog.pk, list(table_ids)))
+        if added:
+            transaction.on_commit(partial(_send_partitions_added, added))
+
+    # --- Glue reads done before a batch's transaction (no transaction held open on network calls)
+
+    def _partitions_to_read(self, records: list[TableRecord], known: dict[str, mirror.Known]) -> list[TableRecord]:
+        if self.partitions == "none":
+            return []
+        partitioned = [r for r in records if any(c.is_partition_key for c in r.columns)]
+        if self.partitions == "all":
+            return partitioned
+        return [r for r in partitioned
+                if r.name not in known or known[r.name].deleted or known[r.name].fingerprint != r.fingerprint]
+
+    def _read_partitions(self, record: TableRecord) -> tuple[str, list[PartitionRecord] | None]:
+        try:
+            return record.name, list(self.source.partitions(record.database_name, record.name))
+        except ItemFailed as exc:
+            self.source.warnings.append(str(exc))
+            return record.name, None
+
+    def _gap_versions(self, database: DatabaseRecord, records: list[TableRecord],
+                      known: dict[str, mirror.Known]) -> dict[str, list[TableVersionRecord]]:
+        """Glue versions skipped since the mirror last saw a table (history "as needed")."""
+        gaps: dict[str, list[TableVersionRecord]] = {}
+        for record in records:
+            seen = known.get(record.name)
+            old, new = (seen.glue_version_id if seen else ""), record.glue_version_id
+            if not (old.isdigit() and new.isdigit() and int(new) > int(old) + 1):
+                continue
+            try:
+                versions = self.source.table_versions(database, record.name)
+            except ItemFailed as exc:
+                self.warnings.append(str(exc))
+                continue
+            gaps[record.name] = [v for v in versions if v.version_id.isdigit() and int(old) < int(v.version_id)
+                                 < int(new)]
+        return gaps
+
+    def apply(self, database: DatabaseRecord, row: Database, records: list[TableRecord],
+              known: dict[str, mirror.Known], pool: ThreadPoolExecutor) -> None:
+        """Reconcile one batch of tables (one transaction), then signal what changed."""
+        for record in records:
+            self.warnings.extend(record.warnings)
+        to_read = self._partitions_to_read(records, known)
+        partitions = dict(pool.map(self._read_partitions, to_read)) if to_read else {}
+        gaps = self._gap_versions(database, records, known)
+        with transaction.atomic():
+            result = mirror.write_tables(self.catalog, row, records, known, gaps)
+            added = mirror.write_partitions(
+                {known[name].id: parts for name, parts in partitions.items() if parts is not None}
+            )
+            self.signal_after_commit(result.changed_ids, added)
+        self.counts["tables_created"] += len(result.created)
+        self.counts["tables_updated"] += len(result.updated)
+        self.counts["tables_unchanged"] += result.unchanged
+        self.counts["versions_recorded"] += result.versions
+        self.counts["partitions_added"] += sum(len(p) for p in added.values())
+
+    def delete_tables(self, table_ids: list[int]) -> None:
+        with transaction.atomic():
+            deleted = mirror.soft_delete_tables(table_ids)
+            self.signal_after_commit(table_ids)
+        self.counts["tables_deleted"] += deleted
+
+    def upsert_database(self, record: DatabaseRecord, known_dbs: dict[str, Database]) -> Database:
+        row, state = mirror.upsert_database(self.catalog, record, known_dbs)
+        self.counts[f"databases_{state}"] += 1
+        return row
+
+    def delete_database(self, row: Database) -> None:
+        with transaction.atomic():
+            ids = mirror.soft_delete_database(row)
+            self.signal_after_commit(ids)
+        self.counts["databases_deleted"] += 1
+        self.counts["tables_deleted"] += len(ids)
+
+    def sync_database(self, record: DatabaseRecord, known_dbs: dict[str, Database], pool: ThreadPoolExecutor) -> None:
+        """Reconcile every table of one database; tables gone from Glue are soft-deleted."""
+        row = self.upsert_database(record, known_dbs)
+        known = mirror.known_tables(self.catalog, record.name)
+        seen: set[str] = set()
+        try:
+            for page in self.source.table_pages(record):
+                seen.update(r.name for r in page.records)
+                # A table that could not be read keeps its last good state: it counts as seen.
+                seen.update(page.failed)
+                self.counts["tables_failed"] += len(page.failed)
+                self.apply(record, row, page.records, known, pool)
+        except ItemFailed as exc:
+            self.warnings.append(str(exc))
+            self.counts["databases_failed"] += 1
+            return  # the listing is incomplete: deleting "unseen" tables would be wrong
+        gone = [k.id for name, k in known.items() if name not in seen and not k.deleted]
+        if gone:
+            self.delete_tables(gone)
+
+    def refresh_database_tables(self, record: DatabaseRecord, known_dbs: dict[str, Database], names: set[str],
+                                pool: ThreadPoolExecutor) -> None:
+        """Re-read only ``names`` of one database; a name Glue no longer has is soft-deleted."""
+        row = self.upsert_database(record, known_dbs)
+        known = mirror.known_tables(self.catalog, record.name, names)
+        records: list[TableRecord] = []
+        gone: list[int] = []
+        for name in sorted(names):
+            try:
+                table = self.source.get_table(record, name)
+            except ItemFailed as exc:
+                self.warnings.append(str(exc))
+                self.counts["tables_failed"] += 1
+                continue
+            if table is not None:
+                records.append(table)
+            elif name in known and not known[name].deleted:
+                gone.append(known[name].id)
+        self.apply(record, row, records, known, pool)
+        if gone:
+            self.delete_tables(gone)
+
+
+def _partitions_policy(kind: str) -> str:
+    if kind == SyncRun.Kind.FULL:
+        return getattr(settings, "CATALOG_SYNC_PARTITIONS", "changed")
+    return "all"  # a refresh names few tables: read their partitions every time
+
+
+def _catch_up_index(catalog: GlueCatalog) -> None:
+    """The index missed changes earlier: resend every table of the catalog now (the next success catches up).
+
+    The flag is cleared first; the search receiver sets it again if OpenSearch is still down.
+    """
+    if not GlueCatalog.objects.filter(pk=catalog.pk, index_stale=True).update(index_stale=False):
+        return
+    ids = list(Table.objects.filter(catalog=catalog).order_by("pk").values_list("pk", flat=True))
+    log.info("search index of %s was stale; reindexing %d tables", catalog, len(ids))
+    _send_tables_changed(catalog.pk, ids)
+
+
+def _finish(sync: _Sync, error: str = "") -> SyncRun:
+    sync.collect_source_warnings()
+    run = finish_run(sync.run, dict(sync.counts), sync.warnings, error)
+    if not error:
+        _catch_up_index(sync.catalog)
+    return run
+
+
+def _run(sync: _Sync, body: Any) -> SyncRun:
+    """Run ``body(pool)`` and record its outcome; Glue unreachable or any bug ends as a failed run."""
+    try:
+        with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
+            body(pool)
+    except SourceUnavailable as exc:
+        return _finish(sync, error=f"{exc}. The mirror keeps its last good state.")
+    except Exception as exc:  # a bug must still end the run, or the catalog stays claimed
+        log.exception("sync run %s failed", sync.run.pk)
+        return _finish(sync, error=f"Unexpected error: {type(exc).__name__}: {exc}")
+    return _finish(sync)
+
+
+def full_sync(catalog: GlueCatalog, *, client: Any = None) -> SyncRun:
+    """Reconcile the whole catalog with Glue; returns the finished run.
+
+    Raises SyncAlreadyRunning when another sync of the catalog is running.
+    Unchanged tables cost no writes; tables and databases gone from Glue are
+    soft-deleted; one unreadable database or table becomes a warning.
+    """
+    run = claim_run(catalog, SyncRun.Kind.FULL)
+    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL))
+
+    def body(pool: ThreadPoolExecutor) -> None:
+        known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog)}
+        seen: set[str] = set()
+        for record in sync.source.databases():
+            seen.add(record.name)
+            sync.sync_database(record, known_dbs, pool)
+            sync.collect_source_warnings()
+            save_progress(run, sync.counts)
+        # Reached only when the whole database listing succeeded.
+        for name, row in known_dbs.items():
+            if name not in seen and row.deleted_at is None:
+                sync.delete_database(row)
+        GlueCatalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
+
+    return _run(sync, body)
+
+
+def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, databases: Iterable[str] = (),
+                   kind: str = SyncRun.Kind.INCREMENTAL, client: Any = None) -> SyncRun:
+    """Re-read just the named ``(database, table)`` pairs (and whole ``databases``); returns the finished run.
+
+    A table or database Glue no longer has is soft-deleted. Raises SyncAlreadyRunning
+    when another sync of the catalog is running.
+    """
+    by_database: dict[str, set[str]] = defaultdict(set)
+    for database_name, table_name in tables:
+        by_database[database_name].add(table_name)
+    whole = sorted(set(databases))
+    run = claim_run(catalog, kind)
+    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(kind))
+
+    def body(pool: ThreadPoolExecutor) -> None:
+        names = set(by_database) | set(whole)
+        known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog, name__in=names)}
+        for database_name in sorted(names):
+            try:
+                record = sync.source.get_database(database_name)
+            except ItemFailed as exc:
+                sync.warnings.append(str(exc))
+                sync.counts["databases_failed"] += 1
+                continue
+            if record is None:
+                row = known_dbs.get(database_name)
+                if row is not None and row.deleted_at is None:
+                    sync.delete_database(row)
+                continue
+            if database_name in whole:
+                sync.sync_database(record, known_dbs, pool)
+            else:
+                sync.refresh_database_tables(record, known_dbs, by_database[database_name], pool)
+            save_progress(run, sync.counts)
+
+    return _run(sync, body)
