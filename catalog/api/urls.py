@@ -2,4 +2,11 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from catalog.api import views
+
+urlpatterns: list = [
+    path("search", views.SearchView.as_view(), name="api-search"),
+    path("search/suggest", views.SuggestView.as_view(), name="api-search-suggest"),
+    path("datasets/<str:qualified_name>", views.DatasetView.as_view(), name="api-dataset"),
+    path("datasets/<str:qualified_name>/versions", views.DatasetVersionsView.as_view(), name="api-dataset-versions"),
+]

@@ -1,24 +1,228 @@
 """Keeps the OpenSearch index in step with the catalog mirror (owned by the search feature).
 
 Contract used by the sync: ``index_tables(table_ids)`` indexes (or removes, for
-soft-deleted tables) exactly those tables and raises ``IndexUnavailable`` when
-OpenSearch cannot be reached; ``rebuild()`` builds a new index and swaps the alias.
+soft-deleted or vanished tables) exactly those tables and raises ``IndexUnavailable``
+when OpenSearch cannot be reached; ``rebuild()`` builds a new versioned index and
+swaps the alias atomically, so search never sees a half-built index.
+
+Readers and writers only ever use the alias (``portal.opensearch.index_name("tables")``);
+concrete indices are ``<alias>-v<timestamp>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.utils import timezone
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError, OpenSearchException
+from opensearchpy.helpers import streaming_bulk
+
+from catalog.search.documents import INDEX_MAPPINGS, INDEX_SETTINGS, ColumnData, CurationData, TableData, build_document
+from portal.opensearch import get_client, index_name
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+_TABLE_FIELDS = (
+    "id", "database_name", "name", "description", "table_type", "format", "location", "owner", "classification",
+    "hub", "layer", "visibility", "updated_at", "usage_count", "deleted_at",
+)
 
 
 class IndexUnavailable(RuntimeError):
     """OpenSearch could not be reached or refused the write."""
 
 
-def index_tables(table_ids: Iterable[int]) -> int:
-    """Index the given tables; returns how many documents were written. Placeholder until search lands."""
-    return 0
+def alias_name() -> str:
+    return index_name("tables")
 
 
-def rebuild() -> str:
-    """Rebuild the whole index into a new versioned index, swap the alias; returns the new index name."""
-    raise IndexUnavailable("search index not implemented yet")
+def _new_index_name() -> str:
+    return f"{alias_name()}-v{timezone.now():%Y%m%d%H%M%S%f}"
+
+
+def _create_index(client: OpenSearch, name: str) -> None:
+    client.indices.create(index=name, body={"settings": INDEX_SETTINGS, "mappings": INDEX_MAPPINGS})
+
+
+def ensure_index(client: OpenSearch | None = None) -> None:
+    """Create the first versioned index behind the alias when there is none yet."""
+    client = client or get_client()
+    alias = alias_name()
+    try:
+        if client.indices.exists_alias(name=alias) or client.indices.exists(index=alias):
+            return
+        name = _new_index_name()
+        _create_index(client, name)
+        client.indices.update_aliases(body={"actions": [{"add": {"index": name, "alias": alias}}]})
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"OpenSearch refused to create the index: {exc}") from exc
+
+
+def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, list[ColumnData]], dict[int, CurationData]]:
+    from catalog.models import Column, Curation, Table
+
+    tables = list(Table.objects.filter(id__in=table_ids).values(*_TABLE_FIELDS))
+    live_ids = [t["id"] for t in tables if t["deleted_at"] is None]
+    columns: dict[int, list[ColumnData]] = defaultdict(list)
+    rows = (
+        Column.objects.filter(table_id__in=live_ids)
+        .order_by("table_id", "is_partition_key", "position")
+        .values_list("table_id", "name", "type", "comment", "is_partition_key")
+    )
+    for table_id, name, type_, comment, partition_key in rows:
+        columns[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": partition_key})
+    curations: dict[int, CurationData] = {
+        row["table_id"]: row  # type: ignore[misc]
+        for row in Curation.objects.filter(table_id__in=live_ids).values(
+            "table_id", "description", "tags", "owner", "classification", "pii_columns"
+        )
+    }
+    return tables, columns, curations
+
+
+def documents_for(table_ids: Iterable[int]) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(table id, document) per id; the document is None for soft-deleted or unknown tables."""
+    ids = sorted({int(i) for i in table_ids})
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start:start + BATCH_SIZE]
+        tables, columns, curations = _load_batch(batch)
+        seen = set()
+        for row in tables:
+            seen.add(row["id"])
+            if row["deleted_at"] is not None:
+                yield row["id"], None
+                continue
+            data: TableData = {**row, "database": row["database_name"]}  # type: ignore[typeddict-item]
+            yield row["id"], build_document(data, columns.get(row["id"], []), curations.get(row["id"]))
+        for missing in set(batch) - seen:
+            yield missing, None
+
+
+def _actions(index: str, docs: Iterable[tuple[int, dict[str, Any] | None]]) -> Iterator[dict[str, Any]]:
+    for table_id, doc in docs:
+        if doc is None:
+            yield {"_op_type": "delete", "_index": index, "_id": str(table_id)}
+        else:
+            yield {"_op_type": "index", "_index": index, "_id": str(table_id), "_source": doc}
+
+
+def _bulk(client: OpenSearch, actions: Iterable[dict[str, Any]], on_batch: Callable[[int], None] | None = None) -> int:
+    """Send actions in chunks; returns documents written. Missing deletes are fine; other failures raise."""
+    written = failed = 0
+    first_error: Any = None
+    try:
+        for ok, item in streaming_bulk(
+            client, actions, chunk_size=BATCH_SIZE, max_chunk_bytes=20 * 1024 * 1024,
+            raise_on_error=False, raise_on_exception=True, request_timeout=120,
+        ):
+            op, result = next(iter(item.items()))
+            if ok and op == "index":
+                written += 1
+                if on_batch and written % BATCH_SIZE == 0:
+                    on_batch(written)
+            elif not ok and not (op == "delete" and result.get("status") == 404):
+                failed += 1
+                first_error = first_error or result.get("error")
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"OpenSearch is unavailable: {exc}") from exc
+    if failed:
+        raise IndexUnavailable(f"OpenSearch refused {failed} documents, e.g. {first_error}")
+    return written
+
+
+def index_tables(table_ids: Iterable[int], *, refresh: bool = True) -> int:
+    """Index the given tables (deleting soft-deleted or vanished ones); returns documents written.
+
+    Call after commit. ``refresh`` makes the change searchable at once (curation, events);
+    raises IndexUnavailable when OpenSearch cannot be reached or refuses the write.
+    """
+    ids = list(table_ids)
+    if not ids:
+        return 0
+    client = get_client()
+    ensure_index(client)
+    written = _bulk(client, _actions(alias_name(), documents_for(ids)))
+    if refresh:
+        try:
+            client.indices.refresh(index=alias_name())
+        except OpenSearchException as exc:
+            raise IndexUnavailable(f"OpenSearch refresh failed: {exc}") from exc
+    return written
+
+
+def _live_table_ids(since: Any = None) -> Iterator[list[int]]:
+    """Ids of live tables in batches (keyset paging keeps memory flat at 100k+ tables)."""
+    from catalog.models import Table
+
+    last = 0
+    qs = Table.objects.live()
+    if since is not None:
+        qs = Table.objects.filter(synced_at__gte=since)
+    while True:
+        batch = list(qs.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:BATCH_SIZE])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
+
+
+def _all_documents(since: Any = None) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    for batch in _live_table_ids(since):
+        yield from documents_for(batch)
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> str:
+    """Rebuild the whole index into a new versioned index, swap the alias; returns the new index name.
+
+    Writes that land on the old index while the new one builds are caught up after the
+    swap (tables synced or curated since the start are indexed again).
+    """
+    from catalog.models import Curation
+
+    client = get_client()
+    alias = alias_name()
+    started = timezone.now()
+    new = _new_index_name()
+    try:
+        _create_index(client, new)
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"OpenSearch refused to create {new}: {exc}") from exc
+    try:
+        _bulk(client, _actions(new, _all_documents()), on_batch=progress)
+        client.indices.refresh(index=new)
+        try:
+            old = list(client.indices.get_alias(name=alias))
+        except NotFoundError:
+            old = []
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in old]
+        if not old and client.indices.exists(index=alias):
+            # A concrete index squatting on the alias name goes in the same atomic step.
+            actions.append({"remove_index": {"index": alias}})
+        actions.append({"add": {"index": new, "alias": alias}})
+        client.indices.update_aliases(body={"actions": actions})
+    except OpenSearchException as exc:
+        _drop_quietly(client, new)
+        raise IndexUnavailable(f"Rebuilding {new} failed: {exc}") from exc
+    except BaseException:
+        _drop_quietly(client, new)
+        raise
+    for name in old:
+        _drop_quietly(client, name)
+    changed = set(Curation.objects.filter(updated_at__gte=started).values_list("table_id", flat=True))
+    for batch in _live_table_ids(since=started):
+        changed.update(batch)
+    if changed:
+        index_tables(changed)
+    return new
+
+
+def _drop_quietly(client: OpenSearch, name: str) -> None:
+    try:
+        client.indices.delete(index=name)
+    except OpenSearchException:
+        log.warning("could not delete index %s", name, exc_info=True)

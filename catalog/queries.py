@@ -1,0 +1,166 @@
+"""Read helpers of the catalog: datasets, versions and browsing, always through the role filter."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from catalog.models import Column, Curation, Partition, Table, TableVersion
+from portal.roles import Role
+
+BROWSE_PAGE_SIZE = 50
+PARTITIONS_SHOWN = 10
+
+
+def split_qualified_name(qualified_name: str) -> tuple[str, str]:
+    """``"db.table"`` → ``("db", "table")``; raises Http404 when there is no dot."""
+    database, dot, name = qualified_name.partition(".")
+    if not dot or not database or not name:
+        raise Http404("A dataset is named DATABASE.TABLE.")
+    return database, name
+
+
+def visible_table(role: Role | None, qualified_name: str) -> Table:
+    """The live table ``database.table`` if the role may see it; Http404 otherwise (never 403)."""
+    database, name = split_qualified_name(qualified_name)
+    table = (
+        Table.objects.visible_to(role)
+        .filter(database_name=database, name=name)
+        .select_related("database", "catalog")
+        .order_by("catalog_id")
+        .first()
+    )
+    if table is None:
+        raise Http404(f"No dataset {qualified_name}.")
+    return table
+
+
+def columns_of(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Columns per table id, in schema order (partition keys last)."""
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = Column.objects.filter(table_id__in=table_ids).order_by("table_id", "is_partition_key", "position")
+    for table_id, name, type_, comment, pk in rows.values_list("table_id", "name", "type", "comment", "is_partition_key"):
+        found[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": pk})
+    return found
+
+
+def curation_of(table: Table) -> Curation | None:
+    try:
+        return table.curation
+    except Curation.DoesNotExist:
+        return None
+
+
+def dataset_detail(table: Table) -> dict[str, Any]:
+    """Everything the API and the dataset page show about one table (curated values override Glue's)."""
+    curation = curation_of(table)
+    columns = columns_of([table.id]).get(table.id, [])
+    pii = set(curation.pii_columns if curation else [])
+    for col in columns:
+        col["pii"] = col["name"] in pii
+    return {
+        "id": table.id,
+        "qualified_name": table.qualified_name,
+        "database": table.database_name,
+        "name": table.name,
+        "description": (curation.description if curation and curation.description else table.description),
+        "glue_description": table.description,
+        "table_type": table.table_type,
+        "format": table.format,
+        "location": table.location,
+        "input_format": table.input_format,
+        "serde": table.serde,
+        "parameters": table.parameters,
+        "owner": (curation.owner if curation and curation.owner else table.owner),
+        "classification": (curation.classification if curation and curation.classification else table.classification),
+        "hub": table.hub,
+        "layer": table.layer,
+        "visibility": table.visibility,
+        "created_at": table.created_at,
+        "updated_at": table.updated_at,
+        "view_sql": table.view_sql,
+        "usage_count": table.usage_count,
+        "column_count": len([c for c in columns if not c["partition_key"]]),
+        "columns": columns,
+        "partition_keys": [c["name"] for c in columns if c["partition_key"]],
+        "partition_count": table.partition_count,
+        "curation": {
+            "description": curation.description if curation else "",
+            "tags": list(curation.tags) if curation else [],
+            "owner": curation.owner if curation else "",
+            "classification": curation.classification if curation else "",
+            "pii_columns": list(curation.pii_columns) if curation else [],
+            "updated_by": (curation.updated_by.get_username() if curation and curation.updated_by else None),
+            "updated_at": curation.updated_at if curation else None,
+        },
+    }
+
+
+def versions_of(table: Table) -> list[dict[str, Any]]:
+    """Glue versions, newest first, each with its schema diff against the previous one."""
+    return [
+        {
+            "version_id": v.version_id,
+            "updated_at": v.updated_at,
+            "recorded_at": v.recorded_at,
+            "columns": v.columns,
+            "diff": {
+                "added": list(v.diff.get("added", [])),
+                "removed": list(v.diff.get("removed", [])),
+                "type_changed": list(v.diff.get("type_changed", [])),
+                "first_seen": bool(v.diff.get("first_seen", False)),
+            },
+        }
+        for v in TableVersion.objects.filter(table=table).order_by("-updated_at", "-recorded_at", "-id")
+    ]
+
+
+def recent_partitions(table: Table, limit: int = PARTITIONS_SHOWN) -> list[Partition]:
+    return list(Partition.objects.filter(table=table).order_by("-values_key")[:limit])
+
+
+def curation_history(table: Table, limit: int = 20) -> list[Any]:
+    return list(table.curation_changes.select_related("changed_by")[:limit])
+
+
+@dataclass
+class BrowseResult:
+    page: Page
+    hubs: list[dict[str, Any]]
+    layers: list[dict[str, Any]]
+    databases: list[dict[str, Any]]
+
+
+def _counts(qs: QuerySet, field: str) -> list[dict[str, Any]]:
+    rows = qs.exclude(**{field: ""}).values(field).annotate(count=Count("id")).order_by(field)
+    return [{"value": r[field], "count": r["count"]} for r in rows]
+
+
+def browse(role: Role | None, *, hub: str = "", layer: str = "", database: str = "", page: Any = 1,
+           page_size: int = BROWSE_PAGE_SIZE) -> BrowseResult:
+    """Visible tables by hub, layer and database, paginated, with counts for each choice."""
+    visible = Table.objects.visible_to(role)
+    chosen = visible
+    if hub:
+        chosen = chosen.filter(hub=hub)
+    if layer:
+        chosen = chosen.filter(layer=layer)
+    databases_scope = chosen
+    if database:
+        chosen = chosen.filter(database_name=database)
+    listing = chosen.only(
+        "id", "database_name", "name", "description", "table_type", "format", "hub", "layer", "owner",
+        "classification", "updated_at", "column_count",
+    ).order_by("database_name", "name")
+    paginator = Paginator(listing, page_size)
+    return BrowseResult(
+        page=paginator.get_page(page),
+        hubs=_counts(visible, "hub"),
+        layers=_counts(visible.filter(hub=hub) if hub else visible, "layer"),
+        databases=_counts(databases_scope, "database_name"),
+    )

@@ -1,0 +1,182 @@
+"""The search document of a catalog table and the index mapping it lives in (pure, no ORM).
+
+Weighted fields are declared here, next to the builder that fills them:
+- exact keyword fields (``qualified_exact``, ``name_exact``, ``name_compact``) make the
+  table whose name equals the query come first;
+- word fields (``name_words``, ``column_words`` …) hold names already split into words
+  (see ``catalog.search.words``), with a ``.stem`` sub-field so plural and singular match;
+- ``suggest`` holds edge n-grams of every word of the name, for prefixes as you type;
+- ``columns`` is a capped display list kept in ``_source`` only (not indexed), while every
+  column name still reaches the word and keyword fields: documents stay lean at 2M columns.
+Curation (steward description, tags, owner, classification) overrides the Glue values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypedDict
+
+from catalog.search.words import split_words, unique_words, words_text
+
+# Facet name → document keyword field (the API's facet names are the field names).
+FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer")
+# Columns carried in _source for display (matched columns); the rest are only searchable.
+DISPLAY_COLUMNS_CAP = 64
+DISPLAY_COMMENT_CHARS = 200
+# Column comments are prose; beyond this many characters they add weight, not findability.
+COLUMN_COMMENT_CHARS_CAP = 20_000
+
+# Fields a search result needs from _source; the heavy word fields never travel back.
+RESULT_SOURCE_FIELDS: tuple[str, ...] = (
+    "id", "qualified_name", "database", "name", "description", "table_type", "format", "location",
+    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "columns", "column_count",
+)
+SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
+
+INDEX_SETTINGS: dict[str, Any] = {
+    "analysis": {
+        "filter": {"name_prefix": {"type": "edge_ngram", "min_gram": 1, "max_gram": 24}},
+        "analyzer": {
+            # Documents and queries are split into words in Python; the index only lower-cases.
+            "words": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase"]},
+            "words_stem": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase", "porter_stem"]},
+            "prefixes": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase", "name_prefix"]},
+        },
+    }
+}
+
+_WORDS = {"type": "text", "analyzer": "words", "fields": {"stem": {"type": "text", "analyzer": "words_stem"}}}
+_STEMMED = {"type": "text", "analyzer": "words_stem"}
+
+INDEX_MAPPINGS: dict[str, Any] = {
+    # Unmapped fields (description, location, columns …) are kept in _source for display only.
+    "dynamic": False,
+    "properties": {
+        "id": {"type": "long"},
+        "qualified_exact": {"type": "keyword"},
+        "name_exact": {"type": "keyword"},
+        "name_compact": {"type": "keyword"},
+        "name_words": _WORDS,
+        "database_words": _WORDS,
+        "description_words": _STEMMED,
+        "tags": {"type": "keyword"},
+        "tag_words": _STEMMED,
+        "column_names": {"type": "keyword"},
+        "column_words": _WORDS,
+        "column_comment_words": _STEMMED,
+        "suggest": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"},
+        **{facet: {"type": "keyword"} for facet in FACETS},
+        "visibility": {"type": "keyword"},
+        "updated_at": {"type": "date"},
+        "usage_count": {"type": "integer"},
+    },
+}
+
+
+class ColumnData(TypedDict):
+    name: str
+    type: str
+    comment: str
+    partition_key: bool
+
+
+class TableData(TypedDict, total=False):
+    """What the document builder needs of a table, already merged from the mirror."""
+
+    id: int
+    database: str
+    name: str
+    description: str
+    table_type: str
+    format: str
+    location: str
+    owner: str
+    classification: str
+    hub: str
+    layer: str
+    visibility: str
+    updated_at: datetime | None
+    usage_count: int
+
+
+class CurationData(TypedDict, total=False):
+    description: str
+    tags: list[str]
+    owner: str
+    classification: str
+    pii_columns: list[str]
+
+
+def compact_name(text: str) -> str:
+    """Words glued together: ``customer_orders``, ``CustomerOrders`` and ``customer orders`` agree."""
+    return "".join(split_words(text))
+
+
+def _display_columns(columns: Sequence[ColumnData], pii: set[str]) -> list[dict[str, Any]]:
+    shown = []
+    for col in columns[:DISPLAY_COLUMNS_CAP]:
+        entry: dict[str, Any] = {"name": col["name"], "type": col["type"], "comment": col["comment"][:DISPLAY_COMMENT_CHARS]}
+        if col["partition_key"]:
+            entry["partition_key"] = True
+        if col["name"] in pii:
+            entry["pii"] = True
+        shown.append(entry)
+    return shown
+
+
+def _capped_comments(columns: Iterable[ColumnData]) -> str:
+    parts, size = [], 0
+    for col in columns:
+        comment = col["comment"]
+        if not comment:
+            continue
+        if size + len(comment) > COLUMN_COMMENT_CHARS_CAP:
+            break
+        parts.append(comment)
+        size += len(comment) + 1
+    return words_text(*parts)
+
+
+def build_document(table: TableData, columns: Sequence[ColumnData], curation: CurationData | None = None) -> dict[str, Any]:
+    """The search document for one live table (curated values override Glue's)."""
+    curation = curation or {}
+    database, name = table["database"], table["name"]
+    description = curation.get("description") or table.get("description") or ""
+    tags = [t for t in curation.get("tags") or [] if t]
+    updated_at = table.get("updated_at")
+    doc: dict[str, Any] = {
+        "id": table["id"],
+        "qualified_name": f"{database}.{name}",
+        "database": database,
+        "name": name,
+        "description": description,
+        "location": table.get("location") or "",
+        "qualified_exact": f"{database}.{name}".lower(),
+        "name_exact": name.lower(),
+        "name_compact": compact_name(name),
+        "name_words": words_text(name),
+        "database_words": words_text(database),
+        "description_words": words_text(description),
+        "tags": tags,
+        "tag_words": words_text(*tags),
+        "column_names": [c["name"].lower() for c in columns],
+        "column_words": " ".join(unique_words(c["name"] for c in columns)),
+        "column_comment_words": _capped_comments(columns),
+        "columns": _display_columns(columns, set(curation.get("pii_columns") or [])),
+        "column_count": len(columns),
+        "suggest": words_text(name),
+        "visibility": table.get("visibility") or "hub",
+        "updated_at": updated_at.isoformat() if updated_at else None,
+        "usage_count": int(table.get("usage_count") or 0),
+    }
+    merged: Mapping[str, Any] = {
+        **table,
+        "owner": curation.get("owner") or table.get("owner") or "",
+        "classification": curation.get("classification") or table.get("classification") or "",
+    }
+    for facet in FACETS:
+        value = merged.get(facet)
+        # Empty values stay out of the document so facets never show a blank bucket.
+        doc[facet] = value if value else None
+    return doc

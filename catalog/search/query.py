@@ -1,0 +1,212 @@
+"""Builds OpenSearch request bodies from a search request and a role (pure: no ORM, no I/O).
+
+The role filter (``portal.roles.search_filter``) goes INSIDE the query as a bool filter,
+so hit counts and facet counts never include datasets the role may not see. Facet
+filters go in ``post_filter`` and, for each facet's own counts, in a filter aggregation
+over the *other* facets: AND across facets, OR within one, counts follow the filters.
+User text only ever reaches ``match``/``term`` queries (never ``query_string``), so
+query syntax characters and quotes are plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.search.documents import FACETS, RESULT_SOURCE_FIELDS, SUGGEST_SOURCE_FIELDS
+from catalog.search.words import split_words, typo_budget
+from portal.roles import Role, search_filter
+
+MAX_QUERY_CHARS = 500
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+SUGGEST_LIMIT = 10
+# OpenSearch refuses from + size beyond index.max_result_window (10,000 by default).
+MAX_RESULT_WINDOW = 10_000
+FACET_SIZE = 50
+# Parameters that are not facets; anything else unknown is a 400.
+_CONTROL_PARAMS = frozenset({"q", "page", "page_size"})
+
+# Per-word field weights: names count more than descriptions and columns.
+_WORD_FIELDS: tuple[tuple[str, float, bool], ...] = (
+    # (field, boost, fuzzy)
+    ("name_words", 10.0, True),
+    ("name_words.stem", 9.0, False),
+    ("tag_words", 4.0, False),
+    ("database_words", 3.0, True),
+    ("column_words", 2.5, True),
+    ("column_words.stem", 2.5, False),
+    ("description_words", 2.0, False),
+    ("column_comment_words", 0.5, False),
+)
+_EXACT_QUALIFIED_BOOST = 200.0
+_EXACT_NAME_BOOST = 100.0
+_COMPACT_NAME_BOOST = 60.0
+_EXACT_COLUMN_BOOST = 8.0
+
+
+class BadSearchRequest(ValueError):
+    """The request cannot be answered as given (the message says why; a 400)."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def words(self) -> list[str]:
+        return split_words(self.text)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise BadSearchRequest(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 1:
+        raise BadSearchRequest(f"{name} must be 1 or more.")
+    return value
+
+
+def parse_request(params: Iterable[tuple[str, list[str]]], *, extra_allowed: Iterable[str] = ()) -> SearchRequest:
+    """A SearchRequest from query parameters (``QueryDict.lists()``).
+
+    Raises BadSearchRequest for text over 500 characters, an unknown parameter (facet)
+    name, or a page that is not a positive integer; page_size is capped at 100.
+    """
+    allowed = _CONTROL_PARAMS | set(FACETS) | set(extra_allowed)
+    values = {name: list(vals) for name, vals in params}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise BadSearchRequest(f"Unknown facet {unknown[0]!r}; facets are: {', '.join(FACETS)}.")
+    text = " ".join((values.get("q") or [""])[-1].split())
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadSearchRequest(f"The query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}.")
+    page = _positive_int("page", values["page"][-1]) if values.get("page", [""])[-1] else 1
+    size_raw = values.get("page_size", [""])[-1]
+    page_size = min(_positive_int("page_size", size_raw), MAX_PAGE_SIZE) if size_raw else DEFAULT_PAGE_SIZE
+    filters = {}
+    for facet in FACETS:
+        chosen = tuple(dict.fromkeys(v for v in values.get(facet, []) if v))
+        if chosen:
+            filters[facet] = chosen
+    return SearchRequest(text=text, filters=filters, page=page, page_size=page_size)
+
+
+def _word_clause(word: str) -> dict[str, Any]:
+    """The best of the weighted fields for one query word (typos tolerated on plain word fields)."""
+    fuzziness = typo_budget(word)
+    clauses = []
+    for name, boost, fuzzy in _WORD_FIELDS:
+        match: dict[str, Any] = {"query": word, "boost": boost}
+        if fuzzy and fuzziness:
+            match.update(fuzziness=fuzziness, prefix_length=1)
+        clauses.append({"match": {name: match}})
+    return {"dis_max": {"queries": clauses, "tie_breaker": 0.3}}
+
+
+def text_query(text: str) -> dict[str, Any] | None:
+    """The scoring query for ``text``; None for an empty query (browse order)."""
+    words = split_words(text)
+    if not words:
+        return None
+    lowered = text.strip().lower()
+    return {
+        "bool": {
+            # Short queries need every word; longer ones most of them ("2<75%").
+            "must": [{"bool": {"should": [_word_clause(w) for w in words], "minimum_should_match": "2<75%"}}],
+            "should": [
+                {"term": {"qualified_exact": {"value": lowered, "boost": _EXACT_QUALIFIED_BOOST}}},
+                {"term": {"name_exact": {"value": lowered, "boost": _EXACT_NAME_BOOST}}},
+                {"term": {"name_compact": {"value": "".join(words), "boost": _COMPACT_NAME_BOOST}}},
+                {"terms": {"column_names": sorted({lowered, "_".join(words)}), "boost": _EXACT_COLUMN_BOOST}},
+            ],
+        }
+    }
+
+
+def _facet_terms(filters: Mapping[str, tuple[str, ...]], skip: str | None = None) -> list[dict[str, Any]]:
+    return [{"terms": {facet: list(values)}} for facet, values in filters.items() if facet != skip and values]
+
+
+def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
+    """The OpenSearch body for one results page with its facet counts."""
+    scoring = text_query(request.text)
+    query_filter = [f for f in (search_filter(role),) if f is not None]
+    query: dict[str, Any] = {"bool": {"filter": query_filter}}
+    if scoring is not None:
+        query["bool"]["must"] = [scoring]
+    offset, size = request.offset, request.page_size
+    if offset + size > MAX_RESULT_WINDOW:
+        # Beyond the window there is nothing to show; counts and facets still come back.
+        offset, size = 0, 0
+    body: dict[str, Any] = {
+        "query": query,
+        "from": offset,
+        "size": size,
+        "track_total_hits": True,
+        "_source": list(RESULT_SOURCE_FIELDS),
+        # Ties go to recently updated, then more used tables; browse order is by name.
+        "sort": (
+            ["_score", {"updated_at": {"order": "desc", "missing": "_last"}}, {"usage_count": {"order": "desc"}}]
+            if scoring is not None
+            else [{"qualified_exact": {"order": "asc"}}]
+        ),
+        "aggs": {
+            facet: {
+                "filter": {"bool": {"filter": _facet_terms(request.filters, skip=facet)}},
+                "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
+            }
+            for facet in FACETS
+        },
+    }
+    if request.filters:
+        body["post_filter"] = {"bool": {"filter": _facet_terms(request.filters)}}
+    return body
+
+
+def build_suggest(prefix: str, role: Role | None, limit: int = SUGGEST_LIMIT) -> dict[str, Any] | None:
+    """The body for name suggestions: every typed word must prefix a word of the name.
+
+    ``db.tab`` also works: a dotted prefix matches database words too. None when the
+    prefix holds no word at all.
+    """
+    words = split_words(prefix[:MAX_QUERY_CHARS])
+    if not words:
+        return None
+    lowered = " ".join(prefix.split()).lower()
+    query: dict[str, Any] = {
+        "bool": {
+            "must": [
+                {
+                    "bool": {
+                        "should": [
+                            {"match": {"suggest": {"query": " ".join(words), "operator": "and"}}},
+                            {"prefix": {"qualified_exact": {"value": lowered}}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            ],
+            "should": [
+                # Names that start with what was typed, then exact names, rank first.
+                {"prefix": {"name_exact": {"value": lowered, "boost": 5.0}}},
+                {"term": {"name_exact": {"value": lowered, "boost": 10.0}}},
+            ],
+            "filter": [f for f in (search_filter(role),) if f is not None],
+        }
+    }
+    return {
+        "query": query,
+        "size": limit,
+        "_source": list(SUGGEST_SOURCE_FIELDS),
+        "sort": ["_score", {"usage_count": {"order": "desc"}}, {"qualified_exact": {"order": "asc"}}],
+    }

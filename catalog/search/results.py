@@ -1,0 +1,117 @@
+"""Turns OpenSearch answers into the API's result shapes, with highlights (pure).
+
+Highlights and matched columns are computed here from the query words rather than
+asked of OpenSearch: the same word matching as the index (split names, singular
+forms, one typo for words of five letters or more) works on every OpenSearch
+flavour, including ones without a highlighter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from catalog.search.documents import FACETS
+from catalog.search.words import split_words, word_matches, word_spans
+
+FRAGMENT_CHARS = 160
+HIGHLIGHT_FIELDS = ("name", "database", "description")
+
+
+def _matches_any(token: str, query_words: Sequence[str]) -> bool:
+    return any(word_matches(token, q) for q in query_words)
+
+
+def highlight_text(text: str, query_words: Sequence[str], fragment_chars: int = FRAGMENT_CHARS) -> str | None:
+    """``text`` HTML-escaped with matched words in ``<em>``, trimmed around the first match; None if none."""
+    spans = [(s, e) for s, e, word in word_spans(text) if _matches_any(word, query_words)]
+    if not spans:
+        return None
+    start, end = 0, len(text)
+    if len(text) > fragment_chars:
+        start = max(0, spans[0][0] - fragment_chars // 4)
+        end = min(len(text), start + fragment_chars)
+    parts, cursor = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        parts.append(escape(text[cursor:s]))
+        parts.append(f"<em>{escape(text[s:e])}</em>")
+        cursor = e
+    parts.append(escape(text[cursor:end]))
+    return ("…" if start > 0 else "") + "".join(parts) + ("…" if end < len(text) else "")
+
+
+def column_matches(column: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> bool:
+    """A column matches when its name is the query, or a query word is in its name or comment."""
+    name = str(column.get("name", ""))
+    if name.lower() == whole_query or name.lower() == "_".join(query_words):
+        return True
+    words = split_words(name) + split_words(str(column.get("comment") or ""))
+    return any(_matches_any(w, query_words) for w in words)
+
+
+def matched_columns(columns: Iterable[Mapping[str, Any]], query_words: Sequence[str], whole_query: str) -> list[dict[str, Any]]:
+    """The columns that answered the query, names first: [{"name", "type", "comment"}]."""
+    if not query_words:
+        return []
+    by_name, by_comment = [], []
+    for col in columns:
+        entry = {"name": col.get("name", ""), "type": col.get("type", ""), "comment": col.get("comment") or ""}
+        name_hit = column_matches({"name": entry["name"]}, query_words, whole_query)
+        if name_hit:
+            by_name.append(entry)
+        elif column_matches(entry, query_words, whole_query):
+            by_comment.append(entry)
+    return by_name + by_comment
+
+
+def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> dict[str, Any]:
+    """One API result from a hit (``_source`` limited to documents.RESULT_SOURCE_FIELDS)."""
+    src = hit.get("_source", {})
+    highlight: dict[str, list[str]] = {}
+    if query_words:
+        for name in HIGHLIGHT_FIELDS:
+            fragment = highlight_text(str(src.get(name) or ""), query_words)
+            if fragment:
+                highlight[name] = [fragment]
+        tags = [t for t in src.get("tags") or [] if highlight_text(t, query_words)]
+        if tags:
+            highlight["tags"] = [highlight_text(t, query_words) or "" for t in tags]
+    return {
+        "id": src.get("id", int(hit.get("_id", 0) or 0)),
+        "qualified_name": src.get("qualified_name", ""),
+        "database": src.get("database", ""),
+        "name": src.get("name", ""),
+        "description": src.get("description", ""),
+        "table_type": src.get("table_type") or "",
+        "format": src.get("format") or "",
+        "location": src.get("location") or "",
+        "owner": src.get("owner") or "",
+        "classification": src.get("classification") or "",
+        "hub": src.get("hub") or "",
+        "layer": src.get("layer") or "",
+        "updated_at": src.get("updated_at"),
+        "score": hit.get("_score"),
+        "highlight": highlight,
+        "matched_columns": matched_columns(src.get("columns") or [], query_words, whole_query),
+        "tags": list(src.get("tags") or []),
+        "column_count": src.get("column_count", 0),
+    }
+
+
+def shape_facets(aggregations: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """``{facet: [{"value", "count"}]}`` for every facet, empty lists included."""
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for facet in FACETS:
+        buckets = aggregations.get(facet, {}).get("values", {}).get("buckets", [])
+        facets[facet] = [{"value": b["key"], "count": b["doc_count"]} for b in buckets]
+    return facets
+
+
+def shape_suggestions(hits: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {"qualified_name": h["_source"]["qualified_name"], "name": h["_source"]["name"], "database": h["_source"]["database"]}
+        for h in hits
+    ]

@@ -1,0 +1,66 @@
+"""Runs searches and suggestions for the HTML pages and the API alike.
+
+Raises ``IndexUnavailable`` when OpenSearch is down (pages say so and offer
+browsing; the API answers 503). An index that does not exist yet is an empty catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensearchpy.exceptions import NotFoundError, OpenSearchException
+
+from catalog.search import query as q
+from catalog.search.documents import DISPLAY_COLUMNS_CAP
+from catalog.search.indexer import IndexUnavailable, alias_name
+from catalog.search.results import matched_columns, shape_facets, shape_hit, shape_suggestions
+from portal.opensearch import get_client
+from portal.roles import Role
+
+
+def _run(body: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return get_client().search(index=alias_name(), body=body)
+    except NotFoundError:
+        return None
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"Search is unavailable right now ({type(exc).__name__}).") from exc
+
+
+def _fill_columns_beyond_cap(results: list[dict[str, Any]], words: list[str], whole: str) -> None:
+    """Wide tables keep only their first columns in the index; look the rest up for the matches."""
+    wide = {r["id"]: r for r in results if not r["matched_columns"] and r["column_count"] > DISPLAY_COLUMNS_CAP}
+    if not wide:
+        return
+    from catalog.queries import columns_of
+
+    for table_id, columns in columns_of(list(wide)).items():
+        wide[table_id]["matched_columns"] = matched_columns(columns[DISPLAY_COLUMNS_CAP:], words, whole)
+
+
+def search(request: q.SearchRequest, role: Role | None) -> dict[str, Any]:
+    """One page of results with facets, in the API's shape."""
+    answer = _run(q.build_search(request, role))
+    page = {"count": 0, "page": request.page, "page_size": request.page_size, "results": [], "facets": shape_facets({})}
+    if answer is None:
+        return page
+    words, whole = request.words, request.text.lower()
+    results = [shape_hit(hit, words, whole) for hit in answer["hits"]["hits"]]
+    if words:
+        _fill_columns_beyond_cap(results, words, whole)
+    total = answer["hits"]["total"]
+    page.update(
+        count=total["value"] if isinstance(total, dict) else int(total),
+        results=results,
+        facets=shape_facets(answer.get("aggregations", {})),
+    )
+    return page
+
+
+def suggest(prefix: str, role: Role | None, limit: int = q.SUGGEST_LIMIT) -> list[dict[str, str]]:
+    """At most ``limit`` tables whose name has a word starting with each typed word."""
+    body = q.build_suggest(prefix, role, limit)
+    if body is None:
+        return []
+    answer = _run(body)
+    return shape_suggestions(answer["hits"]["hits"]) if answer else []

@@ -1,0 +1,101 @@
+"""Word splitting and loose word matching shared by indexing, querying and highlighting (pure).
+
+Catalog names are identifiers, not prose: ``customer_orders``, ``CustomerOrders``,
+``sales.customer-orders`` and ``HTTPServerLog`` must all read as words. OpenSearch's
+standard tokenizer keeps ``customer_orders`` as one token and ``word_delimiter_graph``
+is not available everywhere (osmem ignores it), so names are split here, at index
+time and at query time alike, and the index only ever sees space-separated words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+# Runs of letters/digits between separators (anything not a letter or digit, underscore included).
+_CHUNK = re.compile(r"[^\W_]+")
+
+
+def _is_boundary(chunk: str, i: int) -> bool:
+    """A word starts at ``chunk[i]``: letter/digit change, ``aB``, or the ``B`` of ``ABc`` (HTTPServer)."""
+    prev, cur = chunk[i - 1], chunk[i]
+    if prev.isdigit() != cur.isdigit():
+        return True
+    if prev.islower() and cur.isupper():
+        return True
+    return prev.isupper() and cur.isupper() and i + 1 < len(chunk) and chunk[i + 1].islower()
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, lower-cased word) for every word of ``text``, in order."""
+    for match in _CHUNK.finditer(text or ""):
+        chunk, base, start = match.group(0), match.start(), 0
+        for i in range(1, len(chunk)):
+            if _is_boundary(chunk, i):
+                yield base + start, base + i, chunk[start:i].lower()
+                start = i
+        yield base + start, base + len(chunk), chunk[start:].lower()
+
+
+def split_words(text: str) -> list[str]:
+    """``"CustomerOrders_v2.sales-data"`` → ``["customer", "orders", "v", "2", "sales", "data"]``."""
+    return [word for _, _, word in word_spans(text)]
+
+
+def words_text(*texts: str) -> str:
+    """All words of ``texts`` joined by spaces (what the index's word fields receive)."""
+    return " ".join(word for text in texts for word in split_words(text))
+
+
+def unique_words(texts: Iterable[str]) -> list[str]:
+    """Words of all ``texts`` in first-seen order, each once (keeps column word fields lean)."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for word in split_words(text):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def singular(word: str) -> str:
+    """A light English singular, enough to line up highlights with the index's stemmer."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def typo_budget(word: str) -> int:
+    """Edits tolerated for a query word: one for words of five letters or more, none below."""
+    return 1 if len(word) >= 5 else 0
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diffs = [i for i in range(la) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        # Adjacent transposition counts as one edit, as in OpenSearch's fuzzy queries.
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    if la > lb:
+        a, b = b, a
+    # b is one longer: skipping one character of b must give a.
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]
+
+
+def word_matches(token: str, query_word: str) -> bool:
+    """Whether an indexed word answers a query word: equal, same singular, or one typo away."""
+    if token == query_word or singular(token) == singular(query_word):
+        return True
+    return typo_budget(query_word) > 0 and len(token) >= 4 and within_one_edit(token, query_word)

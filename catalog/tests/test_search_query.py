@@ -1,0 +1,135 @@
+"""The pure parts of search: word splitting, request parsing, the OpenSearch body, result shaping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from catalog.search.documents import DISPLAY_COLUMNS_CAP, build_document
+from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request
+from catalog.search.results import highlight_text, matched_columns
+from catalog.search.words import split_words, word_matches
+from portal.roles import Role
+
+
+def params(**kwargs: object) -> list[tuple[str, list[str]]]:
+    return [(k, v if isinstance(v, list) else [str(v)]) for k, v in kwargs.items()]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("customer_orders", ["customer", "orders"]),
+        ("CustomerOrders", ["customer", "orders"]),
+        ("sales.customer-orders", ["sales", "customer", "orders"]),
+        ("HTTPServerLog", ["http", "server", "log"]),
+        ("core__patient", ["core", "patient"]),
+        ("icd10Code", ["icd", "10", "code"]),
+    ],
+)
+def test_it_splits_identifier_styles_into_words(name: str, words: list[str]) -> None:
+    assert split_words(name) == words
+
+
+def test_word_matching_tolerates_plural_and_one_typo_on_long_words_only() -> None:
+    assert word_matches("claims", "claim")
+    assert word_matches("customer", "custmer")
+    assert not word_matches("order", "ordr")  # 4 letters: no typo allowed
+    assert not word_matches("patient", "pxtixnt")
+
+
+def test_it_parses_facets_repeated_values_and_caps_page_size() -> None:
+    req = parse_request(params(q="  customer   orders ", hub=["finance", "sales"], layer="prepared", page=2, page_size=500))
+    assert req.text == "customer orders"
+    assert req.filters == {"hub": ("finance", "sales"), "layer": ("prepared",)}
+    assert (req.page, req.page_size) == (2, 100)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [params(q="x" * 501), params(colour="red"), params(page="abc"), params(page=0), params(page_size="-3")],
+)
+def test_it_refuses_bad_input_with_a_reason(bad: list[tuple[str, list[str]]]) -> None:
+    with pytest.raises(BadSearchRequest):
+        parse_request(bad)
+
+
+def test_the_role_filter_sits_inside_the_query_so_counts_cannot_leak() -> None:
+    body = build_search(SearchRequest(text="orders", filters={"hub": ("finance",)}), Role("consumer", "marketing"))
+    role_filter = body["query"]["bool"]["filter"][0]
+    assert {"terms": {"hub": ["marketing"]}} in role_filter["bool"]["should"]
+    # Facet selections never restrict the query itself (that is the post_filter's job)…
+    assert "finance" not in json.dumps(body["query"])
+    assert body["post_filter"] == {"bool": {"filter": [{"terms": {"hub": ["finance"]}}]}}
+    # …and each facet's counts apply the other facets' selections, not its own.
+    assert body["aggs"]["hub"]["filter"] == {"bool": {"filter": []}}
+    assert body["aggs"]["layer"]["filter"] == {"bool": {"filter": [{"terms": {"hub": ["finance"]}}]}}
+
+
+def test_admins_get_no_role_filter_and_no_role_sees_nothing() -> None:
+    assert build_search(SearchRequest(text="x"), Role("admin"))["query"]["bool"]["filter"] == []
+    nothing = build_search(SearchRequest(text="x"), None)["query"]["bool"]["filter"]
+    assert nothing == [{"bool": {"must_not": {"match_all": {}}}}]
+
+
+def test_query_syntax_only_reaches_match_and_term_queries() -> None:
+    text = '"orders" AND (x OR y)* customer:1 \\'
+    body = json.dumps(build_search(SearchRequest(text=text), Role("admin")))
+    assert "query_string" not in body and "simple_query_string" not in body
+    assert json.dumps(text.lower())[1:-1] in body  # the exact-name term gets the raw text, as data
+
+
+def test_an_exact_name_outweighs_any_word_match_and_typos_are_only_allowed_on_long_words() -> None:
+    body = build_search(SearchRequest(text="Core.Patient"), Role("admin"))
+    scoring = body["query"]["bool"]["must"][0]["bool"]
+    assert {"term": {"qualified_exact": {"value": "core.patient", "boost": 200.0}}} in scoring["should"]
+    per_word = scoring["must"][0]["bool"]["should"]
+    core, patient = (json.dumps(clause) for clause in per_word)
+    assert '"fuzziness"' not in core and '"fuzziness": 1' in patient
+
+
+def test_an_empty_query_browses_by_name() -> None:
+    body = build_search(SearchRequest(text="  "), Role("admin"))
+    assert "must" not in body["query"]["bool"]
+    assert body["sort"] == [{"qualified_exact": {"order": "asc"}}]
+
+
+def test_a_page_beyond_the_result_window_asks_for_no_hits() -> None:
+    body = build_search(SearchRequest(text="x", page=1000, page_size=100), Role("admin"))
+    assert (body["from"], body["size"]) == (0, 0)
+
+
+def test_suggest_needs_a_word_and_matches_every_typed_word_as_a_prefix() -> None:
+    assert build_suggest(" .- ", Role("admin")) is None
+    body = build_suggest("Cust_Ord", Role("admin"))
+    match = body["query"]["bool"]["must"][0]["bool"]["should"][0]
+    assert match == {"match": {"suggest": {"query": "cust ord", "operator": "and"}}}
+    assert body["size"] == 10
+
+
+def test_documents_merge_curation_and_cap_displayed_columns() -> None:
+    columns = [{"name": f"col_{i}", "type": "int", "comment": "", "partition_key": False} for i in range(100)]
+    doc = build_document(
+        {"id": 7, "database": "sales", "name": "CustomerOrders", "owner": "glue-owner", "classification": "internal"},
+        columns,
+        {"description": "Orders placed by customers", "tags": ["gold"], "owner": "ana", "classification": ""},
+    )
+    assert doc["name_words"] == "customer orders" and doc["name_compact"] == "customerorders"
+    assert (doc["owner"], doc["classification"], doc["description"]) == ("ana", "internal", "Orders placed by customers")
+    assert len(doc["columns"]) == DISPLAY_COLUMNS_CAP and len(doc["column_names"]) == 100
+    assert doc["format"] is None  # empty facet values stay out of the document
+
+
+def test_highlights_escape_html_and_mark_matched_words() -> None:
+    assert highlight_text("<b>customer</b>_orders", ["order"]) == "&lt;b&gt;customer&lt;/b&gt;_<em>orders</em>"
+    assert highlight_text("nothing here", ["order"]) is None
+
+
+def test_matched_columns_list_name_hits_before_comment_hits() -> None:
+    cols = [
+        {"name": "amount", "type": "decimal", "comment": "order amount"},
+        {"name": "order_id", "type": "bigint", "comment": ""},
+        {"name": "unrelated", "type": "int", "comment": ""},
+    ]
+    assert [c["name"] for c in matched_columns(cols, ["order"], "order")] == ["order_id", "amount"]
