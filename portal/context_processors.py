@@ -10,8 +10,23 @@ from django.http import HttpRequest
 from portal import roles
 
 
+def _granted_in_session(request: HttpRequest) -> list[roles.Role]:
+    # Kept in the session at login / on the selection page, so the header costs no query.
+    session = getattr(request, "session", None)
+    data = session.get(roles.GRANTED_SESSION_KEY, []) if session is not None else []
+    granted = []
+    for item in data:
+        try:
+            granted.append(roles.Role.from_dict(item))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return granted
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     return {
         "current_role": roles.current_role(request),
+        "granted_roles": _granted_in_session(request),
         "embedded_mode": settings.EMBEDDED,
+        "allow_local_accounts": settings.ALLOW_LOCAL_ACCOUNTS,
     }

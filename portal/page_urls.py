@@ -2,4 +2,14 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from portal import views
+
+app_name = "portal"
+
+urlpatterns: list = [
+    path("roles/select/", views.select_role, name="select-role"),
+    path("roles/none/", views.no_access, name="no-access"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke", views.revoke_token, name="revoke-token"),
+    path("audit/", views.audit_log, name="audit"),
+]

@@ -8,14 +8,22 @@ without a request.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 PERSONAS = ("consumer", "steward", "provider", "admin")
 SESSION_KEY = "portal_role"
+# The roles granted at login (refreshed on the selection page), for the header switcher only;
+# selecting a role always re-checks the live grants.
+GRANTED_SESSION_KEY = "portal_granted_roles"
 
 
 @dataclass(frozen=True, order=True)
@@ -47,6 +55,15 @@ class Role:
     @property
     def label(self) -> str:
         return "Admin" if self.is_admin else f"{self.persona.capitalize()} · {self.hub}"
+
+    @property
+    def key(self) -> str:
+        """``persona:hub`` (``admin`` alone): how forms, tokens and the switcher name a role."""
+        return self.persona if self.is_admin else f"{self.persona}:{self.hub}"
+
+    def same_grant(self, other: "Role") -> bool:
+        """Same persona and hub (use-case scopes may have changed since)."""
+        return self.key == other.key
 
     def can_curate(self, hub: str | None) -> bool:
         return self.is_admin or (self.persona == "steward" and hub == self.hub)
@@ -117,3 +134,56 @@ def current_role(request: HttpRequest) -> Role | None:
 def select_role(request: HttpRequest, role: Role) -> None:
     """Store the chosen role in the session (the caller checks it was granted)."""
     request.session[SESSION_KEY] = role.as_dict()
+
+
+def roles_from_groups(groups: Iterable[str], *, pattern: str | None = None, admin_group: str | None = None,
+                      use_case_pattern: str | None = None) -> list[Role]:
+    """The roles granted by a user's group names (IdP claim or Django groups), sorted admin first.
+
+    - ``ADMIN_GROUP`` (default ``dh-admins``) grants the admin role;
+    - ``ROLE_GROUP_PATTERN`` (named groups ``hub`` and ``persona``) grants ``persona`` on ``hub``;
+    - ``USE_CASE_GROUP_PATTERN`` (named group ``use_case``, default ``dh-usecase-<name>-consumer``)
+      adds a read scope to every consumer role of the user. Such a group never grants a hub
+      role by itself, even when ``ROLE_GROUP_PATTERN`` would also match it.
+    Names that match nothing are ignored.
+    """
+    role_re = re.compile(pattern if pattern is not None else settings.ROLE_GROUP_PATTERN)
+    use_case_re = re.compile(use_case_pattern if use_case_pattern is not None else settings.USE_CASE_GROUP_PATTERN)
+    admin = admin_group if admin_group is not None else settings.ADMIN_GROUP
+    is_admin = False
+    grants: set[tuple[str, str]] = set()
+    use_cases: set[str] = set()
+    for name in groups:
+        name = name.strip()
+        if name == admin:
+            is_admin = True
+        elif (match := use_case_re.match(name)) is not None:
+            use_cases.add(match.group("use_case"))
+        elif (match := role_re.match(name)) is not None and match.group("persona") in PERSONAS:
+            if match.group("persona") != "admin":
+                grants.add((match.group("persona"), match.group("hub")))
+    roles = [Role("admin")] if is_admin else []
+    for persona, hub in sorted(grants, key=lambda g: (g[1], PERSONAS.index(g[0]))):
+        scopes = tuple(sorted(use_cases - {hub})) if persona == "consumer" else ()
+        roles.append(Role(persona, hub, scopes))
+    return roles
+
+
+def find_role(roles: Iterable[Role], key: str) -> Role | None:
+    """The role named ``key`` (``persona:hub`` or ``admin``) among ``roles``, or None."""
+    return next((r for r in roles if r.key == key), None)
+
+
+def role_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """HTML views that act in a role: anonymous users go to the login page, users without
+    a selected role to the role selection page, both coming back to this page afterwards."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}")
+        if current_role(request) is None:
+            return HttpResponseRedirect(f"/roles/select/?{urlencode({'next': request.get_full_path()})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_json, env_str, parse_glue_catalogs
+from portal.sso import oidc_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Signed-in users without a selected role are sent to role selection (HTML pages only).
+    "portal.middleware.RoleRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -101,8 +104,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's backend (a ModelBackend) that refuses passwords unless ALLOW_LOCAL_ACCOUNTS.
+    "portal.auth_backends.PortalAuthenticationBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -155,9 +158,19 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks; each app adds its entries (DatabaseScheduler copies them into the database).
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_TIMEZONE = TIME_ZONE
 CATALOG_SYNC_INTERVAL_SECONDS = env_int("CATALOG_SYNC_INTERVAL_SECONDS", 900, minimum=10)
 CATALOG_EVENTS_QUEUE_URL = env_str("CATALOG_EVENTS_QUEUE_URL", "")
+# Catalog sync: seconds each event poll lasts (beat starts one that often; SQS long polling inside),
+# which tables a full sync reads partitions of (changed|all|none; events always read them),
+# and after how long a "running" sync is taken as abandoned by a crashed worker.
+CATALOG_EVENTS_POLL_SECONDS = env_int("CATALOG_EVENTS_POLL_SECONDS", 5, minimum=1)
+CATALOG_SYNC_PARTITIONS = env_str("CATALOG_SYNC_PARTITIONS", "changed")
+if CATALOG_SYNC_PARTITIONS not in ("changed", "all", "none"):
+    raise ImproperlyConfigured("CATALOG_SYNC_PARTITIONS must be changed, all or none")
+CATALOG_SYNC_TIMEOUT_SECONDS = env_int("CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600, minimum=60)
 
 # --- AWS -----------------------------------------------------------------
 # Unset in production means real AWS; the embedded run command points it at moto.
@@ -170,11 +183,31 @@ GLUE_CATALOGS = parse_glue_catalogs(env_str("GLUE_CATALOGS"), AWS_ACCOUNT_ID, AW
 AWS_ROLE_ARNS: dict[str, str] = env_json("AWS_ROLE_ARNS", {})
 LAKE_BUCKET = env_str("LAKE_BUCKET", "datahub-lake")
 
+# --- Workspaces ----------------------------------------------------------
+WORKSPACE_QUOTA_PER_USER = env_int("WORKSPACE_QUOTA_PER_USER", 3, minimum=0)
+WORKSPACE_IDLE_STOP_MINUTES = env_int("WORKSPACE_IDLE_STOP_MINUTES", 120, minimum=1)
+# USD per hour per notebook type (only these may be launched), "emr" per cluster-hour, "volume_gb_month".
+WORKSPACE_PRICES = env_json("WORKSPACE_PRICES", None)  # None: workspaces.prices.DEFAULT_PRICES
+WORKSPACE_EMR_RELEASE = env_str("WORKSPACE_EMR_RELEASE", "emr-7.1.0")
+CELERY_BEAT_SCHEDULE["workspaces-stop-idle"] = {"task": "workspaces.tasks.stop_idle_workspaces", "schedule": 300.0}
+
+# Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
+INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")
+if INGESTION_EXECUTOR not in ("local", "glue"):
+    raise ImproperlyConfigured("INGESTION_EXECUTOR must be local or glue")
+# IAM role the generated Glue jobs run as (a per-hub default in the portal's account otherwise).
+INGESTION_GLUE_ROLE_ARN = env_str("INGESTION_GLUE_ROLE_ARN", "")
+
 # --- OpenSearch ----------------------------------------------------------
 OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")
 OPENSEARCH_SIGV4 = env_bool("OPENSEARCH_SIGV4", False)
 OPENSEARCH_INDEX_PREFIX = env_str("OPENSEARCH_INDEX_PREFIX", "datahub")
 OPENSEARCH_TIMEOUT_SECONDS = env_int("OPENSEARCH_TIMEOUT_SECONDS", 5, minimum=1)
+
+# --- Lineage -------------------------------------------------------------
+LINEAGE_MAX_NODES = env_int("LINEAGE_MAX_NODES", 1000, minimum=10)  # node cap of one graph answer (truncated beyond)
+LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above this answers 400
+LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
 
 # --- Identity ------------------------------------------------------------
 ALLOW_LOCAL_ACCOUNTS = env_bool("ALLOW_LOCAL_ACCOUNTS", EMBEDDED)
@@ -186,6 +219,31 @@ ROLE_GROUP_PATTERN = env_str(
     "ROLE_GROUP_PATTERN", r"^dh-(?P<hub>[a-z0-9-]+)-(?P<persona>steward|provider|consumer)$"
 )
 ADMIN_GROUP = env_str("ADMIN_GROUP", "dh-admins")
+# Consumers' use-case scopes: a group matching this adds read scope <use_case> to each consumer role.
+USE_CASE_GROUP_PATTERN = env_str("USE_CASE_GROUP_PATTERN", r"^dh-usecase-(?P<use_case>[a-z0-9-]+)-consumer$")
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": oidc_apps(OIDC_ISSUER_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_GROUPS_CLAIM,
+                          env_json("OIDC_PROVIDERS", None)),
+    }
+}
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login starts with a POST (login CSRF)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the IdP vouches for its users
+SOCIALACCOUNT_STORE_TOKENS = False
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"login": "portal.forms.LoginForm"}
+# Bad bearer tokens: after BAD_TOKEN_LIMIT failures from one address within the window, 429.
+BAD_TOKEN_LIMIT = env_int("BAD_TOKEN_LIMIT", 10, minimum=1)
+BAD_TOKEN_WINDOW_SECONDS = env_int("BAD_TOKEN_WINDOW_SECONDS", 300, minimum=1)
+# Proxies (load balancers) in front of the portal whose X-Forwarded-For is trusted for the client address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Shared cache (bad-token counts): Redis in production (CACHE_URL=redis://host:6379/1), per-process memory otherwise.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+          if env_str("CACHE_URL") else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,131 @@
+"""REST endpoints of the identity feature: who am I, my tokens, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal import aws, queries, services
+from portal.api import ServiceUnavailable
+from portal.audit import client_ip
+from portal.models import AccessToken, AuditEvent
+from portal.permissions import HasPersona
+from portal.roles import Role, current_role
+
+
+def role_json(role: Role | None) -> dict[str, Any] | None:
+    if role is None:
+        return None
+    return {"persona": role.persona, "hub": role.hub, "use_cases": list(role.use_cases), "key": role.key,
+            "label": role.label}
+
+
+class MeView(APIView):
+    """``GET /api/v1/me``: the caller, the role it acts in (null until one is selected) and the
+    roles it may select. ``?aws=1`` adds the AWS identity assumed for the role (STS)."""
+
+    # No role needed: this is where a caller without one learns which it may select.
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        role = current_role(request)
+        data: dict[str, Any] = {
+            "username": request.user.get_username(),
+            "role": role_json(role),
+            "roles": [role_json(r) for r in queries.granted_roles(request.user)],
+        }
+        if request.query_params.get("aws") in ("1", "true"):
+            if role is None:
+                raise PermissionDenied("Select a role first: the AWS identity depends on it.")
+            try:
+                identity = aws.client_for_user("sts", role, request.user.get_username()).get_caller_identity()
+            except (BotoCoreError, ClientError) as exc:
+                raise ServiceUnavailable(f"AWS did not answer: {exc}") from exc
+            data["aws"] = {"arn": identity["Arn"], "account": identity["Account"], "role_arn": aws.role_arn_for(role)}
+        return Response(data)
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccessToken
+        fields = ["id", "name", "prefix", "role", "status", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+    def get_role(self, token: AccessToken) -> str:
+        return token.role.key
+
+    def get_status(self, token: AccessToken) -> str:
+        return token.status()
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.CharField(help_text="persona:hub, or admin")
+    days = serializers.IntegerField(min_value=1, max_value=services.MAX_TOKEN_DAYS, default=90)
+
+
+class TokenListView(APIView):
+    """``GET /api/v1/tokens`` lists the caller's tokens; ``POST`` creates one (answer holds the
+    secret, shown once). A token may not mint tokens: creation needs the browser session."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response({"results": TokenSerializer(queries.tokens_of(request.user), many=True).data})
+
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AccessToken):
+            raise PermissionDenied("Tokens are created from a signed-in session, not with another token.")
+        body = TokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            issued = services.create_token(request.user, body.validated_data["role"], name=body.validated_data["name"],
+                                           days=body.validated_data["days"], actor_role=current_role(request),
+                                           ip=client_ip(request))
+        except services.RoleNotGranted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response({**TokenSerializer(issued.token).data, "token": issued.secret}, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(APIView):
+    """``DELETE /api/v1/tokens/<id>`` revokes one of the caller's tokens (404 for others')."""
+
+    permission_classes = [IsAuthenticated]
+
+    def delete(self, request: Request, token_id: int) -> Response:
+        try:
+            services.revoke_token(request.user, token_id, actor_role=current_role(request), ip=client_ip(request))
+        except AccessToken.DoesNotExist:
+            raise NotFound("No such token.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    who = serializers.CharField(source="username")
+    when = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "who", "role", "action", "target", "details", "when", "ip"]
+
+
+class AuditListView(ListAPIView):
+    """``GET /api/v1/audit?action=&user=&page=``: the audit trail, newest first (admins only)."""
+
+    permission_classes = [HasPersona]
+    allowed_personas: tuple[str, ...] = ()  # admins only (HasPersona always lets admins pass)
+    serializer_class = AuditEventSerializer
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        return queries.audit_events(action=params.get("action", "").strip(), username=params.get("user", "").strip())

@@ -1,0 +1,44 @@
+"""Read helpers of the identity feature: a user's groups and granted roles, tokens, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.models import AccessToken, AuditEvent, UserGroups
+from portal.roles import Role, roles_from_groups
+
+
+def group_names(user: Any) -> list[str]:
+    """The group names roles are derived from: the IdP's (stored at the last SSO login)
+    for SSO users, the Django auth groups (read live) for local accounts."""
+    stored = UserGroups.objects.filter(user=user).first()
+    if stored is not None and stored.source == UserGroups.SOURCE_SSO:
+        return list(stored.groups)
+    return list(user.groups.values_list("name", flat=True))
+
+
+def granted_roles(user: Any) -> list[Role]:
+    """Every role the user holds now (admin first). Superusers always hold the admin role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    roles = roles_from_groups(group_names(user))
+    if user.is_superuser and not any(r.is_admin for r in roles):
+        roles.insert(0, Role("admin"))
+    return roles
+
+
+def tokens_of(user: Any) -> QuerySet[AccessToken]:
+    return AccessToken.objects.filter(user=user).order_by("-created_at")
+
+
+def audit_events(*, action: str = "", username: str = "") -> QuerySet[AuditEvent]:
+    """The audit trail, newest first; ``action`` matches exactly or as a prefix ending in ``.``
+    (``workspace.`` lists every workspace action), ``username`` exactly."""
+    events = AuditEvent.objects.all()
+    if action:
+        events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(action=action)
+    if username:
+        events = events.filter(username=username)
+    return events.order_by("-created_at", "-id")
