@@ -1,0 +1,125 @@
+"""REST API of pipelines: the same services and validation as the wizard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from pydantic import ValidationError
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingestion_wizard import services
+from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
+from ingestion_wizard.models import Pipeline
+from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
+from portal.permissions import HasPersona
+from portal.roles import current_role
+
+
+def _error(exc: services.IngestionError) -> Response:
+    body: dict[str, Any] = {"error": exc.message}
+    if exc.field:
+        body["detail"] = {exc.field: [exc.message]}
+    return Response(body, status=exc.status)
+
+
+class PipelineAPIView(APIView):
+    permission_classes = [HasPersona]
+    allowed_personas = ("provider",)
+
+    def pipelines(self, request: Request) -> Any:
+        return Pipeline.objects.for_role(current_role(request))
+
+    def pipeline(self, request: Request, pk: int) -> Pipeline:
+        return get_object_or_404(self.pipelines(request), pk=pk)
+
+
+class PipelineListView(PipelineAPIView):
+    def get(self, request: Request) -> Response:
+        qs = self.pipelines(request)
+        if request.query_params.get("status"):
+            qs = qs.filter(status=request.query_params["status"])
+        return Response({"results": [pipeline_brief(p) for p in qs]})
+
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            return Response({"error": "Send a JSON object."}, status=400)
+        try:
+            spec = PipelineSpec.model_validate(request.data)
+        except ValidationError as exc:
+            return Response({"error": "Invalid input.", "detail": pydantic_errors(exc)}, status=400)
+        try:
+            pipeline = services.create_pipeline(spec, user=request.user, role=current_role(request))
+        except services.IngestionError as exc:
+            return _error(exc)
+        return Response({"id": pipeline.pk, "status": pipeline.status}, status=status.HTTP_201_CREATED)
+
+
+class PipelineDetailView(PipelineAPIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(pipeline_full(self.pipeline(request, pk)))
+
+    def patch(self, request: Request, pk: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        unknown = set(data) - {"schedule"}
+        if unknown or "schedule" not in data:
+            return Response({"error": "Only the schedule can be changed: send {\"schedule\": \"CRON\" or null}."},
+                            status=400)
+        schedule = data["schedule"]
+        if schedule is not None and not isinstance(schedule, str):
+            return Response({"error": "schedule must be a cron string or null."}, status=400)
+        try:
+            cron = validate_cron(schedule) if schedule and schedule.strip() else None
+        except ValueError as exc:
+            return Response({"error": str(exc), "detail": {"schedule": [str(exc)]}}, status=400)
+        services.update_schedule(pipeline, cron, user=request.user, role=current_role(request))
+        return Response(pipeline_full(pipeline))
+
+    def delete(self, request: Request, pk: int) -> Response:
+        pipeline = services.delete_pipeline(self.pipeline(request, pk), user=request.user,
+                                            role=current_role(request))
+        return Response({"id": pipeline.pk, "status": pipeline.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class PipelineActionView(PipelineAPIView):
+    action = ""
+
+    def post(self, request: Request, pk: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning}[self.action]
+        try:
+            pipeline = fn(pipeline, user=request.user, role=current_role(request))
+        except services.IngestionError as exc:
+            return _error(exc)
+        return Response(pipeline_full(pipeline))
+
+
+class ProvisioningView(PipelineAPIView):
+    def get(self, request: Request, pk: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        return Response({"pipeline": pipeline.pk, "status": pipeline.status, "error": pipeline.error or None,
+                         "steps": [step_data(s) for s in pipeline.steps.all()]})
+
+
+class RunListView(PipelineAPIView):
+    def get(self, request: Request, pk: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        return Response({"results": [run_data(r) for r in pipeline.runs.all()[:100]]})
+
+    def post(self, request: Request, pk: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        try:
+            run = services.request_run(pipeline, user=request.user, trigger="api", role=current_role(request))
+        except services.IngestionError as exc:
+            return _error(exc)
+        return Response(run_data(run), status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailView(PipelineAPIView):
+    def get(self, request: Request, pk: int, run_id: int) -> Response:
+        pipeline = self.pipeline(request, pk)
+        return Response(run_data(get_object_or_404(pipeline.runs, pk=run_id), with_log=True))

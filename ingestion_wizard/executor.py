@@ -1,0 +1,223 @@
+"""Doing a run's work: locally (embedded mode, tests) or by starting the Glue job.
+
+The local executor does what the generated Glue job does: streams each chosen
+table out of the source in batches (server-side cursors), writes Parquet into
+``s3://LAKE_BUCKET/<raw prefix>/<table>/load_date=YYYY-MM-DD/`` and creates or
+updates the Glue table and its partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from ingestion_wizard import provisioning
+from ingestion_wizard.aws_errors import classify
+from ingestion_wizard.models import Pipeline
+from ingestion_wizard.secrets import read_password
+from ingestion_wizard.sources import ConnectionSpec, TableInfo, open_source
+from portal import aws
+
+BATCH_SIZE = 50_000
+GLUE_TYPES = {"int64": "bigint", "float64": "double", "bool": "boolean", "string": "string",
+              "timestamp": "timestamp", "date": "date", "decimal": "decimal(38,9)", "binary": "binary"}
+
+
+@dataclass
+class TableLoad:
+    source: str
+    target: str  # database.table
+    rows: int = 0
+    bytes: int = 0
+    watermark: str | None = None
+
+
+@dataclass
+class RunResult:
+    partition: str
+    loads: list[TableLoad] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.loads)
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.bytes for t in self.loads)
+
+
+def connection_spec(p: Pipeline) -> ConnectionSpec:
+    return ConnectionSpec(p.source_kind, p.host, int(p.port or 0), p.source_database, p.source_user,
+                          read_password(p.secret_arn))
+
+
+def arrow_schema(info: TableInfo) -> Any:
+    import pyarrow as pa
+
+    types = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
+             "timestamp": pa.timestamp("us", tz="UTC"), "date": pa.date32(), "decimal": pa.decimal128(38, 9),
+             "binary": pa.binary()}
+    return pa.schema([(c.name, types[c.arrow_type]) for c in info.columns])
+
+
+def _to_arrow_column(values: list[Any], arrow_type: Any, kind: str) -> Any:
+    import pyarrow as pa
+
+    if kind == "string":
+        sample = next((v for v in values if v is not None), None)
+        if sample is not None and not isinstance(sample, str):
+            values = [None if v is None else str(v) for v in values]
+    elif kind == "decimal":
+        values = [None if v is None else Decimal(v).quantize(Decimal("1e-9")) for v in values]
+    elif kind == "timestamp":
+        # Naive datetimes (MySQL DATETIME, PG timestamp without tz) are taken as UTC.
+        values = [v.replace(tzinfo=dt.timezone.utc) if isinstance(v, dt.datetime) and v.tzinfo is None else v
+                  for v in values]
+    elif kind == "bool":
+        values = [None if v is None else bool(v) for v in values]
+    return pa.array(values, type=arrow_type)
+
+
+def _batch_to_arrow(batch: list[tuple], schema: Any, info: TableInfo) -> Any:
+    import pyarrow as pa
+
+    columns = list(zip(*batch))
+    arrays = [_to_arrow_column(list(columns[i]), schema.field(i).type, c.arrow_type)
+              for i, c in enumerate(info.columns)]
+    return pa.record_batch(arrays, schema=schema)
+
+
+def glue_table_input(p: Pipeline, info: TableInfo, name: str, location: str) -> dict[str, Any]:
+    partition_keys = [{"Name": "load_date", "Type": "string"}] if p.partitioning == "load_date" else []
+    table: dict[str, Any] = {
+        "Name": name,
+        "Description": f"{info.ref} from {p.get_source_kind_display()} {p.host}/{p.source_database}",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "hub": p.hub, "layer": p.layer, "owner": p.owner,
+                       "data_classification": p.classification, "datahub_pipeline": p.name,
+                       "source": f"{p.source_kind}://{p.host}:{p.port}/{p.source_database}/{info.ref}"},
+        "PartitionKeys": partition_keys,
+        "StorageDescriptor": {
+            "Columns": [{"Name": c.name.lower(), "Type": GLUE_TYPES[c.arrow_type]} for c in info.columns],
+            "Location": location,
+            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+        },
+    }
+    if p.owner:
+        table["Owner"] = p.owner
+    return table
+
+
+def _upsert_glue_table(p: Pipeline, info: TableInfo, name: str, location: str, load_date: str) -> None:
+    glue = aws.client("glue")
+    table_input = glue_table_input(p, info, name, location)
+    try:
+        try:
+            glue.get_table(DatabaseName=p.target_database, Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+                raise
+            glue.create_table(DatabaseName=p.target_database, TableInput=table_input)
+        else:
+            glue.update_table(DatabaseName=p.target_database, TableInput=table_input)
+        if p.partitioning != "load_date":
+            return
+        sd = {**table_input["StorageDescriptor"], "Location": f"{location}load_date={load_date}/"}
+        try:
+            glue.get_partition(DatabaseName=p.target_database, TableName=name, PartitionValues=[load_date])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+                raise
+            glue.create_partition(DatabaseName=p.target_database, TableName=name,
+                                  PartitionInput={"Values": [load_date], "StorageDescriptor": sd})
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from None
+
+
+def _clear_prefix(prefix: str) -> None:
+    s3 = aws.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=provisioning.bucket(), Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=provisioning.bucket(), Delete={"Objects": keys, "Quiet": True})
+
+
+def run_local(p: Pipeline, run_id: int, log: Callable[[str], None], *, today: dt.date | None = None,
+              batch_size: int = BATCH_SIZE) -> RunResult:
+    """Loads every chosen table once. Raises SourceError/TableMissing, StepFailed/TransientAWSError."""
+    import pyarrow.parquet as pq
+
+    load_date = (today or dt.datetime.now(dt.timezone.utc).date()).isoformat()
+    result = RunResult(partition=f"load_date={load_date}")
+    s3 = aws.client("s3")
+    with open_source(connection_spec(p)) as source, tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+        for spec in p.tables:
+            info = source.describe(spec.get("schema", ""), spec["name"])
+            name = p.target_table_name(spec)
+            load = TableLoad(info.ref, f"{p.target_database}.{name}")
+            incremental = spec.get("incremental_column") or ""
+            after = p.watermarks.get(info.ref) if incremental else None
+            location = f"s3://{provisioning.bucket()}/{p.raw_prefix}{name}/"
+            part_prefix = f"{p.raw_prefix}{name}/" + (f"load_date={load_date}/" if p.partitioning == "load_date" else "")
+            key = f"{part_prefix}run-{run_id}.parquet"
+            if not incremental:
+                # A full load replaces what an earlier run of the same day wrote.
+                _clear_prefix(part_prefix)
+            log(f"Reading {info.ref} ({len(info.columns)} columns)"
+                + (f" where {incremental} > {after}" if after is not None else ""))
+            schema = arrow_schema(info)
+            path = Path(tmp) / f"{name}.parquet"
+            inc_index = next((i for i, c in enumerate(info.columns) if c.name == incremental), None)
+            with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+                for batch in source.read_batches(info, batch_size, incremental, after):
+                    writer.write_batch(_batch_to_arrow(batch, schema, info))
+                    load.rows += len(batch)
+                    if inc_index is not None:
+                        top = max((r[inc_index] for r in batch if r[inc_index] is not None), default=None)
+                        if top is not None and (load.watermark is None or str(top) > load.watermark):
+                            load.watermark = str(top)
+            load.bytes = path.stat().st_size
+            if load.rows or not incremental:
+                try:
+                    s3.upload_file(str(path), provisioning.bucket(), key)
+                except (ClientError, BotoCoreError) as exc:
+                    raise classify(exc) from None
+                except Exception as exc:  # boto3's S3UploadFailedError wraps the ClientError
+                    raise classify(exc.__cause__ or exc) from None
+            _upsert_glue_table(p, info, name, location, load_date)
+            log(f"Wrote {load.rows} rows ({load.bytes} bytes) to s3://{provisioning.bucket()}/{key}")
+            result.loads.append(load)
+    return result
+
+
+def start_glue_run(p: Pipeline) -> str:
+    """Starts the pipeline's Glue job; returns the JobRunId."""
+    glue = aws.client("glue")
+    try:
+        return glue.start_job_run(JobName=provisioning.job_name(p))["JobRunId"]
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from None
+
+
+def glue_run_state(p: Pipeline, run_id: str) -> tuple[str, str]:
+    """(JobRunState, ErrorMessage) of a Glue job run."""
+    glue = aws.client("glue")
+    try:
+        job_run = glue.get_job_run(JobName=provisioning.job_name(p), RunId=run_id)["JobRun"]
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from None
+    return job_run.get("JobRunState", ""), job_run.get("ErrorMessage", "")
+
+
+def executor_kind() -> str:
+    return settings.INGESTION_EXECUTOR

@@ -1,0 +1,525 @@
+"""Every write and side effect of ingestion: create, provision, schedule, run, pause, delete.
+
+Called alike by the wizard, the API and the Celery tasks. Errors for people raise
+``IngestionError`` subclasses carrying a message and an HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ingestion_wizard import after_run, executor, provisioning
+from ingestion_wizard.aws_errors import StepFailed, TransientAWSError
+from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
+from ingestion_wizard.secrets import SecretUnavailable, delete_secret, read_password, store_password
+from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
+from ingestion_wizard.validation import PipelineSpec
+from portal import audit, aws
+from portal.roles import Role
+
+log = logging.getLogger(__name__)
+
+
+class IngestionError(Exception):
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(IngestionError):
+    status = 404  # forbidden objects answer "not found"
+
+
+class Conflict(IngestionError):
+    status = 409
+
+
+class Unavailable(IngestionError):
+    status = 503
+
+
+# --- Checks shared by the wizard and the API ---------------------------------
+def target_database_problem(name: str, *, exclude_pipeline: int | None = None) -> str | None:
+    """Why ``name`` cannot be a new Glue database (taken in the portal, the catalog or Glue), or None."""
+    from catalog.models import Database
+
+    others = Pipeline.objects.filter(target_database=name)
+    if exclude_pipeline:
+        others = others.exclude(pk=exclude_pipeline)
+    if others.exists():
+        return f"Database {name} is already the target of another pipeline."
+    if Database.objects.filter(name=name, deleted_at__isnull=True).exists():
+        return f"Database {name} already exists in the catalog."
+    try:
+        aws.client("glue").get_database(Name=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+            return None
+        raise Unavailable(f"Could not check the Glue catalog for {name}: "
+                          f"{exc.response.get('Error', {}).get('Code')}") from None
+    except BotoCoreError as exc:
+        raise Unavailable(f"Could not reach the Glue catalog: {exc}") from None
+    return f"Database {name} already exists in the Glue catalog."
+
+
+def test_connection(spec: ConnectionSpec) -> str:
+    """The server version; raises IngestionError with the driver's exact message."""
+    try:
+        with open_source(spec) as source:
+            return source.test_connection()
+    except SourceError as exc:
+        raise IngestionError(str(exc)) from None
+
+
+def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
+    try:
+        with open_source(spec) as source:
+            return source.list_tables()
+    except SourceError as exc:
+        raise IngestionError(str(exc)) from None
+
+
+def connection_from(kind: str, host: str, port: int, database: str, user: str, *, password: str | None = None,
+                    secret_arn: str = "") -> ConnectionSpec:
+    if password is None:
+        try:
+            password = read_password(secret_arn)
+        except SecretUnavailable as exc:
+            raise Unavailable(str(exc)) from None
+    return ConnectionSpec(kind, host, int(port), database, user, password)
+
+
+def stash_password(*, hub: str, label: str, user: str, password: str) -> str:
+    """Puts a password into Secrets Manager straight away; returns the ARN (wizard, API)."""
+    try:
+        return store_password(hub=hub, label=label, user=user, password=password)
+    except SecretUnavailable as exc:
+        raise Unavailable(str(exc)) from None
+
+
+def ensure_can_provide(role: Role | None, hub: str) -> None:
+    if role is None or not role.can_provide(hub):
+        raise IngestionError(f"Your role may not onboard sources into hub {hub}; switch to its provider role.",
+                             field="hub")
+
+
+# --- Create and provision --------------------------------------------------------
+def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source: bool = True) -> Pipeline:
+    """Validates against the world (role, name collision, the source itself), stores the
+    password in Secrets Manager, records the pipeline and its pending steps, and starts
+    provisioning after commit. Raises IngestionError; on failure nothing is left behind.
+    """
+    ensure_can_provide(role, spec.hub)
+    problem = target_database_problem(spec.target.database)
+    if problem:
+        raise Conflict(problem, field="target.database")
+    src = spec.source
+    tables = src.table_specs() if src.kind != "kinesis" else []
+    if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
+        password = src.password.get_secret_value() if src.password is not None else None
+        conn = connection_from(src.kind, src.host, src.port or 0, src.database, src.user, password=password,
+                               secret_arn=src.secret_arn)
+        known = {t.ref: t for t in discover_tables(conn)}
+        for t in tables:
+            ref = f"{t['schema']}.{t['name']}" if t["schema"] else f"{src.database}.{t['name']}"
+            if ref not in known:
+                raise IngestionError(f"Table {ref} is not in the source database.", field="source.tables")
+            t["schema"] = known[ref].schema
+            column = t.get("incremental_column")
+            if column and column not in {c.name for c in known[ref].columns}:
+                raise IngestionError(f"Column {column} is not in {ref}.", field="source.tables")
+    secret_arn = src.secret_arn
+    created_secret = False
+    if src.kind != "kinesis" and src.password is not None:
+        secret_arn = stash_password(hub=spec.hub, label=spec.name, user=src.user,
+                                    password=src.password.get_secret_value())
+        created_secret = True
+    try:
+        with transaction.atomic():
+            pipeline = Pipeline.objects.create(
+                name=spec.name, hub=spec.hub, created_by=user if getattr(user, "pk", None) else None,
+                source_kind=src.kind, host=src.host, port=src.port, source_database=src.database,
+                source_user=src.user, secret_arn=secret_arn, tables=tables,
+                stream_name=src.stream_name if src.kind == "kinesis" else "",
+                stream_mode=src.stream_mode if src.kind == "kinesis" else "",
+                stream_shards=src.shards, stream_columns=src.columns,
+                target_database=spec.target.database, layer=spec.target.layer, owner=spec.target.owner,
+                classification=spec.target.classification, partitioning=spec.target.partitioning,
+                schedule=spec.schedule or "",
+            )
+            ProvisioningStep.objects.bulk_create([
+                ProvisioningStep(pipeline=pipeline, position=i, key=s.key, label=s.label)
+                for i, s in enumerate(provisioning.steps_for(pipeline))
+            ])
+            audit.record(user, "ingestion.pipeline.create", role=role, target=f"pipeline:{pipeline.pk}",
+                         details={"name": pipeline.name, "hub": pipeline.hub, "kind": pipeline.source_kind,
+                                  "target_database": pipeline.target_database})
+            transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+    except IntegrityError:
+        if created_secret:
+            delete_secret(secret_arn)
+        raise Conflict(f"Database {spec.target.database} is already the target of another pipeline.",
+                       field="target.database") from None
+    except Exception:
+        if created_secret:
+            delete_secret(secret_arn)
+        raise
+    return pipeline
+
+
+def enqueue_provisioning(pipeline_id: int) -> None:
+    from celery import chain
+
+    from ingestion_wizard import tasks
+
+    keys = list(ProvisioningStep.objects.filter(pipeline_id=pipeline_id).values_list("key", flat=True))
+    chain(*[tasks.provision_step.si(pipeline_id, key) for key in keys],
+          tasks.finish_provisioning.si(pipeline_id)).apply_async()
+
+
+def provision_step(pipeline_id: int, key: str) -> str:
+    """Runs one step: 'skipped' (already done or pipeline stopped), 'succeeded'.
+
+    Raises TransientAWSError for the task to retry; a permanent failure marks the
+    step and the pipeline failed with the reason and returns 'failed'.
+    """
+    pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
+    if pipeline is None or pipeline.status != Pipeline.Status.PROVISIONING:
+        return "skipped"
+    step = ProvisioningStep.objects.get(pipeline=pipeline, key=key)
+    if step.status == ProvisioningStep.Status.SUCCEEDED:
+        return "skipped"
+    ProvisioningStep.objects.filter(pk=step.pk).update(
+        status=ProvisioningStep.Status.RUNNING, started_at=step.started_at or timezone.now(),
+        attempts=step.attempts + 1, error="",
+    )
+    try:
+        resource = provisioning.STEPS_BY_KEY[key].ensure(pipeline)
+    except TransientAWSError as exc:
+        ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Retrying: {exc}")
+        raise
+    except StepFailed as exc:
+        fail_step(pipeline_id, key, str(exc))
+        return "failed"
+    except Exception as exc:  # an unexpected bug still ends as a visible reason, not a hung step
+        log.exception("provisioning step %s of pipeline %s crashed", key, pipeline_id)
+        fail_step(pipeline_id, key, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    ProvisioningStep.objects.filter(pk=step.pk).update(
+        status=ProvisioningStep.Status.SUCCEEDED, resource=resource, finished_at=timezone.now(), error="",
+    )
+    audit.record(None, "ingestion.provisioning.step", target=f"pipeline:{pipeline_id}",
+                 details={"step": key, "resource": resource})
+    return "succeeded"
+
+
+def fail_step(pipeline_id: int, key: str, reason: str) -> None:
+    with transaction.atomic():
+        ProvisioningStep.objects.filter(pipeline_id=pipeline_id, key=key).update(
+            status=ProvisioningStep.Status.FAILED, error=reason, finished_at=timezone.now())
+        Pipeline.objects.filter(pk=pipeline_id, status=Pipeline.Status.PROVISIONING).update(
+            status=Pipeline.Status.FAILED, error=f"Step '{key}' failed: {reason}")
+    audit.record(None, "ingestion.provisioning.failed", target=f"pipeline:{pipeline_id}",
+                 details={"step": key, "reason": reason})
+
+
+def finish_provisioning(pipeline_id: int) -> str:
+    """Marks the pipeline ready once every step succeeded and installs its schedule."""
+    with transaction.atomic():
+        pipeline = Pipeline.objects.select_for_update().filter(pk=pipeline_id).first()
+        if pipeline is None or pipeline.status != Pipeline.Status.PROVISIONING:
+            return "skipped"
+        if pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).exists():
+            return "incomplete"
+        pipeline.status = Pipeline.Status.READY
+        pipeline.error = ""
+        pipeline.save(update_fields=["status", "error", "updated_at"])
+        sync_schedule(pipeline)
+    audit.record(None, "ingestion.provisioning.ready", target=f"pipeline:{pipeline_id}")
+    return "ready"
+
+
+def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
+    """Resumes a failed provisioning from the failed step (succeeded steps are skipped)."""
+    if pipeline.status != Pipeline.Status.FAILED:
+        raise Conflict(f"Only a failed pipeline can be retried (this one is {pipeline.status}).")
+    with transaction.atomic():
+        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).update(
+            status=ProvisioningStep.Status.PENDING, error="", finished_at=None)
+        Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")
+        audit.record(user, "ingestion.provisioning.retry", role=role, target=f"pipeline:{pipeline.pk}")
+        transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+    pipeline.refresh_from_db()
+    return pipeline
+
+
+# --- Delete ------------------------------------------------------------------------
+def delete_pipeline(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
+    """Stops the schedule and tears the resources down in reverse order (in a task)."""
+    if pipeline.status == Pipeline.Status.DELETING and pipeline.error == "":
+        return pipeline
+    with transaction.atomic():
+        Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.DELETING, error="")
+        pipeline.refresh_from_db()
+        _drop_schedule(pipeline)
+        audit.record(user, "ingestion.pipeline.delete", role=role, target=f"pipeline:{pipeline.pk}",
+                     details={"name": pipeline.name})
+        from ingestion_wizard import tasks
+
+        transaction.on_commit(lambda: tasks.teardown_pipeline.delay(pipeline.pk))
+    return pipeline
+
+
+def teardown(pipeline_id: int) -> str:
+    """Removes every created resource, last first; deletes the pipeline once all are gone.
+
+    A failing removal stops there with its reason on the step (the record stays,
+    so nothing is left in AWS without a row pointing at it); deleting again resumes.
+    """
+    pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
+    if pipeline is None:
+        return "gone"
+    for step in pipeline.steps.order_by("-position"):
+        if step.status in (ProvisioningStep.Status.PENDING, ProvisioningStep.Status.REMOVED):
+            continue
+        try:
+            provisioning.STEPS_BY_KEY[step.key].remove(pipeline, step.resource)
+        except (StepFailed, TransientAWSError) as exc:
+            ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Could not remove: {exc}")
+            Pipeline.objects.filter(pk=pipeline_id).update(error=f"Teardown stopped at '{step.key}': {exc}")
+            audit.record(None, "ingestion.pipeline.teardown_failed", target=f"pipeline:{pipeline_id}",
+                         details={"step": step.key, "reason": str(exc)})
+            return "failed"
+        ProvisioningStep.objects.filter(pk=step.pk).update(status=ProvisioningStep.Status.REMOVED,
+                                                           finished_at=timezone.now())
+    if pipeline.secret_arn and not pipeline.steps.filter(key="secret").exists():
+        delete_secret(pipeline.secret_arn)
+    with transaction.atomic():
+        _drop_schedule(pipeline)
+        pipeline.delete()
+    audit.record(None, "ingestion.pipeline.deleted", target=f"pipeline:{pipeline_id}")
+    return "deleted"
+
+
+# --- Schedule, pause, resume --------------------------------------------------------
+def _task_name(pipeline: Pipeline) -> str:
+    return f"ingestion-pipeline-{pipeline.pk}"
+
+
+def sync_schedule(pipeline: Pipeline) -> None:
+    """Makes the beat PeriodicTask match the pipeline: present when it has a cron, enabled when ready."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    if not pipeline.schedule:
+        _drop_schedule(pipeline)
+        return
+    minute, hour, day_of_month, month_of_year, day_of_week = pipeline.schedule.split()
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+        day_of_week=day_of_week, timezone="UTC",
+    )
+    task, _ = PeriodicTask.objects.update_or_create(
+        name=_task_name(pipeline),
+        defaults={"task": "ingestion_wizard.tasks.scheduled_run", "crontab": crontab, "interval": None,
+                  "args": json.dumps([pipeline.pk]), "enabled": pipeline.status == Pipeline.Status.READY},
+    )
+    if pipeline.periodic_task_id != task.pk:
+        Pipeline.objects.filter(pk=pipeline.pk).update(periodic_task=task)
+        pipeline.periodic_task = task
+
+
+def _drop_schedule(pipeline: Pipeline) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name=_task_name(pipeline)).delete()
+    pipeline.periodic_task = None
+
+
+def update_schedule(pipeline: Pipeline, schedule: str | None, *, user: Any, role: Role | None = None) -> Pipeline:
+    """``schedule`` is already validated (validation.validate_cron) or None for on demand."""
+    with transaction.atomic():
+        pipeline.schedule = schedule or ""
+        pipeline.save(update_fields=["schedule", "updated_at"])
+        if pipeline.status in (Pipeline.Status.READY, Pipeline.Status.PAUSED):
+            sync_schedule(pipeline)
+        audit.record(user, "ingestion.pipeline.schedule", role=role, target=f"pipeline:{pipeline.pk}",
+                     details={"schedule": pipeline.schedule or "on demand"})
+    return pipeline
+
+
+def pause(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
+    """Stops scheduled runs (and run-now) until resumed; a paused pipeline stays paused."""
+    return _set_paused(pipeline, True, user=user, role=role)
+
+
+def resume(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
+    return _set_paused(pipeline, False, user=user, role=role)
+
+
+def _set_paused(pipeline: Pipeline, paused: bool, *, user: Any, role: Role | None) -> Pipeline:
+    wanted, needed = ((Pipeline.Status.PAUSED, Pipeline.Status.READY) if paused
+                      else (Pipeline.Status.READY, Pipeline.Status.PAUSED))
+    if pipeline.status == wanted:
+        return pipeline
+    if pipeline.status != needed:
+        raise Conflict(f"Only a {needed} pipeline can be {'paused' if paused else 'resumed'} "
+                       f"(this one is {pipeline.status}).")
+    with transaction.atomic():
+        pipeline.status = wanted
+        pipeline.save(update_fields=["status", "updated_at"])
+        sync_schedule(pipeline)
+        audit.record(user, f"ingestion.pipeline.{'pause' if paused else 'resume'}", role=role,
+                     target=f"pipeline:{pipeline.pk}")
+    return pipeline
+
+
+# --- Runs --------------------------------------------------------------------------
+def request_run(pipeline: Pipeline, *, user: Any = None, trigger: str = "manual",
+                role: Role | None = None) -> PipelineRun:
+    """Queues a run (executed by a task after commit). Raises Conflict when one is active or the
+    pipeline is not ready."""
+    if pipeline.status != Pipeline.Status.READY:
+        raise Conflict(f"The pipeline is {pipeline.status}; runs need a ready pipeline.")
+    try:
+        with transaction.atomic():
+            run = PipelineRun.objects.create(pipeline=pipeline, trigger=trigger,
+                                             triggered_by=user if getattr(user, "pk", None) else None,
+                                             executor=executor.executor_kind())
+            from ingestion_wizard import tasks
+
+            transaction.on_commit(lambda: tasks.execute_run.delay(run.pk))
+    except IntegrityError:
+        raise Conflict("A run of this pipeline is already queued or running.") from None
+    if trigger != "schedule":
+        audit.record(user, "ingestion.run.request", role=role, target=f"pipeline:{pipeline.pk}",
+                     details={"run": run.pk, "trigger": trigger})
+    return run
+
+
+def scheduled_run(pipeline_id: int) -> PipelineRun | None:
+    """Beat's entry: a run unless the pipeline is paused or already running."""
+    pipeline = Pipeline.objects.filter(pk=pipeline_id, status=Pipeline.Status.READY).first()
+    if pipeline is None:
+        return None
+    try:
+        return request_run(pipeline, trigger="schedule")
+    except Conflict:
+        return None
+
+
+def _append_log(run: PipelineRun, line: str) -> None:
+    stamp = timezone.now().strftime("%H:%M:%S")
+    run.log = f"{run.log}{stamp} {line}\n"
+    PipelineRun.objects.filter(pk=run.pk).update(log=run.log)
+
+
+def claim_run(run_id: int) -> PipelineRun | None:
+    """queued → running with a compare-and-set; None when another worker has it or it is done."""
+    claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
+        status=PipelineRun.Status.RUNNING, started_at=timezone.now())
+    return PipelineRun.objects.select_related("pipeline").get(pk=run_id) if claimed else None
+
+
+def fail_run(run: PipelineRun, reason: str) -> None:
+    _append_log(run, f"Failed: {reason}")
+    PipelineRun.objects.filter(pk=run.pk).update(status=PipelineRun.Status.FAILED, error=reason,
+                                                 finished_at=timezone.now())
+
+
+def execute_local_run(run: PipelineRun) -> str:
+    """Does the run in this process. Raises TransientAWSError (the task retries); other
+    failures end the run as failed with the reason."""
+    pipeline = run.pipeline
+    if pipeline.is_stream:
+        # Firehose delivers continuously; a stream run only refreshes the catalog.
+        result = executor.RunResult(partition="")
+        table = provisioning.stream_table_name(pipeline)
+        result.loads.append(executor.TableLoad(pipeline.stream_name, f"{pipeline.target_database}.{table}"))
+    else:
+        try:
+            result = executor.run_local(pipeline, run.pk, lambda line: _append_log(run, line))
+        except TransientAWSError:
+            raise
+        except (SourceError, StepFailed) as exc:
+            fail_run(run, str(exc))
+            return "failed"
+        except SecretUnavailable as exc:
+            fail_run(run, str(exc))
+            return "failed"
+        except Exception as exc:
+            log.exception("run %s of pipeline %s crashed", run.pk, pipeline.pk)
+            fail_run(run, f"{type(exc).__name__}: {exc}")
+            return "failed"
+    complete_run(run, result)
+    return "succeeded"
+
+
+def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
+    pipeline = run.pipeline
+    now = timezone.now()
+    watermarks = dict(pipeline.watermarks)
+    for load in result.loads:
+        if load.watermark is not None:
+            watermarks[load.source] = load.watermark
+    with transaction.atomic():
+        PipelineRun.objects.filter(pk=run.pk).update(
+            status=PipelineRun.Status.SUCCEEDED, rows=result.rows, bytes=result.bytes,
+            partition=result.partition, finished_at=now)
+        Pipeline.objects.filter(pk=pipeline.pk).update(watermarks=watermarks)
+    _append_log(run, f"Succeeded: {result.rows} rows, {result.bytes} bytes")
+    targets = [load.target for load in result.loads]
+    for label, hook in (
+        ("catalog refresh", lambda: after_run.refresh_catalog(pipeline, targets)),
+        ("lineage", lambda: after_run.record_lineage(pipeline, result, now, user=run.triggered_by)),
+        ("new-data notification", lambda: after_run.announce(pipeline, result, now)),
+    ):
+        try:
+            hook()
+            _append_log(run, f"{label}: done")
+        except Exception as exc:  # the data is in the lake; a follow-up failing is a warning on the run
+            log.warning("run %s: %s failed: %s", run.pk, label, exc)
+            _append_log(run, f"Warning: {label} failed: {type(exc).__name__}: {exc}")
+
+
+def start_glue_run(run: PipelineRun) -> str:
+    try:
+        job_run_id = executor.start_glue_run(run.pipeline)
+    except StepFailed as exc:
+        fail_run(run, str(exc))
+        return "failed"
+    PipelineRun.objects.filter(pk=run.pk).update(glue_run_id=job_run_id)
+    _append_log(run, f"Started Glue job run {job_run_id}")
+    return "started"
+
+
+def follow_glue_run(run_id: int) -> str:
+    """'running' while the Glue job runs; ends the run when it reaches a final state."""
+    run = PipelineRun.objects.select_related("pipeline").get(pk=run_id)
+    if run.status != PipelineRun.Status.RUNNING:
+        return run.status
+    try:
+        state, message = executor.glue_run_state(run.pipeline, run.glue_run_id)
+    except StepFailed as exc:
+        fail_run(run, str(exc))
+        return "failed"
+    if state in ("STARTING", "RUNNING", "STOPPING", "WAITING"):
+        return "running"
+    if state != "SUCCEEDED":
+        fail_run(run, f"Glue job run {run.glue_run_id} ended {state}: {message}".strip())
+        return "failed"
+    result = executor.RunResult(partition=f"load_date={timezone.now().date().isoformat()}")
+    for t in run.pipeline.tables:
+        ref = f"{t['schema']}.{t['name']}" if t.get("schema") else t["name"]
+        result.loads.append(executor.TableLoad(ref, f"{run.pipeline.target_database}."
+                                                    f"{run.pipeline.target_table_name(t)}"))
+    complete_run(run, result)
+    return "succeeded"
