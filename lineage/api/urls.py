@@ -2,4 +2,10 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from lineage.api import views
+
+urlpatterns = [
+    path("lineage", views.LineageIntakeView.as_view(), name="lineage-intake"),
+    path("lineage/graph", views.LineageGraphView.as_view(), name="lineage-graph"),
+    path("lineage/impact", views.LineageImpactView.as_view(), name="lineage-impact"),
+]

@@ -1,0 +1,223 @@
+"""OpenLineage event validation and reading (pure, no ORM).
+
+``parse_event`` checks what the OpenLineage spec (2-0-2) requires of a
+RunEvent, DatasetEvent or JobEvent and returns a ``ParsedEvent``; it raises
+``EventInvalid`` naming the offending field (``inputs[1].name``) otherwise.
+Unknown facets are kept verbatim in the stored event and otherwise ignored,
+as the spec asks of consumers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+RUN_STATES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+
+
+class EventInvalid(ValueError):
+    """The event breaks the spec; ``field`` is a path into the event such as ``run.runId``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    source_namespace: str
+    source_name: str
+    source_column: str
+    target_column: str
+    transformation: str
+
+
+@dataclass
+class DatasetRef:
+    namespace: str
+    name: str
+    schema_fields: list[dict[str, Any]] | None = None
+    columns: list[ColumnMapping] = field(default_factory=list)
+    symlinks: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ParsedEvent:
+    kind: str  # "run" | "dataset" | "job"
+    event_time: datetime
+    producer: str
+    event_type: str = ""
+    run_id: uuid.UUID | None = None
+    parent_run_id: uuid.UUID | None = None
+    job_namespace: str = ""
+    job_name: str = ""
+    job_facets: dict[str, Any] = field(default_factory=dict)
+    inputs: list[DatasetRef] = field(default_factory=list)
+    outputs: list[DatasetRef] = field(default_factory=list)
+    dataset: DatasetRef | None = None
+
+
+def _require(obj: dict[str, Any], key: str, path: str) -> Any:
+    if key not in obj or obj[key] is None:
+        raise EventInvalid(f"{path}{key}", "is required")
+    return obj[key]
+
+
+def _string(obj: dict[str, Any], key: str, path: str) -> str:
+    value = _require(obj, key, path)
+    if not isinstance(value, str) or not value.strip():
+        raise EventInvalid(f"{path}{key}", "must be a non-empty string")
+    return value
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EventInvalid(path, "must be an object")
+    return value
+
+
+def _uuid(value: Any, path: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise EventInvalid(path, "must be a UUID") from None
+
+
+def _time(value: Any, path: str) -> datetime:
+    if not isinstance(value, str):
+        raise EventInvalid(path, "must be an ISO 8601 date-time string")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise EventInvalid(path, f"is not an ISO 8601 date-time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise EventInvalid(path, "needs a time zone offset")
+    return parsed
+
+
+def _column_mappings(facet: Any, path: str, target_ns: str, target_name: str) -> list[ColumnMapping]:
+    facet = _object(facet, path)
+    fields = _object(facet.get("fields", {}), f"{path}.fields")
+    mappings: list[ColumnMapping] = []
+    for column, spec in fields.items():
+        spec_path = f"{path}.fields.{column}"
+        spec = _object(spec, spec_path)
+        inputs = spec.get("inputFields", [])
+        if not isinstance(inputs, list):
+            raise EventInvalid(f"{spec_path}.inputFields", "must be a list")
+        # Facet 1-0 put the transformation on the output field; 1-1+ puts a list on each input.
+        legacy = "/".join(t for t in (spec.get("transformationType"), spec.get("transformationDescription")) if t)
+        for i, item in enumerate(inputs):
+            item_path = f"{spec_path}.inputFields[{i}]"
+            item = _object(item, item_path)
+            transformations = item.get("transformations") or []
+            if not isinstance(transformations, list):
+                raise EventInvalid(f"{item_path}.transformations", "must be a list")
+            described = ", ".join(
+                "/".join(str(t.get(k)) for k in ("type", "subtype") if isinstance(t, dict) and t.get(k))
+                for t in transformations
+            )
+            mappings.append(
+                ColumnMapping(
+                    _string(item, "namespace", f"{item_path}."),
+                    _string(item, "name", f"{item_path}."),
+                    _string(item, "field", f"{item_path}."),
+                    str(column),
+                    (described or legacy)[:255],
+                )
+            )
+    return mappings
+
+
+def _dataset(value: Any, path: str) -> DatasetRef:
+    obj = _object(value, path)
+    namespace = _string(obj, "namespace", f"{path}.")
+    name = _string(obj, "name", f"{path}.")
+    facets = _object(obj.get("facets") or {}, f"{path}.facets")
+    ref = DatasetRef(namespace, name)
+    schema = facets.get("schema")
+    if schema is not None:
+        fields = _object(schema, f"{path}.facets.schema").get("fields", [])
+        if not isinstance(fields, list):
+            raise EventInvalid(f"{path}.facets.schema.fields", "must be a list")
+        ref.schema_fields = []
+        for i, item in enumerate(fields):
+            item = _object(item, f"{path}.facets.schema.fields[{i}]")
+            ref.schema_fields.append(
+                {
+                    "name": _string(item, "name", f"{path}.facets.schema.fields[{i}]."),
+                    "type": str(item.get("type") or ""),
+                    "description": str(item.get("description") or ""),
+                }
+            )
+    if facets.get("columnLineage") is not None:
+        ref.columns = _column_mappings(facets["columnLineage"], f"{path}.facets.columnLineage", namespace, name)
+    symlinks = facets.get("symlinks")
+    if isinstance(symlinks, dict):
+        for ident in symlinks.get("identifiers") or []:
+            if isinstance(ident, dict) and ident.get("namespace") and ident.get("name"):
+                ref.symlinks.append((str(ident["namespace"]), str(ident["name"])))
+    return ref
+
+
+def _datasets(event: dict[str, Any], key: str) -> list[DatasetRef]:
+    value = event.get(key) or []
+    if not isinstance(value, list):
+        raise EventInvalid(key, "must be a list")
+    return [_dataset(item, f"{key}[{i}]") for i, item in enumerate(value)]
+
+
+def parse_event(event: Any) -> ParsedEvent:
+    """Validate ``event`` (a decoded JSON value) and read what lineage needs from it."""
+    if not isinstance(event, dict):
+        raise EventInvalid("body", "must be a JSON object (one OpenLineage event)")
+    event_time = _time(_require(event, "eventTime", ""), "eventTime")
+    producer = _string(event, "producer", "")
+    if "schemaURL" in event and not isinstance(event["schemaURL"], str):
+        raise EventInvalid("schemaURL", "must be a string")
+
+    if "run" in event or "eventType" in event:
+        run = _object(_require(event, "run", ""), "run")
+        job = _object(_require(event, "job", ""), "job")
+        event_type = event.get("eventType") or ""
+        if event_type and event_type not in RUN_STATES:
+            raise EventInvalid("eventType", f"must be one of {', '.join(RUN_STATES)}")
+        parent_run_id = None
+        parent = (_object(run.get("facets") or {}, "run.facets")).get("parent")
+        if isinstance(parent, dict) and isinstance(parent.get("run"), dict) and parent["run"].get("runId"):
+            try:
+                parent_run_id = uuid.UUID(str(parent["run"]["runId"]))
+            except ValueError:
+                parent_run_id = None  # a broken optional facet does not make the event invalid
+        return ParsedEvent(
+            kind="run",
+            event_time=event_time,
+            producer=producer,
+            event_type=event_type,
+            run_id=_uuid(_require(run, "runId", "run."), "run.runId"),
+            parent_run_id=parent_run_id,
+            job_namespace=_string(job, "namespace", "job."),
+            job_name=_string(job, "name", "job."),
+            job_facets=_object(job.get("facets") or {}, "job.facets"),
+            inputs=_datasets(event, "inputs"),
+            outputs=_datasets(event, "outputs"),
+        )
+    if "dataset" in event:
+        return ParsedEvent(kind="dataset", event_time=event_time, producer=producer, dataset=_dataset(event["dataset"], "dataset"))
+    if "job" in event:
+        job = _object(event["job"], "job")
+        return ParsedEvent(
+            kind="job",
+            event_time=event_time,
+            producer=producer,
+            job_namespace=_string(job, "namespace", "job."),
+            job_name=_string(job, "name", "job."),
+            job_facets=_object(job.get("facets") or {}, "job.facets"),
+            inputs=_datasets(event, "inputs"),
+            outputs=_datasets(event, "outputs"),
+        )
+    raise EventInvalid("run", "is required (a RunEvent needs run and job; a DatasetEvent dataset; a JobEvent job)")

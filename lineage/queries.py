@@ -1,0 +1,313 @@
+"""Read side of lineage: the per-process in-memory graph, and role-aware answers built on it.
+
+The graph is loaded once per process and kept current: each request reads the
+one-row ``GraphVersion`` (a primary-key lookup); when it moved, the changed
+(source, target) pairs logged in ``GraphChange`` are re-read and patched in,
+or the whole graph is reloaded when a change asks for it (identity merges),
+when too many changes piled up, or when the version went backwards (a restored
+database). Traversal itself is ``lineage.graph`` (pure).
+
+Visibility: catalog datasets follow ``Table.objects.visible_to(role)``.
+Non-catalog datasets (JDBC, Kafka, files…) carry the hub of the provider who
+reported them; "" means every role may see them. A job is visible when its hub
+allows it and it writes at least one dataset the role may see (a job named
+after a hidden view must not name it). Whatever the role may not see is
+returned as a ``hidden`` node without names, so the shape of the graph stays
+true and nothing leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+from django.conf import settings
+from django.db.models import Q
+
+from catalog.models import Table
+from lineage import graph as lineage_graph
+from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job
+from portal.roles import Role
+
+log = logging.getLogger(__name__)
+
+MAX_DELTA_CHANGES = 5000
+
+
+@dataclass
+class _Loaded:
+    graph: nx.DiGraph
+    version: int
+    loaded_at: float
+
+
+_lock = threading.Lock()
+_loaded: _Loaded | None = None
+
+
+def current_version() -> int:
+    return GraphVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def load_graph() -> tuple[nx.DiGraph, int]:
+    """Build the graph from the database; returns it with the version it reflects."""
+    version = current_version()  # read first: later writes are applied as deltas on top
+    g = lineage_graph.new_graph()
+    for source, target, job in Edge.objects.values_list("source_id", "target_id", "job_id").iterator(chunk_size=50_000):
+        lineage_graph.add_edge(g, source, target, job)
+    rows = (
+        ColumnEdge.objects.order_by("edge_id")
+        .values_list("edge_id", "edge__source_id", "edge__target_id", "edge__job_id", "source_column", "target_column", "transformation")
+        .iterator(chunk_size=50_000)
+    )
+    _attach_columns(g, rows)
+    return g, version
+
+
+def _attach_columns(g: nx.DiGraph, rows: Any) -> None:
+    """Rows ordered by edge id; strings interned (column names repeat a lot)."""
+    intern = sys.intern
+    current: int | None = None
+    mappings: list[tuple[str, str, str]] = []
+    key: tuple[int, int, int] = (0, 0, 0)
+    for edge_id, source, target, job, from_col, to_col, how in rows:
+        if edge_id != current:
+            if current is not None:
+                g[key[0]][key[1]][key[2]] = tuple(mappings)
+            current, key, mappings = edge_id, (source, target, job), []
+        mappings.append((intern(from_col), intern(to_col), intern(how)))
+    if current is not None:
+        g[key[0]][key[1]][key[2]] = tuple(mappings)
+
+
+def _apply_pairs(g: nx.DiGraph, pairs: set[tuple[int, int]]) -> None:
+    """Re-read the edges of these (source, target) pairs and make the graph match."""
+    sources = {s for s, _ in pairs}
+    targets = {t for _, t in pairs}
+    jobs: dict[tuple[int, int], dict[int, tuple[tuple[str, str, str], ...]]] = defaultdict(dict)
+    edge_keys: dict[int, tuple[int, int, int]] = {}
+    for edge_id, s, t, job in Edge.objects.filter(source_id__in=sources, target_id__in=targets).values_list("id", "source_id", "target_id", "job_id"):
+        if (s, t) in pairs:
+            jobs[(s, t)][job] = ()
+            edge_keys[edge_id] = (s, t, job)
+    columns: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for edge_id, a, b, how in ColumnEdge.objects.filter(edge_id__in=list(edge_keys)).values_list("edge_id", "source_column", "target_column", "transformation"):
+        columns[edge_id].append((sys.intern(a), sys.intern(b), sys.intern(how)))
+    for edge_id, mappings in columns.items():
+        s, t, job = edge_keys[edge_id]
+        jobs[(s, t)][job] = tuple(mappings)
+    for pair in pairs:
+        lineage_graph.set_pair(g, pair[0], pair[1], jobs.get(pair, {}))
+
+
+def current_graph() -> nx.DiGraph:
+    """The process's graph, brought up to date with the database (never rebuilt per request)."""
+    global _loaded
+    version = current_version()
+    loaded = _loaded
+    if loaded is not None and loaded.version == version:
+        return loaded.graph
+    with _lock:
+        loaded = _loaded
+        if loaded is not None and loaded.version == version:
+            return loaded.graph
+        if loaded is not None and loaded.version < version:
+            changes = list(
+                GraphChange.objects.filter(version__gt=loaded.version, version__lte=version)
+                .values_list("reload", "source_id", "target_id")[: MAX_DELTA_CHANGES + 1]
+            )
+            if len(changes) <= MAX_DELTA_CHANGES and not any(reload for reload, _, _ in changes):
+                _apply_pairs(loaded.graph, {(s, t) for _, s, t in changes})
+                _loaded = _Loaded(loaded.graph, version, loaded.loaded_at)
+                return loaded.graph
+        started = time.monotonic()
+        g, loaded_version = load_graph()
+        log.info("Lineage graph loaded: %d nodes, %d edges in %.2fs", g.number_of_nodes(), g.number_of_edges(), time.monotonic() - started)
+        _loaded = _Loaded(g, loaded_version, time.monotonic())
+        return g
+
+
+def forget_graph() -> None:
+    """Drop this process's graph (tests whose database rolls back between cases)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+def visible_table(role: Role | None, qualified_name: str) -> Table | None:
+    """The live catalog table "DB.TABLE" if the role may see it."""
+    database, _, name = qualified_name.partition(".")
+    if not database or not name:
+        return None
+    return Table.objects.visible_to(role).filter(database_name=database, name=name).order_by("id").first()
+
+
+def dataset_for_identity(namespace_and_name: str) -> Dataset | None:
+    """Dataset by "NAMESPACE/NAME" (namespaces and names may both hold slashes: try each split)."""
+    candidates = Q(pk__in=[])
+    for i, char in enumerate(namespace_and_name):
+        if char == "/" and 0 < i < len(namespace_and_name) - 1:
+            candidates |= Q(namespace=namespace_and_name[:i], name=namespace_and_name[i + 1:])
+    found = Dataset.objects.filter(candidates).order_by("id").first()
+    if found is not None and found.canonical_id:
+        return Dataset.objects.get(pk=found.canonical_id)
+    return found
+
+
+def dataset_visible(role: Role | None, dataset: Dataset, visible_table_ids: set[int]) -> bool:
+    if dataset.table_id:
+        return dataset.table_id in visible_table_ids
+    return _hub_visible(role, dataset.hub)
+
+
+def _hub_visible(role: Role | None, hub: str) -> bool:
+    """Non-catalog objects: "" = every role; otherwise the roles reading that hub (admins all)."""
+    if role is None:
+        return False
+    return role.is_admin or not hub or hub in role.read_scopes
+
+
+# --- describing nodes for a role ------------------------------------------------------------
+
+HIDDEN = {"namespace": None, "name": None, "qualified_name": None, "hidden": True}
+
+
+def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """API node dicts for dataset ids, names only where the role may see them (3 queries at most)."""
+    rows = list(Dataset.objects.filter(pk__in=ids).values_list("id", "namespace", "name", "table_id", "hub"))
+    table_ids = [r[3] for r in rows if r[3]]
+    tables = {
+        pk: f"{db}.{name}"
+        for pk, db, name in Table.objects.visible_to(role).filter(pk__in=table_ids).values_list("id", "database_name", "name")
+    } if table_ids else {}
+    nodes: dict[int, dict[str, Any]] = {}
+    for pk, namespace, name, table_id, hub in rows:
+        visible = table_id in tables if table_id else _hub_visible(role, hub)
+        node: dict[str, Any] = {"id": f"d{pk}", "kind": "dataset"}
+        if visible:
+            node.update(namespace=namespace, name=name, qualified_name=tables.get(table_id) if table_id else None, hidden=False)
+        else:
+            node.update(HIDDEN)
+        nodes[pk] = node
+    for pk in ids:  # an edge to a row deleted meanwhile still shows as a node
+        nodes.setdefault(pk, {"id": f"d{pk}", "kind": "dataset", **HIDDEN})
+    return nodes
+
+
+def describe_jobs(role: Role | None, ids: set[int], writes_visible: set[int]) -> dict[int, dict[str, Any]]:
+    nodes: dict[int, dict[str, Any]] = {}
+    for pk, namespace, name, hub in Job.objects.filter(pk__in=ids).values_list("id", "namespace", "name", "hub"):
+        node: dict[str, Any] = {"id": f"j{pk}", "kind": "job"}
+        if pk in writes_visible and _hub_visible(role, hub):
+            node.update(namespace=namespace, name=name, qualified_name=None, hidden=False)
+        else:
+            node.update(HIDDEN)
+        nodes[pk] = node
+    for pk in ids:
+        nodes.setdefault(pk, {"id": f"j{pk}", "kind": "job", **HIDDEN})
+    return nodes
+
+
+def job_runs(job_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """Last run state of jobs, for the UI ("j3" → {state, at})."""
+    return {
+        f"j{pk}": {"state": state or None, "at": at.isoformat() if at else None}
+        for pk, state, at in Job.objects.filter(pk__in=job_ids).values_list("id", "last_run_state", "last_run_at")
+    }
+
+
+def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph) -> dict[str, Any]:
+    """The API's graph document for a traversal result (hidden nodes without names or columns)."""
+    datasets = describe_datasets(role, list(sub.distances))
+    job_ids = {job for _, _, job, _ in sub.edges}
+    writes_visible = {job for _, t, job, _ in sub.edges if not datasets[t]["hidden"]}
+    jobs = describe_jobs(role, job_ids, writes_visible)
+    edges = []
+    for s, t, job, mappings in sub.edges:
+        hidden = datasets[s]["hidden"] or datasets[t]["hidden"]
+        edges.append(
+            {
+                "source": f"d{s}",
+                "target": f"d{t}",
+                "job": f"j{job}",
+                "columns": [] if hidden else [{"from": a, "to": b, "transformation": how} for a, b, how in mappings],
+            }
+        )
+    nodes = sorted(datasets.values(), key=lambda n: int(n["id"][1:])) + sorted(jobs.values(), key=lambda n: int(n["id"][1:]))
+    return {"nodes": nodes, "edges": edges, "truncated": sub.truncated}
+
+
+def max_nodes() -> int:
+    return int(getattr(settings, "LINEAGE_MAX_NODES", 1000))
+
+
+# --- the two read endpoints ------------------------------------------------------------------
+
+class UnknownDataset(LookupError):
+    """No dataset by that name the role may see (answered 404)."""
+
+
+@dataclass
+class Start:
+    dataset_id: int | None  # None: a catalog table lineage has never mentioned
+    table: Table | None
+
+
+def find_start(role: Role | None, *, dataset: str | None = None, node: str | None = None) -> Start:
+    """Resolve ``dataset=DB.TABLE`` or ``node=NAMESPACE/NAME``; raises UnknownDataset."""
+    if dataset:
+        table = visible_table(role, dataset)
+        if table is None:
+            raise UnknownDataset(f"No dataset {dataset!r}.")
+        linked = Dataset.objects.filter(table=table).values_list("id", flat=True).first()
+        return Start(linked, table)
+    found = dataset_for_identity(node or "")
+    if found is None:
+        raise UnknownDataset(f"No dataset {node!r}.")
+    visible_tables = set(Table.objects.visible_to(role).filter(pk=found.table_id).values_list("id", flat=True)) if found.table_id else set()
+    if not dataset_visible(role, found, visible_tables):
+        raise UnknownDataset(f"No dataset {node!r}.")  # forbidden answers like unknown
+    return Start(found.pk, found.table)
+
+
+def _lone_table(table: Table) -> dict[str, Any]:
+    from lineage.naming import glue_identity
+
+    namespace, name = glue_identity(table.catalog.region, table.catalog.account_id, table.database_name, table.name)
+    node = {"id": f"t{table.pk}", "kind": "dataset", "namespace": namespace, "name": name, "qualified_name": table.qualified_name, "hidden": False}
+    return {"nodes": [node], "edges": [], "truncated": False}
+
+
+def graph_document(role: Role | None, start: Start, *, direction: str, depth: int, column: str | None) -> tuple[dict[str, Any], bool]:
+    """(graph document, cycle found) around ``start``."""
+    if start.dataset_id is None:
+        assert start.table is not None
+        return _lone_table(start.table), False
+    g = current_graph()
+    if column:
+        sub = lineage_graph.column_neighbourhood(g, start.dataset_id, column, direction=direction, depth=depth, max_nodes=max_nodes())
+    else:
+        sub = lineage_graph.neighbourhood(g, start.dataset_id, direction=direction, depth=depth, max_nodes=max_nodes())
+    return render_subgraph(role, sub), sub.cycle
+
+
+def impact_page(role: Role | None, start: Start, *, column: str | None, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """(total count, one page of downstream datasets/columns with their distance)."""
+    if start.dataset_id is None:
+        return 0, []
+    found = lineage_graph.impact(current_graph(), start.dataset_id, column)
+    page = found[offset: offset + limit]
+    datasets = describe_datasets(role, list({item.node for item in page}))
+    results = []
+    for item in page:
+        node = datasets[item.node]
+        results.append({**node, "column": None if node["hidden"] else item.column, "distance": item.distance})
+    return len(found), results
