@@ -252,14 +252,28 @@ def _run(sync: _Sync, body: Any) -> SyncRun:
     return _finish(sync)
 
 
-def full_sync(catalog: GlueCatalog, *, client: Any = None) -> SyncRun:
+def request_sync(catalog: GlueCatalog) -> SyncRun:
+    """Claim a full sync now and run it on a worker; returns the claimed (running) run.
+
+    Raises SyncAlreadyRunning at once when another sync of the catalog is running,
+    so the caller can answer right away (409) instead of queueing a duplicate.
+    """
+    from catalog.tasks import sync_catalog_task
+
+    run = claim_run(catalog, SyncRun.Kind.FULL)
+    transaction.on_commit(lambda: sync_catalog_task.delay(catalog.pk, full=True, run_id=run.pk))
+    return run
+
+
+def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None = None) -> SyncRun:
     """Reconcile the whole catalog with Glue; returns the finished run.
 
-    Raises SyncAlreadyRunning when another sync of the catalog is running.
-    Unchanged tables cost no writes; tables and databases gone from Glue are
-    soft-deleted; one unreadable database or table becomes a warning.
+    Raises SyncAlreadyRunning when another sync of the catalog is running
+    (``run``: a run already claimed by ``request_sync``). Unchanged tables cost
+    no writes; tables and databases gone from Glue are soft-deleted; one
+    unreadable database or table becomes a warning.
     """
-    run = claim_run(catalog, SyncRun.Kind.FULL)
+    run = run or claim_run(catalog, SyncRun.Kind.FULL)
     sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL))
 
     def body(pool: ThreadPoolExecutor) -> None:

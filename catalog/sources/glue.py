@@ -345,7 +345,12 @@ def normalize_table(raw: dict[str, Any], database: DatabaseRecord) -> TableRecor
 # --- the source ----------------------------------------------------------------------
 
 
-def _error_code(exc: botocore.exceptions.ClientError) -> str:
+_AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+
+
+def _error_code(exc: Exception) -> str:
+    if not isinstance(exc, botocore.exceptions.ClientError):
+        return ""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
@@ -383,11 +388,17 @@ class GlueSource:
             f"Glue catalog {self.config.account_id} in {self.config.region} unreachable while {doing}: {_describe(exc)}"
         )
 
+    def _failure(self, exc: Exception, doing: str, item: str) -> Exception:
+        """ItemFailed for an error about one item, SourceUnavailable for one about the catalog."""
+        if isinstance(exc, botocore.exceptions.ClientError) and not _is_fatal(exc):
+            return ItemFailed(f"{item}: {_describe(exc)}")
+        return self._unavailable(exc, doing)
+
     def test_connection(self) -> None:
         """Raises SourceUnavailable when the catalog cannot be read; returns None when it can."""
         try:
             self.client.get_databases(**self._call_kwargs(MaxResults=1))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        except _AWS_ERRORS as exc:
             raise self._unavailable(exc, "testing the connection") from exc
 
     def databases(self) -> Iterator[DatabaseRecord]:
@@ -400,7 +411,7 @@ class GlueSource:
                         yield normalize_database(raw)
                     except ItemFailed as exc:
                         self.warnings.append(str(exc))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        except _AWS_ERRORS as exc:
             # A partial database list must not look like deleted databases: the whole run fails.
             raise self._unavailable(exc, "listing databases") from exc
 
@@ -408,14 +419,10 @@ class GlueSource:
         """One database, or None when Glue no longer has it."""
         try:
             raw = self.client.get_database(**self._call_kwargs(Name=name))["Database"]
-        except botocore.exceptions.ClientError as exc:
+        except _AWS_ERRORS as exc:
             if _error_code(exc) == _NOT_FOUND:
                 return None
-            if _is_fatal(exc):
-                raise self._unavailable(exc, f"reading database {name}") from exc
-            raise ItemFailed(f"{name}: {_describe(exc)}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._unavailable(exc, f"reading database {name}") from exc
+            raise self._failure(exc, f"reading database {name}", name) from exc
         return normalize_database(raw)
 
     def table_pages(self, database: DatabaseRecord) -> Iterator[TablePage]:
@@ -438,25 +445,18 @@ class GlueSource:
                         self.warnings.append(str(exc))
                         result.failed.append(str(raw.get("Name") or "")[:255])
                 yield result
-        except botocore.exceptions.ClientError as exc:
-            if _is_fatal(exc):
-                raise self._unavailable(exc, f"listing tables of {database.name}") from exc
-            raise ItemFailed(f"{database.name}: tables not readable: {_describe(exc)}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._unavailable(exc, f"listing tables of {database.name}") from exc
+        except _AWS_ERRORS as exc:
+            raise self._failure(exc, f"listing tables of {database.name}",
+                                f"{database.name}: tables not readable") from exc
 
     def get_table(self, database: DatabaseRecord, name: str) -> TableRecord | None:
         """One table, or None when Glue no longer has it; raises ItemFailed when unreadable."""
         try:
             raw = self.client.get_table(**self._call_kwargs(DatabaseName=database.name, Name=name))["Table"]
-        except botocore.exceptions.ClientError as exc:
+        except _AWS_ERRORS as exc:
             if _error_code(exc) == _NOT_FOUND:
                 return None
-            if _is_fatal(exc):
-                raise self._unavailable(exc, f"reading {database.name}.{name}") from exc
-            raise ItemFailed(f"{database.name}.{name}: {_describe(exc)}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._unavailable(exc, f"reading {database.name}.{name}") from exc
+            raise self._failure(exc, f"reading {database.name}.{name}", f"{database.name}.{name}") from exc
         return normalize_table(raw, database)
 
     def partitions(self, database_name: str, table_name: str) -> Iterator[PartitionRecord]:
@@ -471,12 +471,9 @@ class GlueSource:
                     values = [str(v) for v in raw.get("Values") or []]
                     location = str((raw.get("StorageDescriptor") or {}).get("Location") or "")[:1024]
                     yield PartitionRecord(values, location, raw.get("CreationTime"))
-        except botocore.exceptions.ClientError as exc:
-            if _is_fatal(exc):
-                raise self._unavailable(exc, f"listing partitions of {database_name}.{table_name}") from exc
-            raise ItemFailed(f"{database_name}.{table_name}: partitions not readable: {_describe(exc)}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._unavailable(exc, f"listing partitions of {database_name}.{table_name}") from exc
+        except _AWS_ERRORS as exc:
+            raise self._failure(exc, f"listing partitions of {database_name}.{table_name}",
+                                f"{database_name}.{table_name}: partitions not readable") from exc
 
     def table_versions(self, database: DatabaseRecord, table_name: str) -> list[TableVersionRecord]:
         """The table's Glue versions, oldest first (used to fill gaps in the version history)."""
@@ -492,12 +489,9 @@ class GlueSource:
                         continue
                     versions.append(TableVersionRecord(str(item.get("VersionId") or ""), record.columns,
                                                        record.updated_at))
-        except botocore.exceptions.ClientError as exc:
-            if _is_fatal(exc):
-                raise self._unavailable(exc, f"listing versions of {database.name}.{table_name}") from exc
-            raise ItemFailed(f"{database.name}.{table_name}: versions not readable: {_describe(exc)}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._unavailable(exc, f"listing versions of {database.name}.{table_name}") from exc
+        except _AWS_ERRORS as exc:
+            raise self._failure(exc, f"listing versions of {database.name}.{table_name}",
+                                f"{database.name}.{table_name}: versions not readable") from exc
         return sorted(versions, key=_version_sort_key)
 
     def close(self) -> None:

@@ -1,0 +1,56 @@
+"""Celery tasks of the catalog: thin wrappers that load ids, call a service and return the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.signals import beat_init
+from django.conf import settings
+
+from catalog.models import GlueCatalog, SyncRun
+from catalog.services.events import poll_events
+from catalog.services.runs import SyncAlreadyRunning
+from catalog.services.sync import full_sync, refresh_tables
+
+
+@shared_task(name="catalog.tasks.sync_catalog_task")
+def sync_catalog_task(catalog_id: int, full: bool = True, run_id: int | None = None,
+                      tables: list[list[str]] | None = None) -> dict[str, Any]:
+    """A full reconcile of one catalog (``full``), or a refresh of ``tables`` ([[database, table], ...]).
+
+    ``run_id`` names a run already claimed by ``request_sync``; a run that is no
+    longer running (a redelivered message) makes this a no-op.
+    """
+    catalog = GlueCatalog.objects.filter(pk=catalog_id).first()
+    if catalog is None:
+        return {"error": f"catalog {catalog_id} does not exist"}
+    run = None
+    if run_id is not None:
+        run = SyncRun.objects.filter(pk=run_id, catalog=catalog).first()
+        if run is None or run.status != SyncRun.Status.RUNNING:
+            return {"run_id": run_id, "skipped": "run already finished"}
+    try:
+        if full or not tables:
+            run = full_sync(catalog, run=run)
+        else:
+            run = refresh_tables(catalog, [(d, t) for d, t in tables])
+    except SyncAlreadyRunning as exc:
+        return {"skipped": str(exc), "running_run_id": exc.run.pk}
+    return {"run_id": run.pk, "status": run.status, "counts": run.counts, "error": run.error}
+
+
+@shared_task(name="catalog.tasks.poll_catalog_events")
+def poll_catalog_events() -> dict[str, Any]:
+    """Refresh the tables named by Glue change events on CATALOG_EVENTS_QUEUE_URL (runs every few seconds)."""
+    if not settings.CATALOG_EVENTS_QUEUE_URL:
+        return {"skipped": "CATALOG_EVENTS_QUEUE_URL is not set"}
+    return poll_events(settings.CATALOG_EVENTS_QUEUE_URL, seconds=settings.CATALOG_EVENTS_POLL_SECONDS).as_dict()
+
+
+@beat_init.connect
+def _ensure_schedules_on_beat_start(**kwargs: Any) -> None:
+    """Whenever beat starts, the catalog's periodic tasks exist and follow the settings."""
+    from catalog.services.schedules import ensure_schedules
+
+    ensure_schedules()
