@@ -1,0 +1,47 @@
+"""Template helpers for the selection and subscribe buttons other pages include."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from portal.roles import current_role
+from workspaces import selection
+from workspaces.services import LAUNCH_PERSONAS
+
+register = template.Library()
+
+
+def _request(context: Any) -> Any:
+    return context.get("request")
+
+
+@register.simple_tag(takes_context=True)
+def selection_count(context: Any) -> int:
+    request = _request(context)
+    session = getattr(request, "session", None)
+    return len(selection.selected_ids(session)) if session is not None else 0
+
+
+@register.simple_tag(takes_context=True)
+def is_selected(context: Any, table: Any) -> bool:
+    request = _request(context)
+    session = getattr(request, "session", None)
+    return session is not None and selection.is_selected(session, table.pk)
+
+
+@register.simple_tag(takes_context=True)
+def may_launch(context: Any) -> bool:
+    request = _request(context)
+    role = current_role(request) if request is not None else None
+    return role is not None and role.persona in LAUNCH_PERSONAS
+
+
+@register.simple_tag(takes_context=True)
+def is_subscribed(context: Any, table: Any) -> bool:
+    request = _request(context)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return user.dataset_subscriptions.filter(dataset=table.qualified_name).exists()
