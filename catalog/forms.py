@@ -1,0 +1,32 @@
+"""HTML forms of the catalog: steward curation (the API uses catalog.api.serializers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from catalog.models import CLASSIFICATIONS
+from catalog.services.curation import CurationInput
+
+
+class CurationForm(forms.Form):
+    description = forms.CharField(required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}))
+    tags = forms.CharField(required=False, max_length=2_000, help_text="Comma-separated, e.g. gold, finance-kpi")
+    owner = forms.CharField(required=False, max_length=255)
+    classification = forms.ChoiceField(required=False, choices=[("", "— as in Glue —")] + [(c, c) for c in CLASSIFICATIONS])
+    pii_columns = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="PII columns")
+
+    def __init__(self, *args: Any, column_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pii_columns"].choices = [(name, name) for name in column_names]
+
+    def to_input(self) -> CurationInput:
+        data = self.cleaned_data
+        return CurationInput(
+            description=data["description"],
+            tags=[t for t in data["tags"].split(",") if t.strip()],
+            owner=data["owner"],
+            classification=data["classification"],
+            pii_columns=list(data["pii_columns"]),
+        )

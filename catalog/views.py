@@ -1,0 +1,115 @@
+"""Catalog pages: search, browse and dataset (thin: parse, call a query or service, render)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from catalog import queries
+from catalog.forms import CurationForm
+from catalog.search import searcher
+from catalog.search.documents import FACETS
+from catalog.search.indexer import IndexUnavailable
+from catalog.search.query import BadSearchRequest, SearchRequest, parse_request
+from catalog.services import curation as curation_service
+from portal.audit import client_ip
+from portal.roles import current_role, role_required
+
+FACET_LABELS = {
+    "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",
+    "owner": "Owner", "classification": "Classification",
+}
+FACET_ORDER = ("hub", "layer", "database", "classification", "owner", "format", "table_type")
+
+
+@role_required
+def search(request: HttpRequest) -> HttpResponse:
+    role = current_role(request)
+    context: dict = {"q": request.GET.get("q", ""), "facet_labels": FACET_LABELS, "facet_order": FACET_ORDER}
+    try:
+        search_request = parse_request(request.GET.lists())
+    except BadSearchRequest as exc:
+        context["error"] = str(exc)
+        return render(request, "catalog/search.html", context, status=400)
+    try:
+        answer = searcher.search(search_request, role)
+    except IndexUnavailable:
+        # Degraded: say so and offer browsing straight from the database.
+        context.update(unavailable=True, browse=queries.browse(role, page_size=1))
+        return render(request, "catalog/search.html", context, status=503)
+    context.update(answer=answer, request_obj=search_request, pages=_page_numbers(search_request, answer["count"]),
+                   chosen={f: set(search_request.filters.get(f, ())) for f in FACETS})
+    return render(request, "catalog/search.html", context)
+
+
+def _page_numbers(req: SearchRequest, count: int) -> dict:
+    last = max(1, -(-count // req.page_size))
+    return {"current": req.page, "last": last, "previous": req.page - 1 if req.page > 1 else None,
+            "next": req.page + 1 if req.page < last else None}
+
+
+@role_required
+def suggest(request: HttpRequest) -> HttpResponse:
+    """The suggestion list under the header search box (htmx partial)."""
+    prefix = request.GET.get("q", "")[:500]
+    try:
+        suggestions = searcher.suggest(prefix, current_role(request))
+    except IndexUnavailable:
+        return render(request, "catalog/_suggestions.html", {"unavailable": True, "q": prefix})
+    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "q": prefix})
+
+
+@role_required
+def browse(request: HttpRequest) -> HttpResponse:
+    hub, layer, database = (request.GET.get(k, "") for k in ("hub", "layer", "database"))
+    result = queries.browse(current_role(request), hub=hub, layer=layer, database=database, page=request.GET.get("page", 1))
+    return render(request, "catalog/browse.html", {"result": result, "hub": hub, "layer": layer, "database": database})
+
+
+@role_required
+def dataset(request: HttpRequest, qualified_name: str) -> HttpResponse:
+    role = current_role(request)
+    table = queries.visible_table(role, qualified_name)
+    detail = queries.dataset_detail(table)
+    can_curate = bool(role and role.can_curate(table.hub))
+    column_names = [c["name"] for c in detail["columns"]]
+    form = None
+    if can_curate:
+        cur = detail["curation"]
+        initial = {**cur, "tags": ", ".join(cur["tags"])}
+        form = CurationForm(request.POST or None, initial=initial, column_names=column_names)
+        if request.method == "POST" and form.is_valid():
+            try:
+                curation_service.curate(table, form.to_input(), actor=request.user, role=role, ip=client_ip(request))
+            except curation_service.CurationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, "Curation saved; search shows it now.")
+                return redirect(f"/datasets/{table.qualified_name}#curation")
+    elif request.method == "POST":
+        return HttpResponse("Only stewards of this hub may curate it.", status=403)
+    partitions = queries.recent_partitions(table)
+    context = {
+        "table": table,
+        "detail": detail,
+        "versions": queries.versions_of(table),
+        "partitions": partitions,
+        "athena_query": athena_query(table.database_name, table.name, detail["partition_keys"], partitions),
+        "can_curate": can_curate,
+        "form": form,
+        "curation_history": queries.curation_history(table) if can_curate else [],
+        "qualified_name": table.qualified_name,
+    }
+    return render(request, "catalog/dataset.html", context, status=400 if form is not None and form.errors else 200)
+
+
+def athena_query(database: str, name: str, partition_keys: list[str], partitions: list) -> str:
+    """A ready-to-copy Athena query; on partitioned tables it reads only the newest partition."""
+    sql = f'SELECT *\nFROM "{database}"."{name}"'
+    if partition_keys and partitions:
+        values = partitions[0].values
+        conditions = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in zip(partition_keys, values)]
+        if conditions:
+            sql += "\nWHERE " + "\n  AND ".join(conditions)
+    return sql + "\nLIMIT 10;"
