@@ -203,6 +203,8 @@ OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")
 OPENSEARCH_SIGV4 = env_bool("OPENSEARCH_SIGV4", False)
 OPENSEARCH_INDEX_PREFIX = env_str("OPENSEARCH_INDEX_PREFIX", "datahub")
 OPENSEARCH_TIMEOUT_SECONDS = env_int("OPENSEARCH_TIMEOUT_SECONDS", 5, minimum=1)
+# Also write steward curation (owner, classification, tags, PII columns) to the Glue table parameters.
+CURATION_WRITE_BACK = env_bool("CURATION_WRITE_BACK", False)
 
 # --- Lineage -------------------------------------------------------------
 LINEAGE_MAX_NODES = env_int("LINEAGE_MAX_NODES", 1000, minimum=10)  # node cap of one graph answer (truncated beyond)
