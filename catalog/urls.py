@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from catalog import views
+from catalog import views, views_operations
 
 app_name = "catalog"
 urlpatterns: list = [
+    path("operations/", views_operations.operations, name="operations"),
+    path("operations/runs", views_operations.operations_runs, name="operations-runs"),
+    path("operations/sync", views_operations.operations_sync, name="operations-sync"),
     path("search", views.search, name="search"),
     path("search/suggest", views.suggest, name="suggest"),
     path("browse", views.browse, name="browse"),

@@ -1,0 +1,89 @@
+"""Sync runs over REST: list them (admins and stewards), trigger one (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.models import GlueCatalog, SyncRun
+from catalog.services.runs import SyncAlreadyRunning
+from catalog.services.sync import ensure_catalogs, request_sync
+from portal import audit
+from portal.permissions import HasPersona
+from portal.roles import current_role
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    catalog = serializers.StringRelatedField()
+    catalog_id = serializers.IntegerField(read_only=True)
+    seconds = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "catalog", "catalog_id", "kind", "status", "started_at", "finished_at", "seconds", "counts",
+                  "warnings", "error"]
+
+
+class TriggerSerializer(serializers.Serializer):
+    catalog = serializers.CharField(required=False, help_text="Catalog id or ACCOUNT:REGION; optional with one catalog.")
+
+    def validate_catalog(self, value: str) -> GlueCatalog:
+        account, _, region = value.rpartition(":")
+        catalog = (GlueCatalog.objects.filter(pk=int(value)).first() if value.isdigit()
+                   else GlueCatalog.objects.filter(account_id=account, region=region).first())
+        if catalog is None:
+            raise serializers.ValidationError(f"unknown catalog {value!r}")
+        return catalog
+
+
+class SyncRunsView(ListAPIView):
+    """GET: sync runs, newest first (``?catalog=<id>``, ``?status=``). POST: start a full sync (admins)."""
+
+    permission_classes = [HasPersona]
+    allowed_personas = ("steward",)
+    serializer_class = SyncRunSerializer
+
+    def get_queryset(self) -> Any:
+        qs = SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")
+        catalog = self.request.query_params.get("catalog")
+        if catalog and catalog.isdigit():
+            qs = qs.filter(catalog_id=int(catalog))
+        run_status = self.request.query_params.get("status")
+        if run_status:
+            qs = qs.filter(status=run_status)
+        return qs
+
+    def post(self, request: Request) -> Response:
+        role = current_role(request)
+        if role is None or not role.is_admin:
+            raise PermissionDenied("Only admins may start a sync.")
+        form = TriggerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        catalog = form.validated_data.get("catalog")
+        if catalog is None:
+            catalogs = ensure_catalogs()
+            if len(catalogs) != 1:
+                return Response({"error": "Name the catalog to sync.", "detail": {"catalog": [str(c) for c in
+                                                                                              catalogs]}}, status=400)
+            catalog = catalogs[0]
+        try:
+            run = request_sync(catalog)
+        except SyncAlreadyRunning as exc:
+            return Response({"error": str(exc), "run": SyncRunSerializer(exc.run).data}, status=status.HTTP_409_CONFLICT)
+        audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
+                     ip=audit.client_ip(request))
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SyncRunView(RetrieveAPIView):
+    """One sync run (poll it for progress: ``counts`` grow while ``status`` is running)."""
+
+    permission_classes = [HasPersona]
+    allowed_personas = ("steward",)
+    serializer_class = SyncRunSerializer
+    queryset = SyncRun.objects.select_related("catalog")

@@ -1,0 +1,64 @@
+"""The operations page: catalog sync runs with live progress, "Sync now", and the search index state."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.models import GlueCatalog, SyncRun
+from catalog.services.runs import SyncAlreadyRunning
+from catalog.services.sync import ensure_catalogs, request_sync
+from portal import audit
+from portal.roles import Role, current_role, role_required
+
+RECENT_RUNS = 25
+
+
+def _operator(request: HttpRequest) -> Role:
+    """Admins and stewards see operations; for anyone else the page does not exist."""
+    role = current_role(request)
+    if role is None or not (role.is_admin or role.persona == "steward"):
+        raise Http404
+    return role
+
+
+def _context(role: Role, notice: str = "") -> dict:
+    runs = list(SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")[:RECENT_RUNS])
+    return {
+        "catalogs": ensure_catalogs(),
+        "runs": runs,
+        "any_running": any(r.status == SyncRun.Status.RUNNING for r in runs),
+        "can_sync": role.is_admin,
+        "notice": notice,
+    }
+
+
+@role_required
+def operations(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/operations.html", _context(_operator(request)))
+
+
+@role_required
+def operations_runs(request: HttpRequest) -> HttpResponse:
+    """The runs panel alone, polled by htmx while a run is going."""
+    return render(request, "catalog/_sync_runs.html", _context(_operator(request)))
+
+
+@require_POST
+@role_required
+def operations_sync(request: HttpRequest) -> HttpResponse:
+    role = _operator(request)
+    if not role.is_admin:
+        raise Http404
+    catalog = get_object_or_404(GlueCatalog, pk=request.POST.get("catalog") or 0)
+    try:
+        run = request_sync(catalog)
+        notice = f"Sync #{run.pk} of {catalog} started."
+        audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
+                     ip=audit.client_ip(request))
+    except SyncAlreadyRunning as exc:
+        notice = str(exc)
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/_sync_runs.html", _context(role, notice))
+    return redirect("catalog:operations")
