@@ -1,0 +1,223 @@
+"""Every /api/v1/ endpoint goes through the role layer: a table-driven test over the URL resolver.
+
+Routes are enumerated from the resolver, so a new endpoint is checked the day it is added:
+- anonymous callers get 401 JSON on every route and method, except the PUBLIC ones;
+- a signed-in caller without a selected role gets 403 JSON, except on the ROLE_FREE routes
+  (where one learns and manages one's roles and tokens);
+- every write (POST/PUT/PATCH/DELETE) must be listed in WRITE_PERSONAS with the personas that may
+  use it; every other persona gets 403 or 404 (404 when the object's existence must not leak);
+- reads restricted to some personas are listed in READ_PERSONAS the same way.
+A failure names the route and tells what to add here. Sample URLs use ids that exist nowhere,
+so an allowed persona sees 404 on detail routes; what matters is that forbidden ones never pass.
+
+Personas (portal.testing.personas): finance consumer / steward / provider, marketing consumer,
+admin; each calls with a personal access token bound to its role.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+from portal.testing.personas import PERSONAS, bearer, login_persona, token_for
+
+API_PREFIX = "api/v1/"
+ALL = ("consumer", "steward", "provider", "admin")
+
+# Routes anyone may read without signing in (route pattern as written in the URLconf, after /api/v1/).
+PUBLIC = {"schema", "docs"}
+# Routes a signed-in caller may use before selecting a role.
+ROLE_FREE = {"me", "tokens", "tokens/<int:token_id>"}
+
+# (route, METHOD) -> personas that may write (admins always may). Anything else must get 403/404.
+WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("catalog/sync-runs", "POST"): ("steward", "admin"),
+    ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
+    ("lineage", "POST"): ("provider", "admin"),
+    ("pipelines", "POST"): ("provider", "admin"),
+    ("pipelines/<int:pk>", "PATCH"): ("provider", "admin"),
+    ("pipelines/<int:pk>", "DELETE"): ("provider", "admin"),
+    ("pipelines/<int:pk>/pause", "POST"): ("provider", "admin"),
+    ("pipelines/<int:pk>/resume", "POST"): ("provider", "admin"),
+    ("pipelines/<int:pk>/retry", "POST"): ("provider", "admin"),
+    ("pipelines/<int:pk>/runs", "POST"): ("provider", "admin"),
+    ("workspaces", "POST"): ("consumer", "admin"),
+    ("workspaces/<pk>", "DELETE"): ("consumer", "admin"),
+    ("workspaces/<pk>/stop", "POST"): ("consumer", "admin"),
+    ("workspaces/<pk>/start", "POST"): ("consumer", "admin"),
+    ("workspaces/<pk>/open", "POST"): ("consumer", "admin"),
+    # Any role may subscribe to new-data notifications of datasets it can see.
+    ("subscriptions", "POST"): ALL,
+    ("subscriptions/<pk>", "DELETE"): ALL,
+}
+
+# route -> personas that may read it; routes not listed are readable in every role.
+READ_PERSONAS: dict[str, tuple[str, ...]] = {
+    "audit": ("admin",),
+    "catalog/sync-runs": ("steward", "admin"),
+    "catalog/sync-runs/<int:pk>": ("steward", "admin"),
+    "pipelines": ("provider", "admin"),
+    "pipelines/<int:pk>": ("provider", "admin"),
+    "pipelines/<int:pk>/provisioning": ("provider", "admin"),
+    "pipelines/<int:pk>/runs": ("provider", "admin"),
+    "pipelines/<int:pk>/runs/<int:run_id>": ("provider", "admin"),
+    "workspaces": ("consumer", "admin"),
+    "workspaces/<pk>": ("consumer", "admin"),
+}
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Values for path parameters: well-formed, matching nothing.
+_SAMPLE_VALUES = {"int": "987654", "str": "nothing_db.nothing_table", "slug": "nothing-here",
+                  "path": "nothing/here", "uuid": "00000000-0000-0000-0000-00000000dead"}
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str  # as written, after /api/v1/ (regex routes are shown with <name> placeholders)
+    path: str  # a sample URL path
+    methods: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.pattern
+
+
+def _methods(callback: Any) -> tuple[str, ...]:
+    actions = getattr(callback, "actions", None)  # DRF ViewSet routes
+    if actions:
+        return tuple(sorted(m.upper() for m in actions if m not in ("options", "head")))
+    cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if cls is not None:
+        return tuple(sorted(m.upper() for m in cls.http_method_names
+                            if m not in ("options", "head", "trace") and hasattr(cls, m)))
+    return ("GET", "POST")  # a plain Django view: probe both
+
+
+def _sample(pattern: str) -> str:
+    # Converters: <int:pk> -> 987654 ...; regex groups (routers): (?P<pk>[^/.]+) -> 987654.
+    path = re.sub(r"\(\?P<\w+>[^)]*\)", "987654", pattern)
+    path = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: _SAMPLE_VALUES.get(m.group(1) or "str", "nothing"), path)
+    return "/" + API_PREFIX + path.lstrip("^").rstrip("$")
+
+
+def _readable(pattern: str) -> str:
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", pattern).lstrip("^").rstrip("$")
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    found = []
+    for entry in patterns:
+        text = str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            found += _walk(entry.url_patterns, prefix + text.lstrip("^"))
+        elif isinstance(entry, URLPattern):
+            found.append((prefix + text, entry.callback))
+    return found
+
+
+def api_routes() -> list[Route]:
+    routes = []
+    for full, callback in _walk(get_resolver().url_patterns):
+        if not full.startswith(API_PREFIX) or "(?P<format>" in full:
+            continue  # DRF's format-suffix twins repeat a route already listed
+        pattern = full[len(API_PREFIX):]
+        routes.append(Route(_readable(pattern), _sample(pattern), _methods(callback)))
+    return sorted(set(routes), key=lambda r: r.pattern)
+
+
+ROUTES = api_routes()
+GUARDED = [r for r in ROUTES if r.pattern not in PUBLIC]
+
+
+def _call(client: Any, method: str, path: str, **extra: Any) -> Any:
+    return getattr(client, method.lower())(path, data={} if method != "GET" else None,
+                                           content_type="application/json", **extra)
+
+
+def _explain(route: Route, method: str, response: Any, expected: str) -> str:
+    body = response.content.decode(errors="replace")[:300]
+    return (f"{method} {route.path} (route {route.pattern!r}) answered {response.status_code} {body!r}; "
+            f"expected {expected}. Protect the view with portal.permissions.HasSelectedRole/HasPersona "
+            f"(the default), or list it in PUBLIC / ROLE_FREE / WRITE_PERSONAS / READ_PERSONAS in tests/test_api_roles.py.")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # bad-token counts of other tests must not throttle these
+
+
+@pytest.fixture
+def tokens(db: Any) -> dict[str, str]:
+    """A bearer token per persona (finance consumer/steward/provider, marketing consumer, admin)."""
+    return {name: token_for(name, role) for name, role in PERSONAS.items()}
+
+
+def test_the_resolver_lists_the_portal_api():
+    patterns = {r.pattern for r in ROUTES}
+    assert {"me", "tokens", "audit", "schema"} <= patterns
+    assert resolve(next(r.path for r in ROUTES if r.pattern == "tokens/<int:token_id>")).url_name == "api-token"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", GUARDED, ids=str)
+def test_anonymous_callers_get_401_json(client, route):
+    for method in route.methods:
+        response = _call(client, method, route.path)
+        assert response.status_code == 401, _explain(route, method, response, "401 for anonymous callers")
+        assert "error" in response.json(), _explain(route, method, response, 'a JSON body with "error"')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [r for r in GUARDED if r.pattern not in ROLE_FREE], ids=str)
+def test_callers_without_a_selected_role_get_403_json(client, route):
+    login_persona(client, "multi_role")  # holds roles, has selected none
+    for method in route.methods:
+        response = _call(client, method, route.path)
+        assert response.status_code == 403, _explain(route, method, response, "403 until a role is selected")
+        assert "error" in response.json()
+
+
+@pytest.mark.parametrize("route", GUARDED, ids=str)
+def test_every_write_is_listed_with_the_personas_that_may_use_it(route):
+    for method in route.methods:
+        if method in WRITE_METHODS and route.pattern not in ROLE_FREE:
+            assert (route.pattern, method) in WRITE_PERSONAS, (
+                f"{method} /{API_PREFIX}{route.pattern} is a write nobody has classified: add "
+                f"({route.pattern!r}, {method!r}): (<personas that may use it>,) to WRITE_PERSONAS "
+                f"in tests/test_api_roles.py (use ALL when every role may).")
+
+
+@pytest.mark.parametrize("key", sorted(WRITE_PERSONAS), ids=lambda k: f"{k[1]} {k[0]}")
+def test_the_tables_name_only_existing_routes(key):
+    route = next((r for r in ROUTES if r.pattern == key[0]), None)
+    assert route is not None and key[1] in route.methods, f"{key} is in WRITE_PERSONAS but no such route exists"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [r for r in GUARDED if r.pattern not in ROLE_FREE], ids=str)
+def test_personas_without_the_right_are_refused(client, tokens, route):
+    for method in route.methods:
+        if method in WRITE_METHODS:
+            allowed = WRITE_PERSONAS.get((route.pattern, method), ALL)
+        else:
+            allowed = READ_PERSONAS.get(route.pattern, ALL)
+        for name, role in PERSONAS.items():
+            if role.persona in allowed:
+                continue
+            response = _call(client, method, route.path, **bearer(tokens[name]))
+            assert response.status_code in (403, 404), _explain(
+                route, method, response, f"403/404 for {role.label} (only {', '.join(allowed)} may)")
+            assert "error" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [r for r in GUARDED if r.pattern in READ_PERSONAS], ids=str)
+def test_personas_with_the_right_may_read(client, tokens, route):
+    for name, role in PERSONAS.items():
+        if role.persona in READ_PERSONAS[route.pattern] and "GET" in route.methods:
+            response = _call(client, "GET", route.path, **bearer(tokens[name]))
+            assert response.status_code in (200, 404), _explain(route, "GET", response, f"200/404 for {role.label}")
