@@ -13,7 +13,7 @@ Every traversal keeps a visited set, so cycles end (and ``has_cycle`` reports th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -106,7 +106,14 @@ def neighbourhood(g: nx.DiGraph, start: int, *, direction: str = "both", depth: 
     truncated = False
     if start in g:
         for way in _directions(direction):
-            truncated = _walk(g, start, way, depth, max_nodes, seen) or truncated
+            # Each way walks on its own, so a node both up- and downstream keeps its shortest distance.
+            reached: dict[int, int] = {start: 0}
+            truncated = _walk(g, start, way, depth, max_nodes, reached) or truncated
+            for node, distance in reached.items():
+                seen[node] = min(distance, seen.get(node, distance))
+        if len(seen) > max_nodes:
+            truncated = True
+            seen = dict(sorted(seen.items(), key=lambda item: item[1])[:max_nodes])
     edges = [
         (u, v, job, columns)
         for u in seen if u in g
