@@ -17,6 +17,11 @@ def _request(context: Any) -> Any:
     return context.get("request")
 
 
+def _field(table: Any, name: str) -> Any:
+    """Works for a catalog Table and for a search hit (a dict with the same keys)."""
+    return table.get(name) if isinstance(table, dict) else getattr(table, name)
+
+
 @register.simple_tag(takes_context=True)
 def selection_count(context: Any) -> int:
     request = _request(context)
@@ -28,7 +33,7 @@ def selection_count(context: Any) -> int:
 def is_selected(context: Any, table: Any) -> bool:
     request = _request(context)
     session = getattr(request, "session", None)
-    return session is not None and selection.is_selected(session, table.pk)
+    return session is not None and selection.is_selected(session, int(_field(table, "id")))
 
 
 @register.simple_tag(takes_context=True)
@@ -44,4 +49,4 @@ def is_subscribed(context: Any, table: Any) -> bool:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False
-    return user.dataset_subscriptions.filter(dataset=table.qualified_name).exists()
+    return user.dataset_subscriptions.filter(dataset=_field(table, "qualified_name")).exists()
