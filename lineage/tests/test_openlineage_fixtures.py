@@ -40,7 +40,7 @@ def test_all_38_files_ingest_and_each_file_yields_its_edges(client):
             outputs = event.get("outputs") or ([event["dataset"]] if "dataset" in event else [])
             for out in outputs:
                 for inp in event.get("inputs") or []:
-                    expected_edges.add((inp["namespace"], inp["name"].strip("/") if inp["namespace"].startswith("s3") else inp["name"], out["namespace"], out["name"]))
+                    expected_edges.add((*normalize(inp["namespace"], inp["name"]), *normalize(out["namespace"], out["name"])))
         ingest(client, filename)
     # proxy/fluentd's event_full.json is the python client's example event again: stored once.
     keys = {
