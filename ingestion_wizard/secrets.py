@@ -52,3 +52,13 @@ def delete_secret(secret_arn: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
+
+
+def replace_password(secret_arn: str, *, user: str, password: str) -> None:
+    """Puts a new value into an existing secret (the provider corrected the password)."""
+    try:
+        aws.client("secretsmanager").put_secret_value(
+            SecretId=secret_arn, SecretString=json.dumps({"username": user, "password": password}))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Error")
+        raise SecretUnavailable(f"Could not update the password in Secrets Manager ({code}).") from None
