@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -119,10 +120,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
         fields = ["id", "who", "role", "action", "target", "details", "when", "ip"]
 
 
+class AuditPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
 class AuditListView(ListAPIView):
-    """``GET /api/v1/audit?action=&user=&page=``: the audit trail, newest first (admins only)."""
+    """``GET /api/v1/audit?action=&user=&page=&page_size=``: the audit trail, newest first (admins only)."""
 
     permission_classes = [HasPersona]
+    pagination_class = AuditPagination
     allowed_personas: tuple[str, ...] = ()  # admins only (HasPersona always lets admins pass)
     serializer_class = AuditEventSerializer
 
