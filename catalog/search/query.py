@@ -43,7 +43,7 @@ _WORD_FIELDS: tuple[tuple[str, float, bool], ...] = (
 _EXACT_QUALIFIED_BOOST = 200.0
 _EXACT_NAME_BOOST = 100.0
 _COMPACT_NAME_BOOST = 60.0
-_EXACT_COLUMN_BOOST = 8.0
+_EXACT_COLUMN_BOOST = 25.0
 
 
 class BadSearchRequest(ValueError):
@@ -121,14 +121,17 @@ def text_query(text: str) -> dict[str, Any] | None:
     lowered = text.strip().lower()
     return {
         "bool": {
-            # Short queries need every word; longer ones most of them ("2<75%").
-            "must": [{"bool": {"should": [_word_clause(w) for w in words], "minimum_should_match": "2<75%"}}],
+            # A table matches by its words, or by its whole name typed any way (CustomerOrders,
+            # customerorders, customer_orders) or one of its column names; matches add up.
             "should": [
+                # Short queries need every word; longer ones most of them ("2<75%").
+                {"bool": {"should": [_word_clause(w) for w in words], "minimum_should_match": "2<75%"}},
                 {"term": {"qualified_exact": {"value": lowered, "boost": _EXACT_QUALIFIED_BOOST}}},
                 {"term": {"name_exact": {"value": lowered, "boost": _EXACT_NAME_BOOST}}},
                 {"term": {"name_compact": {"value": "".join(words), "boost": _COMPACT_NAME_BOOST}}},
                 {"terms": {"column_names": sorted({lowered, "_".join(words)}), "boost": _EXACT_COLUMN_BOOST}},
             ],
+            "minimum_should_match": 1,
         }
     }
 
@@ -197,7 +200,8 @@ def build_suggest(prefix: str, role: Role | None, limit: int = SUGGEST_LIMIT) ->
                 }
             ],
             "should": [
-                # Names that start with what was typed, then exact names, rank first.
+                # Names (or database.name) that start with what was typed, then exact names, rank first.
+                {"prefix": {"qualified_exact": {"value": lowered, "boost": 20.0}}},
                 {"prefix": {"name_exact": {"value": lowered, "boost": 5.0}}},
                 {"term": {"name_exact": {"value": lowered, "boost": 10.0}}},
             ],

@@ -43,28 +43,33 @@ def highlight_text(text: str, query_words: Sequence[str], fragment_chars: int = 
     return ("…" if start > 0 else "") + "".join(parts) + ("…" if end < len(text) else "")
 
 
-def column_matches(column: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> bool:
-    """A column matches when its name is the query, or a query word is in its name or comment."""
+def _column_rank(column: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> int | None:
+    """0 exact name, 1 name holds every query word, 2 name holds some, 3 comment only; None: no match."""
     name = str(column.get("name", ""))
-    if name.lower() == whole_query or name.lower() == "_".join(query_words):
-        return True
-    words = split_words(name) + split_words(str(column.get("comment") or ""))
-    return any(_matches_any(w, query_words) for w in words)
+    if name.lower() in (whole_query, "_".join(query_words)):
+        return 0
+    name_words = split_words(name)
+    hits = [q for q in query_words if any(word_matches(w, q) for w in name_words)]
+    if hits:
+        return 1 if len(hits) == len(query_words) else 2
+    comment_words = split_words(str(column.get("comment") or ""))
+    return 3 if any(_matches_any(w, query_words) for w in comment_words) else None
 
 
 def matched_columns(columns: Iterable[Mapping[str, Any]], query_words: Sequence[str], whole_query: str) -> list[dict[str, Any]]:
-    """The columns that answered the query, names first: [{"name", "type", "comment"}]."""
+    """The columns that answered the query, best first: [{"name", "type", "comment"}].
+
+    Exact names, then names holding every query word, then some, then comment matches.
+    """
     if not query_words:
         return []
-    by_name, by_comment = [], []
-    for col in columns:
-        entry = {"name": col.get("name", ""), "type": col.get("type", ""), "comment": col.get("comment") or ""}
-        name_hit = column_matches({"name": entry["name"]}, query_words, whole_query)
-        if name_hit:
-            by_name.append(entry)
-        elif column_matches(entry, query_words, whole_query):
-            by_comment.append(entry)
-    return by_name + by_comment
+    ranked = []
+    for position, col in enumerate(columns):
+        rank = _column_rank(col, query_words, whole_query)
+        if rank is not None:
+            entry = {"name": col.get("name", ""), "type": col.get("type", ""), "comment": col.get("comment") or ""}
+            ranked.append((rank, position, entry))
+    return [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
 def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def test_an_exact_name_outweighs_any_word_match_and_typos_are_only_allowed_on_lo
     body = build_search(SearchRequest(text="Core.Patient"), Role("admin"))
     scoring = body["query"]["bool"]["must"][0]["bool"]
     assert {"term": {"qualified_exact": {"value": "core.patient", "boost": 200.0}}} in scoring["should"]
-    per_word = scoring["must"][0]["bool"]["should"]
+    per_word = scoring["should"][0]["bool"]["should"]
     core, patient = (json.dumps(clause) for clause in per_word)
     assert '"fuzziness"' not in core and '"fuzziness": 1' in patient
 
