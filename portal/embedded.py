@@ -1,0 +1,227 @@
+"""The embedded portal on one machine: child processes, free ports and demo accounts.
+
+``Supervisor`` starts each child in its own process group (so Ctrl-C reaches only
+the run command, which then stops the children in order) with its output in
+``var/logs/<name>.log``; children also get SIGTERM from the kernel if the run
+command dies without cleaning up (Linux ``PR_SET_PDEATHSIG``), so nothing is
+left behind. Used by ``manage.py run_embedded``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+# Persona and hub per demo account; the group names follow the IdP convention
+# (ROLE_GROUP_PATTERN ``dh-<hub>-<persona>``, ADMIN_GROUP ``dh-admins``) so the
+# identity layer derives the same roles as for SSO users.
+DEMO_USERS: dict[str, tuple[str, ...]] = {
+    "admin": ("dh-admins",),
+    "steward": ("dh-finance-steward",),
+    "provider": ("dh-finance-provider",),
+    "consumer": ("dh-finance-consumer", "dh-marketing-consumer"),
+}
+
+
+class StartupError(RuntimeError):
+    """A service of the embedded portal did not come up; the message says which and where its log is."""
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def choose_port(preferred: int, host: str = "127.0.0.1", tries: int = 20) -> int:
+    """``preferred`` when free, else the next free one above it; 0 means any free port."""
+    if preferred == 0:
+        return free_port(host)
+    for port in range(preferred, preferred + tries):
+        if port_is_free(port, host):
+            return port
+    return free_port(host)
+
+
+def wait_for_http(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll ``url`` until it answers below 500 (True) or ``timeout`` passes / ``alive()`` turns False."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return True
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux), so a killed run leaves no orphans."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: the orderly stop still applies
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+class Supervisor:
+    """Starts children in their own process groups and stops them all (reverse order) on ``stop_all``."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
+        self.log_dir = log_dir
+        self.env = env
+        self.children: list[Child] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def spawn(self, name: str, argv: Sequence[str], *, cwd: Path | None = None) -> Child:
+        log_path = self.log_dir / f"{name}.log"
+        log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - the child owns it; closed on stop
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            list(argv), cwd=cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        log.close()
+        child = Child(name, process, log_path)
+        self.children.append(child)
+        return child
+
+    def first_dead(self) -> Child | None:
+        return next((c for c in self.children if not c.alive), None)
+
+    def pids(self) -> list[int]:
+        return [c.process.pid for c in self.children]
+
+    def stop_all(self, grace: float = 10.0) -> None:
+        """SIGTERM each child's process group, newest first; SIGKILL what is still there after ``grace``."""
+        for child in reversed(self.children):
+            _signal_group(child.process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in reversed(self.children):
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            # Kill the whole group even when the leader is gone (e.g. a worker's pool processes).
+            _signal_group(child.process, signal.SIGKILL)
+            try:
+                child.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.children.clear()
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start_moto(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str:
+    """A local moto server (all AWS services in memory); returns its URL."""
+    child = supervisor.spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    if not wait_for_http(f"{url}/moto-api/", timeout, lambda: child.alive):
+        raise StartupError(f"moto server did not start on port {port}; see {child.log_path}:\n"
+                           f"{log_tail(child.log_path)}")
+    return url
+
+
+def start_osmem(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str:
+    """osmem-server (an in-memory OpenSearch); returns its URL from the ready line it prints."""
+    from osmem_server import resolve_binary
+
+    argv = [resolve_binary(None), "--addr", f"127.0.0.1:{port}", "--no-ja", "--no-stdin-watch",
+            "--parent-pid", str(os.getpid())]
+    child = supervisor.spawn("osmem", argv)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.alive:
+        for line in log_tail(child.log_path, 50).splitlines():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and "url" in message:
+                return str(message["url"])
+        time.sleep(0.1)
+    raise StartupError(f"osmem did not start on port {port}; see {child.log_path}:\n{log_tail(child.log_path)}")
+
+
+def ensure_demo_users(password: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Local demo accounts in their IdP-style groups (created or reset); returns (username, groups)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    user_model = get_user_model()
+    result = []
+    with transaction.atomic():
+        for username, group_names in DEMO_USERS.items():
+            user, _ = user_model.objects.get_or_create(username=username,
+                                                       defaults={"email": f"{username}@example.com"})
+            user.set_password(password)
+            user.is_active = True
+            user.is_staff = user.is_superuser = username == "admin"  # Django admin for the admin only
+            user.save()
+            groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
+            user.groups.set(groups)
+            _verified_email(user)
+            result.append((username, group_names))
+    return result
+
+
+def _verified_email(user: object) -> None:
+    # allauth may require a verified address to log in with a local account.
+    try:
+        from allauth.account.models import EmailAddress
+    except ImportError:
+        return
+    EmailAddress.objects.update_or_create(user=user, email=user.email,  # type: ignore[attr-defined]
+                                          defaults={"verified": True, "primary": True})

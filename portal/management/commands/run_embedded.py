@@ -1,0 +1,182 @@
+"""``python manage.py run_embedded``: the whole portal on one machine (what ``bin/run`` starts).
+
+Starts a local moto server (AWS) and osmem (OpenSearch) unless AWS_ENDPOINT_URL /
+OPENSEARCH_URL are given, migrates, seeds the demo lake, creates the demo
+accounts, runs a first catalog sync and search index, then a Celery worker,
+Celery beat and the web server. Prints one URL line and the demo logins. Ctrl-C
+(or SIGTERM) stops everything it started; children's logs are in var/logs/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal import embedded
+
+DEFAULT_DEMO_PASSWORD = "datahub-demo"
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = "Run the embedded portal: moto, osmem, demo lake, first sync and index, Celery worker and beat, web."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=None,
+                            help="Web port (default: $PORT or 8000; the next free one when taken; 0 = any).")
+        parser.add_argument("--demo-databases", type=int, default=12, help="Databases in the demo lake.")
+        parser.add_argument("--demo-tables-per-database", type=int, default=None,
+                            help="Tables per demo database (default: every model where it belongs).")
+        parser.add_argument("--no-seed", action="store_true", help="Do not seed the demo lake.")
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+        sys.stdout.flush()
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data_dir = Path(settings.DATA_DIR)
+        for folder in (data_dir, data_dir / "logs", data_dir / "broker" / "queue", data_dir / "broker" / "processed"):
+            folder.mkdir(parents=True, exist_ok=True)
+        env = self._child_env(data_dir)
+        supervisor = embedded.Supervisor(data_dir / "logs", env)
+        previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            self._start(supervisor, env, options)
+            self._watch(supervisor)
+        except KeyboardInterrupt:
+            self.say("\nStopping…")
+        except embedded.StartupError as exc:
+            supervisor.stop_all()
+            raise CommandError(str(exc)) from None
+        finally:
+            supervisor.stop_all()
+            signal.signal(signal.SIGTERM, previous_term)
+        self.say("Stopped: every process started by run_embedded has ended.")
+
+    # --- start-up -----------------------------------------------------------------
+
+    @staticmethod
+    def _child_env(data_dir: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("PORTAL_EMBEDDED", "1")
+        env.setdefault("DEBUG", "1")
+        env["PORTAL_DATA_DIR"] = str(data_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _export(self, env: dict[str, str], name: str, value: str) -> None:
+        """Set a variable for the children and for this process (settings already loaded here)."""
+        env[name] = value
+        os.environ[name] = value
+
+    def _start(self, supervisor: embedded.Supervisor, env: dict[str, str], options: dict[str, Any]) -> None:
+        started = time.monotonic()
+        own_moto = not os.environ.get("AWS_ENDPOINT_URL")
+        if own_moto:
+            aws_url = embedded.start_moto(supervisor, embedded.free_port())
+            self._export(env, "AWS_ENDPOINT_URL", aws_url)
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                self._export(env, name, "embedded")  # moto accepts any credentials
+            env.pop("AWS_PROFILE", None)
+            os.environ.pop("AWS_PROFILE", None)
+            settings.AWS_ENDPOINT_URL = aws_url
+            self.say(f"AWS:        local moto server on port {aws_url.rsplit(':', 1)[1]} (in memory)")
+        else:
+            self.say("AWS:        AWS_ENDPOINT_URL from the environment")
+        if not os.environ.get("OPENSEARCH_URL"):
+            search_url = embedded.start_osmem(supervisor, embedded.choose_port(9200))
+            self._export(env, "OPENSEARCH_URL", search_url)
+            settings.OPENSEARCH_URL = search_url
+            self.say(f"OpenSearch: osmem on port {search_url.rsplit(':', 1)[1]} (in memory)")
+        else:
+            self.say("OpenSearch: OPENSEARCH_URL from the environment")
+
+        self._setup_step("Database", lambda out: call_command("migrate", interactive=False, verbosity=0,
+                                                              stdout=out))
+        if own_moto and not options["no_seed"]:
+            # moto keeps nothing across restarts: seed on every start (idempotent, a few seconds).
+            self._setup_step("Demo lake", lambda out: call_command(
+                "seed_demo_lake", "--databases", str(options["demo_databases"]),
+                *(["--tables-per-database", str(options["demo_tables_per_database"])]
+                  if options["demo_tables_per_database"] else []), stdout=out))
+        password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+        users = embedded.ensure_demo_users(password)
+        self._optional_command("Catalog sync", "sync_catalog", "--full")
+        self._optional_command("Search index", "reindex")
+
+        supervisor.spawn("celery-worker", [sys.executable, "-m", "celery", "-A", "portal", "worker",
+                                           "--loglevel=INFO", "--pool=threads", "--concurrency=4",
+                                           "--hostname=embedded@%h"], cwd=settings.BASE_DIR)
+        supervisor.spawn("celery-beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO"],
+                         cwd=settings.BASE_DIR)
+        port = embedded.choose_port(options["port"] if options["port"] is not None else self._port_from_env())
+        url = f"http://127.0.0.1:{port}/"
+        if "SITE_URL" not in os.environ:
+            env["SITE_URL"] = url.rstrip("/")
+        web = supervisor.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                               cwd=settings.BASE_DIR)
+        if not embedded.wait_for_http(f"{url}healthz", 60, lambda: web.alive):
+            raise embedded.StartupError(f"the web server did not answer on port {port}; see {web.log_path}:\n"
+                                        f"{embedded.log_tail(web.log_path)}")
+        if not (Path(settings.BASE_DIR) / "static" / "vendor").is_dir():
+            self.say(self.style.WARNING("Front-end libraries missing: run bin/build-static (bin/run does)."))
+        self.say("")
+        self.say(self.style.SUCCESS(f"Data Hub Portal is running at {url}"))
+        self.say(f"Demo logins (password: {password}):")
+        for username, groups in users:
+            self.say(f"  {username:<9} {', '.join(groups)}")
+        self.say(f"Ready in {time.monotonic() - started:.0f} s. Logs: {supervisor.log_dir}. Press Ctrl-C to stop.")
+
+    @staticmethod
+    def _port_from_env() -> int:
+        raw = os.environ.get("PORT", "8000")
+        try:
+            return int(raw)
+        except ValueError:
+            raise CommandError(f"PORT must be a port number, got {raw!r}") from None
+
+    def _setup_step(self, label: str, step: Any) -> None:
+        out = io.StringIO()
+        step(out)
+        summary = [line for line in out.getvalue().splitlines() if line.strip()]
+        self.say(f"{label + ':':<11} {summary[-1].strip() if summary else 'ready'}")
+
+    def _optional_command(self, label: str, name: str, *args: str) -> None:
+        """A command another part of the portal provides; a failure is reported, the portal still starts."""
+        if name not in get_commands():
+            self.say(self.style.WARNING(f"{label + ':':<11} skipped: the {name!r} command is not available yet"))
+            return
+        out = io.StringIO()
+        try:
+            call_command(name, *args, stdout=out, stderr=out)
+        except Exception as exc:  # a failed first sync/index must not keep the portal from starting
+            self.say(self.style.WARNING(f"{label + ':':<11} failed: {exc} (the portal starts anyway)"))
+            return
+        lines = [line.strip() for line in out.getvalue().splitlines() if line.strip()]
+        self.say(f"{label + ':':<11} {lines[0] if lines else 'done'}")
+        for line in lines[1:4]:
+            self.say(f"{'':<11} {line}")
+
+    # --- running --------------------------------------------------------------------
+
+    def _watch(self, supervisor: embedded.Supervisor) -> None:
+        while True:
+            time.sleep(0.5)
+            dead = supervisor.first_dead()
+            if dead is not None:
+                raise embedded.StartupError(
+                    f"{dead.name} exited with code {dead.process.returncode}; see {dead.log_path}:\n"
+                    f"{embedded.log_tail(dead.log_path)}")

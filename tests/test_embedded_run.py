@@ -1,0 +1,115 @@
+"""``manage.py run_embedded`` end to end: it comes up on a fresh data folder, serves the catalog,
+and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+from catalog.demo_lake import plan_lake
+
+STARTUP_TIMEOUT = 120
+# Point the run at nothing the test session uses: its own SQLite, broker, moto and osmem.
+_DROPPED = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "AWS_ENDPOINT_URL", "OPENSEARCH_URL",
+            "SECRET_KEY", "DEBUG", "SITE_URL")
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, grandchildren, …) read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, check=True,
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    env.update(PORTAL_DATA_DIR=str(tmp_path / "var"), PORT="0", PORTAL_EMBEDDED="1", PYTHONUNBUFFERED="1")
+    run = subprocess.Popen(
+        [sys.executable, "manage.py", "run_embedded", "--demo-databases", "3", "--demo-tables-per-database", "3"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    url_found = threading.Event()
+
+    def read() -> None:
+        assert run.stdout is not None
+        for line in run.stdout:
+            output.append(line)
+            if "running at http" in line:
+                url_found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not url_found.is_set() and time.monotonic() < deadline and run.poll() is None:
+            children |= _descendants(run.pid)
+            time.sleep(0.5)
+        assert url_found.is_set(), "no URL printed:\n" + "".join(output)
+        children |= _descendants(run.pid)
+        text = "".join(output)
+        assert len(re.findall(r"https?://", text)) == 1, text  # one URL line to click
+        url = re.search(r"running at (http://\S+)", text).group(1)
+        assert "admin" in text and "dh-finance-consumer" in text  # demo logins are printed
+
+        health = requests.get(f"{url}healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+
+        token = _manage({**env, "PORTAL_DATA_DIR": str(tmp_path / "var")}, "issue_token", "admin", "--role", "admin")
+        headers = {"Authorization": f"Bearer {token.splitlines()[-1]}"}
+        runs = requests.get(f"{url}api/v1/catalog/sync-runs", headers=headers, timeout=10)
+        assert runs.status_code == 200, runs.text
+        assert "succeeded" in runs.text  # the first sync ran against the seeded lake
+        view = next(t for t in plan_lake(3, 3, 42).tables if t.is_view)
+        dataset = requests.get(f"{url}api/v1/datasets/{view.qualified_name}", headers=headers, timeout=10)
+        assert dataset.status_code == 200, dataset.text
+        assert view.upstream[0].split(".")[1] in dataset.text  # the Athena view's SQL came through
+        assert len(children) >= 5  # moto, osmem, worker, beat, web
+    finally:
+        run.send_signal(signal.SIGINT)
+        try:
+            run.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            raise
+    reader.join(timeout=5)
+    assert run.returncode == 0, "".join(output)
+    time.sleep(0.5)
+    assert [pid for pid in children if _alive(pid)] == [], "".join(output)
