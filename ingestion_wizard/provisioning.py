@@ -274,24 +274,10 @@ def dataset_names(p: Pipeline) -> list[str]:
     return [f"{p.target_database}.{p.target_table_name(t)}" for t in p.tables]
 
 
-def topic_name(qualified_name: str) -> str:
-    """Fallback SNS topic name for a dataset (SNS allows [A-Za-z0-9_-], 256 chars)."""
-    return "datahub-new-data-" + qualified_name.replace(".", "--")[:200]
-
-
-def ensure_dataset_topic(qualified_name: str) -> str:
-    """The workspaces feature's topic when it is implemented, else one of ours with its naming."""
-    from workspaces import notifications
-
-    try:
-        return notifications.ensure_dataset_topic(qualified_name)
-    except NotImplementedError:
-        sns = aws.client("sns")
-        return _call(sns.create_topic, Name=topic_name(qualified_name),
-                     Tags=[{"Key": "datahub:dataset", "Value": qualified_name}])["TopicArn"]
-
-
 def ensure_sns_topics(p: Pipeline) -> str:
+    """One new-data topic per dataset, created by the subscriptions feature (same names everywhere)."""
+    from workspaces.notifications import ensure_dataset_topic
+
     try:
         return " ".join(ensure_dataset_topic(name) for name in dataset_names(p))
     except (ClientError, BotoCoreError) as exc:
@@ -299,16 +285,8 @@ def ensure_sns_topics(p: Pipeline) -> str:
 
 
 def remove_sns_topics(p: Pipeline, resource: str) -> None:
-    # Topics belong to the datasets and their subscribers: consumers may still hold
-    # subscriptions after the pipeline is gone, so only our own fallback topics go.
-    sns = aws.client("sns")
-    for arn in resource.split():
-        if arn.rsplit(":", 1)[-1].startswith("datahub-new-data-"):
-            try:
-                sns.delete_topic(TopicArn=arn)
-            except ClientError as exc:
-                if not _missing(exc):
-                    raise classify(exc) from None
+    """Kept on purpose: a topic belongs to its dataset and its subscribers (the workspaces
+    feature), who may keep subscriptions and history after the pipeline is gone."""
 
 
 def ensure_kinesis_stream(p: Pipeline) -> str:

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from ingestion_wizard import glue_script, provisioning
 from ingestion_wizard.models import Pipeline
+from workspaces.notifications import topic_name
 
 
 @dataclass
@@ -179,7 +180,7 @@ def blocks(p: Pipeline) -> list[Block]:
                       ]))),
         ]
     for i, name in enumerate(provisioning.dataset_names(p)):
-        out.append(_resource("aws_sns_topic", f"new_data_{i}", ("name", provisioning.topic_name(name)),
+        out.append(_resource("aws_sns_topic", f"new_data_{i}", ("name", topic_name(name)),
                              ("tags", {"datahub:dataset": name})))
     return out
 

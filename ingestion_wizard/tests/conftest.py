@@ -39,9 +39,7 @@ def eager() -> Iterator[None]:
     """Celery tasks run in the calling thread (the real chain, no worker); wrap the call in
     ``django_capture_on_commit_callbacks(execute=True)`` so the on-commit enqueue fires."""
     app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
     try:
         yield
     finally:
         app.conf.task_always_eager = False
-        app.conf.task_eager_propagates = False

@@ -91,6 +91,14 @@ def test_run_now_loads_the_table_into_parquet_partitioned_by_load_date(
     mirrored = Table.objects.get(database_name="finance_orders_raw", name="orders")
     assert mirrored.hub == "finance" and mirrored.columns.count() == 6
 
+    from lineage.models import Edge
+
+    edge = Edge.objects.select_related("source", "target").get(target__name="table/finance_orders_raw/orders")
+    assert (edge.source.namespace, edge.source.name) == ("postgres://127.0.0.1:5432", "dh_ingestion_src.sales.orders")
+    assert edge.target.namespace == "arn:aws:glue:eu-central-1:123456789012"
+    log = provider.get(f"/api/v1/pipelines/{pid}/runs/{run['id']}").json()["log"]
+    assert "lineage: done" in log and "new-data notification: done" in log and "Warning" not in log
+
 
 def test_a_mysql_source_loads_through_the_same_path(
         provider, mysql_source, aws_endpoint, eager, django_capture_on_commit_callbacks):
