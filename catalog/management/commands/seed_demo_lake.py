@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Random seed; the same seed gives the same lake.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.AWS_ENDPOINT_URL and not options.get("force_real_aws", False):
+        if not settings.AWS_ENDPOINT_URL:
             self.stdout.write(self.style.WARNING("AWS_ENDPOINT_URL is unset: seeding the demo lake into REAL AWS "
                                                  f"(bucket {settings.LAKE_BUCKET}, region "
                                                  f"{settings.AWS_DEFAULT_REGION})."))
