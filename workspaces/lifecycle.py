@@ -16,9 +16,11 @@ from typing import Any
 # SageMaker accepts at most 16384 characters of base64 per script.
 MAX_SCRIPT_CHARS = 16384
 
+NOTEBOOK_HOME = "/home/ec2-user/SageMaker/datahub"
+
 _BUILD_NOTEBOOK = r'''
-import json, os
-home = "/home/ec2-user/SageMaker/datahub"
+import json, os, sys
+home = sys.argv[1]
 manifest = json.load(open(os.path.join(home, "datasets.json")))
 def md(text): return {"cell_type": "markdown", "metadata": {}, "source": text}
 def code(text): return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": text}
@@ -40,16 +42,17 @@ def manifest(datasets: list[dict[str, Any]], emr_cluster_id: str = "", region: s
     return {"datasets": datasets, "emr_cluster_id": emr_cluster_id, "region": region}
 
 
-def script(manifest_data: dict[str, Any]) -> str:
-    """The bash script run on create and on start (idempotent: it rewrites the same files)."""
+def script(manifest_data: dict[str, Any], home: str = NOTEBOOK_HOME) -> str:
+    """The bash script run on create and on start (idempotent: it rewrites the same files in ``home``)."""
     encoded = base64.b64encode(json.dumps(manifest_data, sort_keys=True).encode()).decode()
     lines = [
         "#!/bin/bash",
         "# Written by Data Hub Portal: the datasets of this workspace.",
         "set -e",
-        "mkdir -p /home/ec2-user/SageMaker/datahub",
-        f"echo '{encoded}' | base64 -d > /home/ec2-user/SageMaker/datahub/datasets.json",
-        "python3 - <<'DATAHUB_PY'",
+        f"HOME_DIR='{home}'",
+        'mkdir -p "$HOME_DIR"',
+        f"echo '{encoded}' | base64 -d > \"$HOME_DIR/datasets.json\"",
+        "python3 - \"$HOME_DIR\" <<'DATAHUB_PY'",
         _BUILD_NOTEBOOK.strip(),
         "DATAHUB_PY",
     ]
@@ -63,7 +66,8 @@ def script(manifest_data: dict[str, Any]) -> str:
             '  sed -i "s/localhost:8998/$MASTER:8998/g" /home/ec2-user/.sparkmagic/config.json',
             "fi",
         ]
-    lines.append("chown -R ec2-user:ec2-user /home/ec2-user/SageMaker/datahub")
+    # The notebook user owns its files; harmless where that user does not exist.
+    lines.append('chown -R ec2-user:ec2-user "$HOME_DIR" 2>/dev/null || true')
     return "\n".join(lines) + "\n"
 
 

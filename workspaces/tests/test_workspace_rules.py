@@ -125,3 +125,15 @@ def test_idle_workspaces_are_stopped_and_active_ones_kept(aws_endpoint, lake, co
     assert Workspace.objects.get(pk=idle.pk).status == "stopping"
     assert services.refresh_workspace(idle.pk).status == "stopped"
     assert Workspace.objects.get(pk=active.pk).status == "in_service"
+
+
+@override_settings(WORKSPACE_QUOTA_PER_USER=10)
+def test_listing_workspaces_costs_the_same_queries_for_one_or_many(lake, consumer, django_assert_max_num_queries):
+    launch(consumer)
+    with django_assert_max_num_queries(6) as one:
+        assert consumer.get("/api/v1/workspaces").json()["count"] == 1
+    queries_for_one = len(one.captured_queries)
+    for _ in range(5):
+        launch(consumer)
+    with django_assert_max_num_queries(queries_for_one):
+        assert consumer.get("/api/v1/workspaces").json()["count"] == 6
