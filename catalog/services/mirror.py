@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 from django.db.models import Count
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ _TABLE_FIELDS = (
 )
 _DATABASE_FIELDS = ("description", "location_uri", "parameters", "hub", "layer", "visibility", "created_at",
                     "deleted_at")
+_COLUMN_ATTNAMES = ("table_id", "name", "type", "comment", "position", "is_partition_key")
 _COLUMN_COPY_SQL = (
     f"COPY {Column._meta.db_table} (table_id, name, type, comment, position, is_partition_key) FROM STDIN"
 )
@@ -126,11 +128,53 @@ def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, no
     )
 
 
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def allocate_ids(model: type[Model], count: int) -> list[int]:
+    """Take ``count`` ids from the model's identity sequence (PostgreSQL), so COPY can insert with known ids."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [model._meta.db_table, model._meta.pk.column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def copy_objects(objs: Sequence[Model]) -> None:
+    """Insert model instances with COPY (PostgreSQL): many times faster than INSERT for wide JSON rows.
+
+    Every concrete field is written through Django's own conversion, so fields
+    other features add to these models keep working.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+
+
+def create_objects(objs: Sequence[Model]) -> None:
+    """Bulk insert rows nobody else can have inserted (the sync holds the catalog's claim)."""
+    if _postgres():
+        copy_objects(objs)
+    elif objs:
+        type(objs[0]).objects.bulk_create(objs, batch_size=BATCH)
+
+
+def _column_copy_fits() -> bool:
+    return {f.attname for f in Column._meta.concrete_fields if not f.primary_key} == set(_COLUMN_ATTNAMES)
+
+
 def insert_columns(rows: list[tuple[int, ColumnRecord]]) -> None:
-    """Bulk insert columns: COPY on PostgreSQL (the bulk of a sync's rows), bulk_create elsewhere."""
+    """Bulk insert columns: COPY from plain tuples on PostgreSQL (the bulk of a sync's rows), bulk_create elsewhere."""
     if not rows:
         return
-    if connection.vendor == "postgresql":
+    if _postgres() and _column_copy_fits():
         with connection.cursor() as cursor:
             with cursor.cursor.copy(_COLUMN_COPY_SQL) as copy:
                 for table_id, col in rows:
@@ -176,7 +220,13 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
     versions: list[TableVersion] = []
     column_rows: list[tuple[int, ColumnRecord]] = []
     if new:
-        rows = Table.objects.bulk_create([_table_row(catalog, database, r, now) for r in new], batch_size=BATCH)
+        rows = [_table_row(catalog, database, r, now) for r in new]
+        if _postgres():
+            for row, pk in zip(rows, allocate_ids(Table, len(rows))):
+                row.pk = pk
+            copy_objects(rows)
+        else:
+            rows = Table.objects.bulk_create(rows, batch_size=BATCH)
         for row, record in zip(rows, new):
             known[record.name] = Known(row.pk, record.fingerprint, record.glue_version_id, False)
             result.created.append(row.pk)
@@ -220,10 +270,11 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
             Column.objects.filter(table_id__in=replace_columns).delete()
 
     insert_columns(column_rows)
-    if versions:
-        # A version seen before (a table deleted and restored) is not recorded twice.
-        TableVersion.objects.bulk_create(versions, batch_size=BATCH, ignore_conflicts=True)
-        result.versions = len(versions)
+    first_seen = versions[:len(new)]
+    create_objects(first_seen)
+    # A version seen before (a table deleted and restored) is not recorded twice.
+    TableVersion.objects.bulk_create(versions[len(new):], batch_size=BATCH, ignore_conflicts=True)
+    result.versions = len(versions)
     return result
 
 
@@ -246,7 +297,7 @@ def write_partitions(table_partitions: dict[int, list[PartitionRecord]]) -> dict
             rows.append(Partition(table_id=table_id, values=part.values, values_key=key, location=part.location,
                                   created_at=part.created_at))
             added.setdefault(table_id, []).append({"values": part.values, "location": part.location})
-    Partition.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+    create_objects(rows)
     if added:
         counts = dict(Partition.objects.filter(table_id__in=list(added)).values_list("table_id")
                       .annotate(n=Count("id")).values_list("table_id", "n"))

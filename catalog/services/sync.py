@@ -9,9 +9,12 @@ each commit. Glue unreachable fails the run and leaves the mirror as it was.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -30,6 +33,7 @@ from catalog.sources.glue import (
     ItemFailed,
     PartitionRecord,
     SourceUnavailable,
+    TablePage,
     TableRecord,
     TableVersionRecord,
 )
@@ -75,6 +79,75 @@ def _send_partitions_added(added: dict[int, list[dict[str, Any]]]) -> None:
                 log.error("partitions_added receiver %r failed: %s", receiver, outcome, exc_info=outcome)
 
 
+_DONE = object()
+PREFETCH_PAGES = 2
+
+
+@dataclass
+class _Raised:
+    error: BaseException
+
+
+def prefetch(items: Iterable[Any], depth: int = PREFETCH_PAGES) -> Iterator[Any]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead.
+
+    Glue pages arrive while the previous page is written to the database, so a
+    sync costs about the slower of the two instead of their sum; ``depth`` keeps
+    memory flat (never more than a few pages held). Errors surface in the caller.
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Raised(exc))
+
+    thread = threading.Thread(target=produce, name="glue-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := buffer.get()) is not _DONE:
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _walk(source: GlueSource, databases: Iterable[DatabaseRecord]) -> Iterator[tuple[str, DatabaseRecord, Any]]:
+    """The catalog as a stream of steps: ("database", db), ("page", db, TablePage)…, then ("done"|"failed", db)."""
+    for record in databases:
+        yield "database", record, None
+        try:
+            for page in source.table_pages(record):
+                yield "page", record, page
+        except ItemFailed as exc:
+            yield "failed", record, exc
+            continue
+        yield "done", record, None
+
+
+@dataclass
+class _DatabaseState:
+    row: Database
+    known: dict[str, mirror.Known]
+    seen: set[str] = field(default_factory=set)
+
+
 class _Sync:
     """State of one run: the source, counts, warnings, and the per-database steps."""
 
@@ -87,8 +160,9 @@ class _Sync:
         self.warnings: list[str] = []
 
     def collect_source_warnings(self) -> None:
-        self.warnings.extend(self.source.warnings)
-        self.source.warnings.clear()
+        # The prefetch thread may append meanwhile: pop one by one so none is lost.
+        while self.source.warnings:
+            self.warnings.append(self.source.warnings.pop(0))
 
     def signal_after_commit(self, table_ids: list[int], added: dict[int, list[dict[str, Any]]] | None = None) -> None:
         if table_ids:
@@ -137,11 +211,13 @@ class _Sync:
         """Reconcile one batch of tables (one transaction), then signal what changed."""
         for record in records:
             self.warnings.extend(record.warnings)
-        to_read = self._partitions_to_read(records, known)
-        partitions = dict(pool.map(self._read_partitions, to_read)) if to_read else {}
+        # Partitions are read on the pool while this batch's tables are written.
+        reads: list[Future[tuple[str, list[PartitionRecord] | None]]] = [
+            pool.submit(self._read_partitions, r) for r in self._partitions_to_read(records, known)]
         gaps = self._gap_versions(database, records, known)
         with transaction.atomic():
             result = mirror.write_tables(self.catalog, row, records, known, gaps)
+            partitions = dict(f.result() for f in reads)
             added = mirror.write_partitions(
                 {known[name].id: parts for name, parts in partitions.items() if parts is not None}
             )
@@ -170,25 +246,39 @@ class _Sync:
         self.counts["databases_deleted"] += 1
         self.counts["tables_deleted"] += len(ids)
 
-    def sync_database(self, record: DatabaseRecord, known_dbs: dict[str, Database], pool: ThreadPoolExecutor) -> None:
-        """Reconcile every table of one database; tables gone from Glue are soft-deleted."""
-        row = self.upsert_database(record, known_dbs)
-        known = mirror.known_tables(self.catalog, record.name)
-        seen: set[str] = set()
-        try:
-            for page in self.source.table_pages(record):
-                seen.update(r.name for r in page.records)
+    def consume(self, steps: Iterable[tuple[str, DatabaseRecord, Any]], known_dbs: dict[str, Database],
+                pool: ThreadPoolExecutor) -> set[str]:
+        """Reconcile the databases of a ``_walk`` stream; tables gone from Glue are soft-deleted.
+
+        Returns the names of the databases seen.
+        """
+        seen_databases: set[str] = set()
+        state: _DatabaseState | None = None
+        for step, record, payload in steps:
+            if step == "database":
+                seen_databases.add(record.name)
+                state = _DatabaseState(self.upsert_database(record, known_dbs),
+                                       mirror.known_tables(self.catalog, record.name))
+            elif step == "page":
+                assert state is not None
+                page: TablePage = payload
+                state.seen.update(r.name for r in page.records)
                 # A table that could not be read keeps its last good state: it counts as seen.
-                seen.update(page.failed)
+                state.seen.update(page.failed)
                 self.counts["tables_failed"] += len(page.failed)
-                self.apply(record, row, page.records, known, pool)
-        except ItemFailed as exc:
-            self.warnings.append(str(exc))
-            self.counts["databases_failed"] += 1
-            return  # the listing is incomplete: deleting "unseen" tables would be wrong
-        gone = [k.id for name, k in known.items() if name not in seen and not k.deleted]
-        if gone:
-            self.delete_tables(gone)
+                self.apply(record, state.row, page.records, state.known, pool)
+            elif step == "failed":
+                # The listing is incomplete: deleting "unseen" tables would be wrong.
+                self.warnings.append(str(payload))
+                self.counts["databases_failed"] += 1
+            elif step == "done":
+                assert state is not None
+                gone = [k.id for name, k in state.known.items() if name not in state.seen and not k.deleted]
+                if gone:
+                    self.delete_tables(gone)
+                self.collect_source_warnings()
+                save_progress(self.run, self.counts)
+        return seen_databases
 
     def refresh_database_tables(self, record: DatabaseRecord, known_dbs: dict[str, Database], names: set[str],
                                 pool: ThreadPoolExecutor) -> None:
@@ -278,12 +368,7 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
 
     def body(pool: ThreadPoolExecutor) -> None:
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog)}
-        seen: set[str] = set()
-        for record in sync.source.databases():
-            seen.add(record.name)
-            sync.sync_database(record, known_dbs, pool)
-            sync.collect_source_warnings()
-            save_progress(run, sync.counts)
+        seen = sync.consume(prefetch(_walk(sync.source, sync.source.databases())), known_dbs, pool)
         # Reached only when the whole database listing succeeded.
         for name, row in known_dbs.items():
             if name not in seen and row.deleted_at is None:
@@ -323,7 +408,7 @@ def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, d
                     sync.delete_database(row)
                 continue
             if database_name in whole:
-                sync.sync_database(record, known_dbs, pool)
+                sync.consume(_walk(sync.source, [record]), known_dbs, pool)
             else:
                 sync.refresh_database_tables(record, known_dbs, by_database[database_name], pool)
             save_progress(run, sync.counts)
