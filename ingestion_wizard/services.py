@@ -464,18 +464,15 @@ def execute_local_run(run: PipelineRun) -> str:
 
 
 def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
+    """Records a successful load: watermarks, then the follow-ups (catalog, lineage, notification),
+    then the run's final status, so a succeeded run's tables are already in the catalog."""
     pipeline = run.pipeline
     now = timezone.now()
     watermarks = dict(pipeline.watermarks)
     for load in result.loads:
         if load.watermark is not None:
             watermarks[load.source] = load.watermark
-    with transaction.atomic():
-        PipelineRun.objects.filter(pk=run.pk).update(
-            status=PipelineRun.Status.SUCCEEDED, rows=result.rows, bytes=result.bytes,
-            partition=result.partition, finished_at=now)
-        Pipeline.objects.filter(pk=pipeline.pk).update(watermarks=watermarks)
-    _append_log(run, f"Succeeded: {result.rows} rows, {result.bytes} bytes")
+    Pipeline.objects.filter(pk=pipeline.pk).update(watermarks=watermarks)
     targets = [load.target for load in result.loads]
     for label, hook in (
         ("catalog refresh", lambda: after_run.refresh_catalog(pipeline, targets)),
@@ -488,6 +485,10 @@ def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
         except Exception as exc:  # the data is in the lake; a follow-up failing is a warning on the run
             log.warning("run %s: %s failed: %s", run.pk, label, exc)
             _append_log(run, f"Warning: {label} failed: {type(exc).__name__}: {exc}")
+    _append_log(run, f"Succeeded: {result.rows} rows, {result.bytes} bytes")
+    PipelineRun.objects.filter(pk=run.pk).update(
+        status=PipelineRun.Status.SUCCEEDED, rows=result.rows, bytes=result.bytes,
+        partition=result.partition, finished_at=timezone.now())
 
 
 def start_glue_run(run: PipelineRun) -> str:
