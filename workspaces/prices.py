@@ -46,9 +46,10 @@ def configured_prices() -> dict[str, Any]:
     from django.core.exceptions import ImproperlyConfigured
 
     prices = settings.WORKSPACE_PRICES if settings.WORKSPACE_PRICES is not None else DEFAULT_PRICES
-    if not isinstance(prices, dict) or not instance_types(prices) or not all(
-        isinstance(v, (int, float)) and v >= 0 for v in prices.values()
-    ):
+    numbers = isinstance(prices, dict) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in prices.values()
+    )
+    if not numbers or not instance_types(prices):
         raise ImproperlyConfigured(
             'WORKSPACE_PRICES must be a JSON object of non-negative numbers with at least one "ml.*" type, '
             'e.g. {"ml.t3.medium": 0.058, "emr": 0.864, "volume_gb_month": 0.14}'

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from portal import aws
+from portal.models import AuditEvent
 from portal.roles import Role
 from workspaces.models import Workspace
 
@@ -60,3 +61,7 @@ def test_a_workspace_goes_from_launch_to_in_service_to_stopped_and_back_then_is_
     assert emr.describe_cluster(ClusterId=workspace.emr_cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
     assert aws.client("lakeformation").list_permissions()["PrincipalResourcePermissions"] == []
     assert consumer.get("/api/v1/workspaces").json()["results"] == []
+    trail = AuditEvent.objects.filter(target=f"workspace:{workspace_id}")
+    assert {"workspace.launch", "workspace.open", "workspace.stop", "workspace.start", "workspace.delete",
+            "workspace.deleted"} <= set(trail.values_list("action", flat=True))
+    assert trail.get(action="workspace.launch").username == "finance_consumer"
