@@ -12,7 +12,7 @@ Every traversal keeps a visited set, so cycles end (and ``has_cycle`` reports th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -65,20 +65,21 @@ def add_edge(g: nx.DiGraph, source: int, target: int, job: int, columns: tuple[C
         g[source][target][job] = columns or NO_COLUMNS
 
 
-def _steps(g: nx.DiGraph, direction: str) -> Callable[[int], Iterable[int]]:
-    return g.successors if direction == "downstream" else g.predecessors
+def _adjacency(g: nx.DiGraph, direction: str) -> dict[int, dict[int, dict[int, tuple[ColumnMapping, ...]]]]:
+    # networkx's own dict-of-dicts: read-only here, and 3-5x faster to walk than its views.
+    return g._succ if direction == "downstream" else g._pred  # type: ignore[attr-defined, no-any-return]
 
 
 def _walk(g: nx.DiGraph, start: int, direction: str, depth: int | None, max_nodes: int, seen: dict[int, int]) -> bool:
     """Breadth-first from ``start`` into ``seen`` (node → distance); True when the node cap cut it short."""
     frontier = [start]
     distance = 0
-    step = _steps(g, direction)
+    adjacency = _adjacency(g, direction)
     while frontier and (depth is None or distance < depth):
         distance += 1
         following: list[int] = []
         for node in frontier:
-            for neighbour in step(node):
+            for neighbour in adjacency[node]:
                 if neighbour in seen:
                     continue
                 if len(seen) >= max_nodes:
@@ -97,7 +98,29 @@ def _directions(direction: str) -> tuple[str, ...]:
 
 def has_cycle(g: nx.DiGraph, nodes: Iterable[int]) -> bool:
     """True when the graph restricted to ``nodes`` contains a cycle (self-loops included)."""
-    return not nx.is_directed_acyclic_graph(g.subgraph(nodes))
+    keep = set(nodes)
+    return _pairs_have_cycle(keep, {(u, v) for u, v, _, _ in _edges_among(g, dict.fromkeys(keep, 0))})
+
+
+def _pairs_have_cycle(nodes: set[int], pairs: Iterable[tuple[int, int]]) -> bool:
+    """Kahn's algorithm on plain dicts: a cycle leaves nodes that never reach in-degree 0."""
+    indegree = dict.fromkeys(nodes, 0)
+    successors: dict[int, list[int]] = {}
+    for u, v in pairs:
+        if u == v:
+            return True
+        successors.setdefault(u, []).append(v)
+        indegree[v] += 1
+    ready = [n for n, d in indegree.items() if d == 0]
+    removed = 0
+    while ready:
+        node = ready.pop()
+        removed += 1
+        for nxt in successors.get(node, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    return removed < len(indegree)
 
 
 def neighbourhood(g: nx.DiGraph, start: int, *, direction: str = "both", depth: int = 2, max_nodes: int = 1000) -> Subgraph:
@@ -114,26 +137,37 @@ def neighbourhood(g: nx.DiGraph, start: int, *, direction: str = "both", depth: 
         if len(seen) > max_nodes:
             truncated = True
             seen = dict(sorted(seen.items(), key=lambda item: item[1])[:max_nodes])
-    edges = [
-        (u, v, job, columns)
-        for u in seen if u in g
-        for v, jobs in g.succ[u].items() if v in seen
-        for job, columns in jobs.items()
-    ]
-    return Subgraph(seen, edges, truncated, has_cycle(g, seen) if start in g else False)
+    edges = list(_edges_among(g, seen))
+    return Subgraph(seen, edges, truncated, _pairs_have_cycle(set(seen), {(u, v) for u, v, _, _ in edges}))
+
+
+def _edges_among(g: nx.DiGraph, nodes: dict[int, int]) -> Iterator[tuple[int, int, int, tuple[ColumnMapping, ...]]]:
+    """Edges between the given nodes; busy nodes (thousands of successors) probe the node set instead."""
+    successors = _adjacency(g, "downstream")
+    for u in nodes:
+        succ = successors.get(u)
+        if succ is None:
+            continue
+        if len(succ) > len(nodes):
+            pairs = ((v, succ[v]) for v in nodes if v in succ)
+        else:
+            pairs = ((v, jobs) for v, jobs in succ.items() if v in nodes)
+        for v, jobs in pairs:
+            for job, columns in jobs.items():
+                yield u, v, job, columns
 
 
 def _column_steps(g: nx.DiGraph, node: int, column: str, direction: str) -> Iterator[tuple[int, int, int, ColumnMapping]]:
     """(neighbour, edge source, job, mapping) for every column edge touching ``node.column``."""
     wanted = column.casefold()
     if direction == "downstream":
-        for target, jobs in g.succ[node].items():
+        for target, jobs in _adjacency(g, direction)[node].items():
             for job, columns in jobs.items():
                 for mapping in columns:
                     if mapping[0].casefold() == wanted:
                         yield target, node, job, mapping
     else:
-        for source, jobs in g.pred[node].items():
+        for source, jobs in _adjacency(g, direction)[node].items():
             for job, columns in jobs.items():
                 for mapping in columns:
                     if mapping[1].casefold() == wanted:
@@ -174,7 +208,7 @@ def column_neighbourhood(
                             following.append((neighbour, next_col))
                 frontier = following
     edges = [(s, t, j, tuple(m)) for (s, t, j), m in picked.items()]
-    cycle = has_cycle(nx.DiGraph([(s, t) for s, t, _, _ in edges]), distances) if edges else False
+    cycle = _pairs_have_cycle(set(distances), {(s, t) for s, t, _, _ in edges})
     return Subgraph(distances, edges, truncated, cycle)
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import networkx as nx
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 
 from catalog.models import Table
@@ -177,12 +178,23 @@ def _hub_visible(role: Role | None, hub: str) -> bool:
 
 # --- describing nodes for a role ------------------------------------------------------------
 
+def _by_ids(model: Any, ids: list[int], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Rows of ``model`` by primary key. On PostgreSQL one array parameter (``= ANY``): a
+    thousand-id ``IN (...)`` costs more to build and bind than to run."""
+    if connection.vendor != "postgresql":
+        return list(model.objects.filter(pk__in=ids).values_list(*columns))
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT {", ".join(columns)} FROM {table} WHERE id = ANY(%s)', [list(ids)])
+        return cursor.fetchall()
+
+
 HIDDEN = {"namespace": None, "name": None, "qualified_name": None, "hidden": True}
 
 
 def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, Any]]:
     """API node dicts for dataset ids, names only where the role may see them (3 queries at most)."""
-    rows = list(Dataset.objects.filter(pk__in=ids).values_list("id", "namespace", "name", "table_id", "hub"))
+    rows = _by_ids(Dataset, ids, ("id", "namespace", "name", "table_id", "hub"))
     table_ids = [r[3] for r in rows if r[3]]
     tables = {
         pk: f"{db}.{name}"
@@ -204,7 +216,7 @@ def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, 
 
 def describe_jobs(role: Role | None, ids: set[int], writes_visible: set[int]) -> dict[int, dict[str, Any]]:
     nodes: dict[int, dict[str, Any]] = {}
-    for pk, namespace, name, hub in Job.objects.filter(pk__in=ids).values_list("id", "namespace", "name", "hub"):
+    for pk, namespace, name, hub in _by_ids(Job, list(ids), ("id", "namespace", "name", "hub")):
         node: dict[str, Any] = {"id": f"j{pk}", "kind": "job"}
         if pk in writes_visible and _hub_visible(role, hub):
             node.update(namespace=namespace, name=name, qualified_name=None, hidden=False)

@@ -1,0 +1,274 @@
+"""Benchmark of lineage traversal (issue 5): the in-memory graph vs a PostgreSQL recursive CTE.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dh_lineage_bench python bench/lineage.py --edges 1000000
+
+Builds (with COPY) a layered lake of datasets — JDBC/Kafka sources → raw → prepared → semantic → marts —
+where every dataset above the sources is written by one job from a few inputs picked with a heavy skew
+(a few "dimension" tables feed thousands of datasets, most feed a handful), a few back edges (cycles),
+and a share of edges with column mappings; 5% of datasets are catalog tables, half of them hub-only.
+Then prints:
+
+- load:    seconds to load the whole graph into memory, and the process RSS it costs;
+- graph:   p50/p95 of GET /api/v1/lineage/graph at depth 3 (both ways; full Django + DRF stack, consumer role);
+- impact:  p50/p95 of GET /api/v1/lineage/impact (full downstream closure, first page);
+- CTE:     the same two questions as recursive CTEs over the same edges (the approach Marquez takes),
+           and the ratio CTE / in-memory.
+
+Targets: depth-3 p95 < 50 ms, full closure p95 < 1 s, >= 10x faster than the CTE.
+Only runs against a database whose name ends in "_bench" (it truncates the lineage tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dh_lineage_bench")
+
+LAYERS = (("source", 0.16), ("raw", 0.24), ("prepared", 0.28), ("semantic", 0.2), ("mart", 0.12))
+COLUMN_SHARE = 0.3  # share of edges carrying column mappings (3 each)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def copy_rows(cursor, table: str, columns: str, rows) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def build(edges_wanted: int, seed: int) -> dict:
+    """Fill the bench database; returns the layer id ranges."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from catalog.models import Database, GlueCatalog, Table
+
+    rng = random.Random(seed)
+    avg_inputs = 4.0
+    writers_share = 1 - LAYERS[0][1]
+    datasets_total = int(edges_wanted / (avg_inputs * writers_share))
+    now = timezone.now()
+    started = time.monotonic()
+    with connection.cursor() as c:
+        c.execute("TRUNCATE lineage_columnedge, lineage_edge, lineage_graphchange, lineage_runstatechange, lineage_run, "
+                  "lineage_job, lineage_dataset, lineage_event RESTART IDENTITY CASCADE")
+        c.execute("TRUNCATE catalog_table, catalog_database, catalog_gluecatalog RESTART IDENTITY CASCADE")
+    layers = []
+    next_id = 1
+    for name, share in LAYERS:
+        size = int(datasets_total * share)
+        layers.append((name, next_id, next_id + size))
+        next_id += size
+    raw = connection.cursor().cursor  # the psycopg cursor, for COPY
+    copy_rows(raw, "lineage_dataset", "id, namespace, name, hub, schema_fields, created_at, updated_at",
+              ((i, f"postgres://{name}-{i % 50}.internal:5432" if name == "source" else f"s3://lake-{name}",
+                f"db{i % 97}.public.t{i}" if name == "source" else f"{name}/t{i}", "", "[]", now, now)
+               for name, lo, hi in layers for i in range(lo, hi)))
+
+    def pick(lo: int, hi: int) -> int:
+        # Heavy skew: u**4 puts most picks on a few low ids (the shared dimension tables).
+        return lo + int((hi - lo) * rng.random() ** 4)
+
+    edge_rows, column_rows, job_rows = [], [], []
+    edge_id = column_id = 0
+    for index, (name, lo, hi) in enumerate(layers[1:], start=1):
+        for target in range(lo, hi):
+            job_rows.append((target, "bench", f"{name}.build_t{target}", "", "{}", "COMPLETE", now))
+            count = max(1, min(40, int(rng.expovariate(1 / avg_inputs)) + 1))
+            sources = set()
+            for _ in range(count):
+                upper = layers[index - 1] if rng.random() < 0.8 or index == 1 else layers[index - 2]
+                sources.add(pick(upper[1], upper[2]))
+            for source in sources:
+                edge_id += 1
+                edge_rows.append((edge_id, source, target, target, "openlineage", now))
+                if rng.random() < COLUMN_SHARE:
+                    for k in range(3):
+                        column_id += 1
+                        column_rows.append((column_id, edge_id, f"c{k}", f"c{k}", "DIRECT/IDENTITY"))
+    # A few back edges: real lineage has cycles (feedback loops), the traversal must survive them.
+    for _ in range(100):
+        mart = layers[-1]
+        raw_layer = layers[1]
+        edge_id += 1
+        edge_rows.append((edge_id, rng.randrange(mart[1], mart[2]), rng.randrange(raw_layer[1], raw_layer[2]), 1 + layers[1][1], "openlineage", now))
+    copy_rows(raw, "lineage_job", "id, namespace, name, hub, facets, last_run_state, last_run_at", job_rows)
+    copy_rows(raw, "lineage_edge", "id, source_id, target_id, job_id, origin, updated_at", edge_rows)
+    copy_rows(raw, "lineage_columnedge", "id, edge_id, source_column, target_column, transformation", column_rows)
+
+    # 5% of datasets are catalog tables (half of them hub-only to finance), for role-aware answers.
+    catalog = GlueCatalog.objects.create(account_id="123456789012", region="eu-central-1")
+    database = Database.objects.create(catalog=catalog, name="lake", hub="finance")
+    linked = rng.sample(range(layers[1][1], layers[-1][2]), k=max(1, datasets_total // 20))
+    tables = Table.objects.bulk_create(
+        [Table(catalog=catalog, database=database, database_name="lake", name=f"t{i}", hub="finance",
+               visibility="hub" if n % 2 else "public") for n, i in enumerate(linked)],
+        batch_size=5000,
+    )
+    with connection.cursor() as c:
+        c.execute("CREATE TEMP TABLE bench_links (dataset_id bigint, table_id bigint)")
+        copy_rows(connection.cursor().cursor, "bench_links", "dataset_id, table_id", zip(linked, (t.pk for t in tables)))
+        c.execute("UPDATE lineage_dataset d SET table_id = l.table_id FROM bench_links l WHERE d.id = l.dataset_id")
+        for table in ("lineage_dataset", "lineage_job", "lineage_edge", "lineage_columnedge"):
+            c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        c.execute("UPDATE lineage_graphversion SET version = version + 1")
+        c.execute("ANALYZE")
+    print(f"built   {len(edge_rows):,} edges, {len(column_rows):,} column edges, {next_id - 1:,} datasets, "
+          f"{len(job_rows):,} jobs, {len(tables):,} catalog tables in {time.monotonic() - started:.1f}s")
+    return {"layers": layers}
+
+
+def cte_depth3(cursor, start: int) -> int:
+    cursor.execute(
+        """
+        WITH RECURSIVE down(id, depth) AS (
+            SELECT target_id, 1 FROM lineage_edge WHERE source_id = %(s)s
+            UNION SELECT e.target_id, d.depth + 1 FROM lineage_edge e JOIN down d ON e.source_id = d.id WHERE d.depth < 3
+        ), up(id, depth) AS (
+            SELECT source_id, 1 FROM lineage_edge WHERE target_id = %(s)s
+            UNION SELECT e.source_id, u.depth + 1 FROM lineage_edge e JOIN up u ON e.target_id = u.id WHERE u.depth < 3
+        ), nodes AS (SELECT id FROM down UNION SELECT id FROM up UNION SELECT %(s)s)
+        SELECT count(*) FROM lineage_edge e
+        WHERE e.source_id IN (SELECT id FROM nodes) AND e.target_id IN (SELECT id FROM nodes)
+        """,
+        {"s": start},
+    )
+    return cursor.fetchone()[0]
+
+
+def cte_closure(cursor, start: int) -> int:
+    # UNION without a depth column de-duplicates visited ids, so cycles end (Marquez-style walk).
+    cursor.execute(
+        """
+        WITH RECURSIVE down(id) AS (
+            SELECT target_id FROM lineage_edge WHERE source_id = %(s)s
+            UNION SELECT e.target_id FROM lineage_edge e JOIN down d ON e.source_id = d.id
+        ) SELECT count(*) FROM down
+        """,
+        {"s": start},
+    )
+    return cursor.fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--edges", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--closure-samples", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="skip the build, use the edges already there")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    if not settings.DATABASES["default"]["NAME"].endswith("_bench"):
+        sys.exit("Refusing to run: DATABASE_URL must name a database ending in _bench (it is truncated).")
+    os.system(f"createdb -h {settings.DATABASES['default'].get('HOST') or '127.0.0.1'} -U postgres {settings.DATABASES['default']['NAME']} 2>/dev/null")
+    call_command("migrate", verbosity=0)
+    setup_test_environment()
+
+    from lineage import queries
+    from lineage.models import Dataset
+    from portal.roles import Role
+    from portal.testing.personas import login_as
+
+    if not args.reuse:
+        build(args.edges, args.seed)
+    with connection.cursor() as c:
+        c.execute("SELECT min(id), max(id) FROM lineage_dataset")
+        low, high = c.fetchone()
+
+    gc.collect()
+    before = rss_mb()
+    started = time.monotonic()
+    g = queries.current_graph()
+    load_seconds = time.monotonic() - started
+    gc.collect()
+    print(f"load    {g.number_of_edges():,} edges / {g.number_of_nodes():,} nodes in {load_seconds:.1f}s, "
+          f"+{rss_mb() - before:.0f} MB RSS")
+
+    rng = random.Random(args.seed + 1)
+    # Starts: any non-catalog dataset (visible to the bench's role, so no 404s), sources included:
+    # "what breaks if I change this" is asked most of sources and raw data.
+    candidates = [rng.randrange(low, high + 1) for _ in range(args.samples * 2)]
+    identities = {
+        pk: f"{ns}/{name}"
+        for pk, ns, name in Dataset.objects.filter(pk__in=candidates, table__isnull=True).values_list("id", "namespace", "name")
+    }
+    starts = [pk for pk in candidates if pk in identities][: args.samples]
+    closure_starts = starts[: args.closure_samples]
+    client = Client()
+    login_as(client, "bench_consumer", Role("consumer", "marketing"))  # sees public tables; finance hub-only ones come back hidden
+
+    def timed(call) -> float:
+        t = time.perf_counter()
+        call()
+        return time.perf_counter() - t
+
+    def api(path: str, params: dict) -> None:
+        response = client.get(path, params)
+        assert response.status_code == 200, response.content[:200]
+
+    api("/api/v1/lineage/graph", {"node": identities[starts[0]], "depth": 3})  # warm-up
+    walk = queries.lineage_graph
+    api_graph = [timed(lambda: api("/api/v1/lineage/graph", {"node": identities[s], "depth": 3})) for s in starts]
+    # The engine alone, without the node cap, answers the same question as the CTE below.
+    engine_graph = [timed(lambda: walk.neighbourhood(g, s, depth=3, max_nodes=10**9)) for s in starts]
+    api_impact = [timed(lambda: api("/api/v1/lineage/impact", {"node": identities[s]})) for s in closure_starts]
+    engine_impact = [timed(lambda: walk.impact(g, s)) for s in closure_starts]
+    sizes = [len(walk.impact(g, s)) for s in closure_starts]
+    depth3_sizes = [len(walk.neighbourhood(g, s, depth=3, max_nodes=10**9).distances) for s in starts]
+
+    with connection.cursor() as c:
+        c.execute("SET statement_timeout = '120s'")
+        cte_graph = [timed(lambda: cte_depth3(c, s)) for s in starts]
+        cte_impact = [timed(lambda: cte_closure(c, s)) for s in closure_starts]
+
+    def ms(values: list[float]) -> str:
+        return f"p50 {statistics.median(values) * 1000:8.1f} ms  p95 {pct(values, 0.95) * 1000:8.1f} ms"
+
+    def ratio(cte: list[float], ours: list[float]) -> str:
+        return f"p50 {statistics.median(cte) / statistics.median(ours):6.1f}x  p95 {pct(cte, 0.95) / pct(ours, 0.95):6.1f}x"
+
+    print(f"samples {len(starts)} depth-3 starts (neighbourhood median {statistics.median(depth3_sizes):,.0f}, max {max(depth3_sizes):,} datasets), "
+          f"{len(closure_starts)} closure starts (closure median {statistics.median(sizes):,.0f}, max {max(sizes):,} datasets)")
+    print(f"graph   API (HTTP stack, node cap {settings.LINEAGE_MAX_NODES}) {ms(api_graph)}   target p95 < 50 ms")
+    print(f"        engine, uncapped      {ms(engine_graph)}")
+    print(f"        PostgreSQL CTE        {ms(cte_graph)}")
+    print(f"        CTE / engine          {ratio(cte_graph, engine_graph)}   CTE / API {ratio(cte_graph, api_graph)}   target >= 10x")
+    print(f"impact  API (full closure)    {ms(api_impact)}   target p95 < 1 s")
+    print(f"        engine                {ms(engine_impact)}")
+    print(f"        PostgreSQL CTE        {ms(cte_impact)}")
+    print(f"        CTE / engine          {ratio(cte_impact, engine_impact)}   CTE / API {ratio(cte_impact, api_impact)}   target >= 10x")
+
+
+if __name__ == "__main__":
+    main()
