@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +24,10 @@ from workspaces.api.serializers import (
 )
 
 
+_ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": message}')
+_CREATED = inline_serializer("WorkspaceCreated", {"id": serializers.IntegerField(), "status": serializers.CharField()})
+
+
 def _error(exc: Exception) -> Response:
     return Response({"error": str(exc)}, status=getattr(exc, "status_code", 400))
 
@@ -35,6 +41,7 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = WorkspaceSerializer
     permission_classes = [HasPersona]
+    lookup_value_regex = r"\d+"
     allowed_personas = ("consumer",)
 
     def get_queryset(self) -> Any:
@@ -43,6 +50,7 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_object(self) -> Any:
         return queries.get_workspace(self.request.user, current_role(self.request), int(self.kwargs["pk"]))
 
+    @extend_schema(request=WorkspaceCreateSerializer, responses={201: _CREATED, 400: _ERROR, 404: _ERROR})
     def create(self, request: Request) -> Response:
         payload = WorkspaceCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -53,17 +61,22 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return _error(exc)
         return Response({"id": workspace.pk, "status": workspace.status}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={202: WorkspaceSerializer, 409: _ERROR})
     def destroy(self, request: Request, pk: str) -> Response:
         return self._act(services.delete_workspace, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={200: WorkspaceSerializer, 409: _ERROR, 503: _ERROR})
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: str) -> Response:
         return self._act(services.stop_workspace)
 
+    @extend_schema(request=None, responses={200: WorkspaceSerializer, 409: _ERROR, 503: _ERROR})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str) -> Response:
         return self._act(services.start_workspace)
 
+    @extend_schema(request=None, responses={200: inline_serializer("WorkspaceUrl", {"url": serializers.URLField()}),
+                                            409: _ERROR})
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str) -> Response:
         workspace = self.get_object()
@@ -87,6 +100,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """The caller's new-data subscriptions (SNS to an SQS queue or an e-mail address)."""
 
     serializer_class = SubscriptionSerializer
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
         return queries.subscriptions_for(self.request.user)
@@ -94,6 +108,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_object(self) -> Any:
         return queries.get_subscription(self.request.user, int(self.kwargs["pk"]))
 
+    @extend_schema(request=SubscriptionCreateSerializer, responses={201: SubscriptionSerializer, 400: _ERROR,
+                                                                     404: _ERROR, 503: _ERROR})
     def create(self, request: Request) -> Response:
         payload = SubscriptionCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
