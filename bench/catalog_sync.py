@@ -26,6 +26,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,20 @@ def phase_sync(keep_search: bool) -> dict[str, Any]:
             "index_stale": GlueCatalog.objects.get(pk=catalog.pk).index_stale}
 
 
+def phase_refresh(tables_file: str) -> dict[str, Any]:
+    """The incremental path: refresh just the tables change events named (refresh_tables)."""
+    _django()
+    _only_search_receiver(False)
+    from catalog.services.sync import ensure_catalogs, refresh_tables
+
+    pairs = [tuple(p) for p in json.loads(Path(tables_file).read_text())]
+    catalog = ensure_catalogs()[0]
+    started = time.perf_counter()
+    run = refresh_tables(catalog, pairs)
+    return {"seconds": time.perf_counter() - started, "status": run.status, "counts": run.counts,
+            "peak_mb": _rss_mb()}
+
+
 def phase_reset() -> dict[str, Any]:
     _django()
     from django.db import connection
@@ -222,13 +237,13 @@ def _run_phase(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 # --- orchestration -------------------------------------------------------------------------------------
 
 
-def _change_tables(endpoint: str, share: float, seed: int) -> int:
+def _change_tables(endpoint: str, share: float, seed: int) -> list[tuple[str, str]]:
     """Change ``share`` of the tables in Glue (a column added) through the API, like a producer would."""
     import boto3
 
     glue = boto3.client("glue", region_name=REGION, endpoint_url=endpoint)
-    rng = random.Random(seed + 1)
-    changed = 0
+    rng = random.Random(seed)
+    changed: list[tuple[str, str]] = []
     for page in glue.get_paginator("get_databases").paginate(CatalogId=ACCOUNT):
         for db in page["DatabaseList"]:
             for tpage in glue.get_paginator("get_tables").paginate(CatalogId=ACCOUNT, DatabaseName=db["Name"]):
@@ -236,8 +251,8 @@ def _change_tables(endpoint: str, share: float, seed: int) -> int:
                     if rng.random() >= share:
                         continue
                     glue.update_table(CatalogId=ACCOUNT, DatabaseName=db["Name"],
-                                      TableInput=_with_new_column(table, f"bench_col_{changed}"))
-                    changed += 1
+                                      TableInput=_with_new_column(table, f"bench_col_{seed}_{len(changed)}"))
+                    changed.append((db["Name"], table["Name"]))
     return changed
 
 
@@ -298,6 +313,7 @@ def main() -> None:
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=30, help=argparse.SUPPRESS)
+    parser.add_argument("--tables-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     databases = args.databases or max(1, args.tables // 500)
 
@@ -305,7 +321,8 @@ def main() -> None:
         return serve_moto(args.port, args.tables, databases, args.partitioned, args.seed)
     if args.phase:
         result = {"walk": phase_walk, "sync": lambda: phase_sync(False), "indexed": lambda: phase_sync(True),
-                  "reset": phase_reset, "poller": lambda: phase_poller(args.seconds)}[args.phase]()
+                  "reset": phase_reset, "poller": lambda: phase_poller(args.seconds),
+                  "refresh": lambda: phase_refresh(args.tables_file)}[args.phase]()
         print(json.dumps(result, default=str))
         return
 
@@ -338,9 +355,14 @@ def main() -> None:
         _run_phase(["--phase", "reset"], env)
         sync = _run_phase(["--phase", "sync"], env)
         print(f"sync: {sync['seconds']:.1f} s {sync['status']} {sync['counts']}", flush=True)
-        changed = _change_tables(endpoint, args.changed, args.seed)
+        changed = len(_change_tables(endpoint, args.changed, args.seed + 1))
         resync = _run_phase(["--phase", "sync"], env)
         print(f"resync after {changed} changed: {resync['seconds']:.1f} s {resync['counts']}", flush=True)
+        tables_file = Path(tempfile.mkstemp(suffix=".json")[1])
+        tables_file.write_text(json.dumps(_change_tables(endpoint, args.changed, args.seed + 2)))
+        refresh = _run_phase(["--phase", "refresh", "--tables-file", str(tables_file)], env)
+        tables_file.unlink()
+        print(f"refresh of the changed tables: {refresh['seconds']:.1f} s {refresh['counts']}", flush=True)
 
         from osmem_server import OsmemServer
 
@@ -356,7 +378,7 @@ def main() -> None:
         moto.wait(timeout=60)
         if osmem is not None:
             osmem.close()
-    _report(args, walk, sync, resync, changed, indexed, lags)
+    _report(args, walk, sync, resync, changed, refresh, indexed, lags)
 
 
 def _prepare_database(database_url: str, env: dict[str, str]) -> None:
@@ -370,8 +392,8 @@ def _prepare_database(database_url: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
 
 
-def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, changed: int, indexed: dict,
-            lags: list[float]) -> None:
+def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, changed: int, refresh: dict,
+            indexed: dict, lags: list[float]) -> None:
     w = walk["seconds"]
     tables = walk["tables"]
     print()
@@ -384,8 +406,12 @@ def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, chan
         ("  tables/s", f"{tables / sync['seconds']:,.0f}", None, ""),
         ("  peak memory (process RSS)", f"{sync['peak_mb']:.0f} MB", None, "< 300 MB"),
         ("  of which above Django at rest", f"{sync['peak_mb'] - sync['base_mb']:.0f} MB", None, ""),
-        (f"incremental reconcile, {changed:,} changed ({args.changed:.0%})", f"{resync['seconds']:.1f} s",
-         resync["seconds"] / w, f"< 10% of sync ({resync['seconds'] / sync['seconds']:.0%})"),
+        (f"incremental refresh of {refresh['counts']['tables_updated']:,} changed ({args.changed:.0%}, events)",
+         f"{refresh['seconds']:.1f} s", refresh["seconds"] / w,
+         f"< 10% of sync ({refresh['seconds'] / sync['seconds']:.1%})"),
+        (f"full reconcile with {changed:,} changed ({args.changed:.0%})", f"{resync['seconds']:.1f} s",
+         resync["seconds"] / w, f"({resync['seconds'] / sync['seconds']:.0%} of sync)"),
+        ("  peak memory (process RSS)", f"{resync['peak_mb']:.0f} MB", None, ""),
         ("full sync + search index built", f"{indexed['seconds']:.1f} s", indexed["seconds"] / w, "<= 2.3x"),
         ("  peak memory (process RSS)", f"{indexed['peak_mb']:.0f} MB", None, ""),
         ("event lag Glue update -> search (median)", f"{statistics.median(lags):.2f} s",

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import Column, Database, GlueCatalog, Partition, Table, TableVersion
@@ -299,10 +299,9 @@ def write_partitions(table_partitions: dict[int, list[PartitionRecord]]) -> dict
             added.setdefault(table_id, []).append({"values": part.values, "location": part.location})
     create_objects(rows)
     if added:
-        counts = dict(Partition.objects.filter(table_id__in=list(added)).values_list("table_id")
-                      .annotate(n=Count("id")).values_list("table_id", "n"))
-        rows_to_update = [Table(pk=pk, partition_count=n) for pk, n in counts.items()]
-        Table.objects.bulk_update(rows_to_update, ["partition_count"], batch_size=BATCH)
+        per_table = (Partition.objects.filter(table_id=OuterRef("pk")).order_by().values("table_id")
+                     .annotate(n=Count("id")).values("n"))
+        Table.objects.filter(pk__in=list(added)).update(partition_count=Subquery(per_table))
     return added
 
 
