@@ -323,3 +323,13 @@ def impact_page(role: Role | None, start: Start, *, column: str | None, offset: 
         node = datasets[item.node]
         results.append({**node, "column": None if node["hidden"] else item.column, "distance": item.distance})
     return len(found), results
+
+
+def column_names(start: Start) -> list[str]:
+    """Columns to offer for column-level lineage: the catalog's, else the last schema facet's."""
+    if start.table is not None:
+        return list(start.table.columns.values_list("name", flat=True))
+    if start.dataset_id is None:
+        return []
+    fields = Dataset.objects.filter(pk=start.dataset_id).values_list("schema_fields", flat=True).first() or []
+    return [f["name"] for f in fields if isinstance(f, dict) and f.get("name")]

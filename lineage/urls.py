@@ -1,6 +1,10 @@
-"""HTML routes of the lineage app."""
+"""HTML routes of the lineage app (mounted at /lineage/)."""
 
 from django.urls import path
 
+from lineage import views
+
 app_name = "lineage"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.full_screen, name="full_screen"),
+]
