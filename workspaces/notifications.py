@@ -100,7 +100,18 @@ def publish_new_data(qualified_name: str, *, partition: str | None = None, rows:
 
 
 def on_partitions_added(sender: Any, table_id: int, partitions: list[dict[str, Any]], **kwargs: Any) -> None:
-    """catalog.signals.partitions_added → one message for all partitions of the event."""
+    """catalog.signals.partitions_added → one message for all partitions of the event.
+
+    Never raises: the sync sends this after its commit, and a failing announcement must not
+    stop the sync's other receivers (search index, lineage).
+    """
+    try:
+        _announce_partitions(table_id, partitions)
+    except Exception:  # noqa: BLE001 - logged with traceback; the catalog is already committed
+        log.exception("Announcing new partitions of table %s failed", table_id)
+
+
+def _announce_partitions(table_id: int, partitions: list[dict[str, Any]]) -> None:
     from catalog.models import Column, Table
 
     table = Table.objects.filter(pk=table_id).first()
@@ -173,7 +184,9 @@ def unsubscribe(subscription: Subscription, *, user: Any, role: Role | None, ip:
         try:
             aws.client("sns").unsubscribe(SubscriptionArn=subscription.subscription_arn)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NotFound":
+            # NotFound: already gone; InvalidParameter: AWS will not remove an unconfirmed e-mail subscription
+            # (it expires by itself after three days).
+            if exc.response.get("Error", {}).get("Code") not in ("NotFound", "InvalidParameter"):
                 raise SubscriptionError(f"SNS refused to unsubscribe: {exc}") from exc
         except BotoCoreError as exc:
             raise SubscriptionUnavailable(f"SNS is unavailable; try again shortly ({exc}).") from exc

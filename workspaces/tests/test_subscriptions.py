@@ -106,3 +106,27 @@ def test_topic_names_are_valid_sns_names_even_for_odd_or_long_dataset_names():
     long_name = topic_name("db." + "t" * 300)
     assert len(long_name) <= 256 and long_name != topic_name("db." + "t" * 299)
     assert topic_name("my db.ta$ble") == "datahub-new-data-my-db--ta-ble"
+
+
+def test_a_catalog_sync_that_finds_new_partitions_sends_subscribers_one_message(
+        aws_endpoint, consumer, django_capture_on_commit_callbacks):
+    from catalog.services.sync import ensure_catalogs, full_sync, refresh_tables
+    from catalog.tests import sync_glue as glue
+
+    glue.create_database("finance_curated", hub="finance", visibility="public")
+    glue.create_table("finance_curated", "payments", partition_keys=["dt"])
+    glue.add_partitions("finance_curated", "payments", [["2026-11-25"]])
+    (catalog,) = ensure_catalogs()
+    with django_capture_on_commit_callbacks(execute=True):
+        full_sync(catalog)
+    queue_url, queue_arn = make_queue()
+    consumer.post("/api/v1/subscriptions", {"dataset": "finance_curated.payments", "protocol": "sqs",
+                                            "endpoint": queue_arn}, format="json")
+
+    glue.add_partitions("finance_curated", "payments", [["2026-11-26"], ["2026-11-27"]])
+    with django_capture_on_commit_callbacks(execute=True):
+        refresh_tables(catalog, [("finance_curated", "payments")])  # as after a Glue change event
+
+    (message,) = received(queue_url)
+    assert message["dataset"] == "finance_curated.payments"
+    assert set(message["partition"].split(", ")) == {"dt=2026-11-26", "dt=2026-11-27"}
