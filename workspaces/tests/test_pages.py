@@ -99,3 +99,11 @@ def test_the_subscribe_button_subscribes_the_users_email_and_the_feed_lists_new_
     assert "Subscribe to new data" in client.post(f"/workspaces/subscribe/{lake['fx_rates'].pk}",
                                                   HTTP_HX_REQUEST="true").content.decode()
     assert not Subscription.objects.exists()
+
+
+def test_the_dataset_page_offers_the_select_and_subscribe_buttons(lake):
+    page = browser().get("/datasets/finance_curated.invoices").content.decode()
+    assert 'data-dataset="finance_curated.invoices"' in page and "Add to selection" in page
+    assert "Subscribe to new data" in page
+    steward_page = browser("finance_steward").get("/datasets/finance_curated.invoices").content.decode()
+    assert "Add to selection" not in steward_page  # only consumers launch workspaces
