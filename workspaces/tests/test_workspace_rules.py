@@ -137,3 +137,21 @@ def test_listing_workspaces_costs_the_same_queries_for_one_or_many(lake, consume
         launch(consumer)
     with django_assert_max_num_queries(queries_for_one):
         assert consumer.get("/api/v1/workspaces").json()["count"] == 6
+
+
+def test_with_aws_unreachable_actions_answer_503_and_provisioning_gives_up_with_the_reason(
+        aws_endpoint, lake, consumer, settings):
+    from workspaces import tasks
+
+    workspace = services.refresh_workspace(services.provision_workspace(launch(consumer).json()["id"]).pk)
+    pending_id = launch(consumer).json()["id"]
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    response = consumer.post(f"/api/v1/workspaces/{workspace.pk}/stop")
+    assert response.status_code == 503 and "unavailable" in response.json()["error"]
+    assert Workspace.objects.get(pk=workspace.pk).status == "in_service"  # nothing changed
+
+    # The task retries transient faults; after the last retry the workspace fails with the reason.
+    tasks.provision_workspace.apply((pending_id,), retries=tasks.MAX_TRANSIENT_RETRIES)
+    failed = Workspace.objects.get(pk=pending_id)
+    assert failed.status == "failed" and "unreachable" in failed.status_reason
