@@ -373,6 +373,11 @@ def main() -> None:
         print(f"sync + index: {indexed['seconds']:.1f} s {indexed['status']} stale={indexed['index_stale']}",
               flush=True)
         lags = _measure_lag(endpoint, env, args.lag_samples)
+        # The machine is shared: a second walk at the end, and the ratios use the mean of both.
+        walk_again = _run_phase(["--phase", "walk"], env)
+        print(f"walk again: {walk_again['seconds']:.1f} s", flush=True)
+        walk["first_seconds"], walk["last_seconds"] = walk["seconds"], walk_again["seconds"]
+        walk["seconds"] = (walk["seconds"] + walk_again["seconds"]) / 2
     finally:
         moto.stdin.close()
         moto.wait(timeout=60)
@@ -401,7 +406,8 @@ def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, chan
           f"({walk['columns'] / max(tables, 1):.0f} per table), {args.partitioned:.0%} partitioned")
     print(f"{'figure':44} {'value':>14} {'x walk':>8}  target")
     rows = [
-        ("bare boto3 walk (get_databases/get_tables)", f"{w:.1f} s", 1.0, ""),
+        ("bare boto3 walk (get_databases/get_tables)", f"{w:.1f} s", 1.0,
+         f"mean of {walk['first_seconds']:.1f} s (first) and {walk['last_seconds']:.1f} s (last)"),
         ("full sync into the database", f"{sync['seconds']:.1f} s", sync["seconds"] / w, "<= 1.5x"),
         ("  tables/s", f"{tables / sync['seconds']:,.0f}", None, ""),
         ("  peak memory (process RSS)", f"{sync['peak_mb']:.0f} MB", None, "< 300 MB"),
