@@ -114,3 +114,68 @@ def test_a_database_listing_cut_short_fails_the_run_without_deleting_databases(
 
     assert run.status == SyncRun.Status.FAILED and "listing databases" in run.error
     assert Table.objects.live().count() == 1
+
+
+class ThrottlingProxy:
+    """An HTTP proxy in front of moto that answers the first ``throttle`` GetTables calls with ThrottlingException.
+
+    Stubber bypasses botocore's retry handler, so this shows the real retries of portal.aws's client.
+    """
+
+    def __init__(self, upstream: str, throttle: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        proxy = self
+        self.throttled = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("X-Amz-Target") == "AWSGlue.GetTables" and proxy.throttled < throttle:
+                    proxy.throttled += 1
+                    payload = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                answer = requests.post(upstream + self.path, data=body, timeout=30,
+                                       headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                self.send_response(answer.status_code)
+                for key in ("Content-Type",):
+                    if key in answer.headers:
+                        self.send_header(key, answer.headers[key])
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_throttling_is_retried_with_backoff_and_the_sync_goes_on(aws_endpoint: str, settings: Any) -> None:
+    from catalog.tests import sync_glue as g
+
+    g.create_database("sales")
+    g.create_table("sales", "orders")
+    proxy = ThrottlingProxy(aws_endpoint, throttle=1)
+    settings.AWS_ENDPOINT_URL = proxy.url
+    settings.AWS_MAX_ATTEMPTS = 3
+    try:
+        run = full_sync(ensure_catalogs()[0])
+    finally:
+        proxy.close()
+
+    assert proxy.throttled == 1
+    assert run.status == SyncRun.Status.SUCCEEDED and run.counts["tables_created"] == 1
