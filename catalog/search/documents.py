@@ -3,8 +3,8 @@
 Weighted fields are declared here, next to the builder that fills them:
 - exact keyword fields (``qualified_exact``, ``name_exact``, ``name_compact``) make the
   table whose name equals the query come first;
-- word fields (``name_words``, ``column_words`` …) hold names already split into words
-  (see ``catalog.search.words``), with a ``.stem`` sub-field so plural and singular match;
+- word fields (``name_words``, ``column_words`` …) hold names already split into singular
+  words (see ``catalog.search.words``), so plural and singular match on any OpenSearch;
 - ``suggest`` holds edge n-grams of every word of the name, for prefixes as you type;
 - ``columns`` is a capped display list kept in ``_source`` only (not indexed), while every
   column name still reaches the word and keyword fields: documents stay lean at 2M columns.
@@ -38,20 +38,27 @@ INDEX_SETTINGS: dict[str, Any] = {
     "analysis": {
         "filter": {"name_prefix": {"type": "edge_ngram", "min_gram": 1, "max_gram": 24}},
         "analyzer": {
-            # Documents and queries are split into words in Python; the index only lower-cases.
+            # Documents and queries are split into (singular) words in Python; the index only lower-cases.
             "words": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase"]},
-            "words_stem": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase", "porter_stem"]},
             "prefixes": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase", "name_prefix"]},
+            # Descriptions and comments are prose: tokenised and stemmed by OpenSearch (cheaper at 2M columns).
+            "prose": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "porter_stem"]},
         },
     }
 }
 
-_WORDS = {"type": "text", "analyzer": "words", "fields": {"stem": {"type": "text", "analyzer": "words_stem"}}}
-_STEMMED = {"type": "text", "analyzer": "words_stem"}
+_WORDS = {"type": "text", "analyzer": "words"}
+_PROSE = {"type": "text", "analyzer": "prose"}
+# Derived search fields are indexed but not stored: _source stays what a result needs.
+DERIVED_FIELDS = (
+    "qualified_exact", "name_exact", "name_compact", "name_words", "database_words", "description_words",
+    "tag_words", "column_names", "column_words", "column_comment_words", "suggest",
+)
 
 INDEX_MAPPINGS: dict[str, Any] = {
     # Unmapped fields (description, location, columns …) are kept in _source for display only.
     "dynamic": False,
+    "_source": {"excludes": list(DERIVED_FIELDS)},
     "properties": {
         "id": {"type": "long"},
         "qualified_exact": {"type": "keyword"},
@@ -59,12 +66,12 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "name_compact": {"type": "keyword"},
         "name_words": _WORDS,
         "database_words": _WORDS,
-        "description_words": _STEMMED,
+        "description_words": _PROSE,
         "tags": {"type": "keyword"},
-        "tag_words": _STEMMED,
+        "tag_words": _WORDS,
         "column_names": {"type": "keyword"},
         "column_words": _WORDS,
-        "column_comment_words": _STEMMED,
+        "column_comment_words": _PROSE,
         "suggest": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"},
         **{facet: {"type": "keyword"} for facet in FACETS},
         "visibility": {"type": "keyword"},
@@ -135,7 +142,7 @@ def _capped_comments(columns: Iterable[ColumnData]) -> str:
             break
         parts.append(comment)
         size += len(comment) + 1
-    return words_text(*parts)
+    return "\n".join(parts)
 
 
 def build_document(table: TableData, columns: Sequence[ColumnData], curation: CurationData | None = None) -> dict[str, Any]:
@@ -157,7 +164,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "name_compact": compact_name(name),
         "name_words": words_text(name),
         "database_words": words_text(database),
-        "description_words": words_text(description),
+        "description_words": description,
         "tags": tags,
         "tag_words": words_text(*tags),
         "column_names": [c["name"].lower() for c in columns],
@@ -165,7 +172,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "column_comment_words": _capped_comments(columns),
         "columns": _display_columns(columns, set(curation.get("pii_columns") or [])),
         "column_count": len(columns),
-        "suggest": words_text(name),
+        "suggest": " ".join(split_words(name)),
         "visibility": table.get("visibility") or "hub",
         "updated_at": updated_at.isoformat() if updated_at else None,
         "usage_count": int(table.get("usage_count") or 0),

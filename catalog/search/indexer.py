@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.utils import timezone
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
-from opensearchpy.helpers import streaming_bulk
 
 from catalog.search.documents import INDEX_MAPPINGS, INDEX_SETTINGS, ColumnData, CurationData, TableData, build_document
 from portal.opensearch import get_client, index_name
@@ -103,31 +103,68 @@ def documents_for(table_ids: Iterable[int]) -> Iterator[tuple[int, dict[str, Any
             yield missing, None
 
 
-def _actions(index: str, docs: Iterable[tuple[int, dict[str, Any] | None]]) -> Iterator[dict[str, Any]]:
+def _actions(index: str, docs: Iterable[tuple[int, dict[str, Any] | None]]) -> Iterator[list[dict[str, Any]]]:
+    """Bulk lines per table: ``[action]`` for a delete, ``[action, source]`` for an index."""
     for table_id, doc in docs:
         if doc is None:
-            yield {"_op_type": "delete", "_index": index, "_id": str(table_id)}
+            yield [{"delete": {"_index": index, "_id": str(table_id)}}]
         else:
-            yield {"_op_type": "index", "_index": index, "_id": str(table_id), "_source": doc}
+            yield [{"index": {"_index": index, "_id": str(table_id)}}, doc]
 
 
-def _bulk(client: OpenSearch, actions: Iterable[dict[str, Any]], on_batch: Callable[[int], None] | None = None) -> int:
-    """Send actions in chunks; returns documents written. Missing deletes are fine; other failures raise."""
+def _chunks(actions: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    body: list[dict[str, Any]] = []
+    count = 0
+    for lines in actions:
+        body.extend(lines)
+        count += 1
+        if count == BATCH_SIZE:
+            yield body
+            body, count = [], 0
+    if body:
+        yield body
+
+
+def _tally(answer: dict[str, Any]) -> tuple[int, int, Any]:
+    written = failed = 0
+    first_error = None
+    for item in answer.get("items", []):
+        op, result = next(iter(item.items()))
+        status = result.get("status", 500)
+        if op == "index" and status < 300:
+            written += 1
+        elif not (op == "delete" and status in (200, 404)):
+            failed += 1
+            first_error = first_error or result.get("error")
+    return written, failed, first_error
+
+
+def _bulk(client: OpenSearch, actions: Iterable[list[dict[str, Any]]], on_batch: Callable[[int], None] | None = None) -> int:
+    """Send actions in chunks; returns documents written. Missing deletes are fine; other failures raise.
+
+    Documents are built (database reads) in this thread while one sender thread ships the
+    previous chunk, so building and indexing overlap without sharing a database connection.
+    """
     written = failed = 0
     first_error: Any = None
+
+    def collect(future: Future) -> None:
+        nonlocal written, failed, first_error
+        ok, bad, error = _tally(future.result())
+        written, failed, first_error = written + ok, failed + bad, first_error or error
+        if on_batch:
+            on_batch(written)
+
     try:
-        for ok, item in streaming_bulk(
-            client, actions, chunk_size=BATCH_SIZE, max_chunk_bytes=20 * 1024 * 1024,
-            raise_on_error=False, raise_on_exception=True, request_timeout=120,
-        ):
-            op, result = next(iter(item.items()))
-            if ok and op == "index":
-                written += 1
-                if on_batch and written % BATCH_SIZE == 0:
-                    on_batch(written)
-            elif not ok and not (op == "delete" and result.get("status") == 404):
-                failed += 1
-                first_error = first_error or result.get("error")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-bulk") as sender:
+            pending: Future | None = None
+            for body in _chunks(actions):
+                future = sender.submit(client.bulk, body=body, request_timeout=120)
+                if pending is not None:
+                    collect(pending)
+                pending = future
+            if pending is not None:
+                collect(pending)
     except OpenSearchException as exc:
         raise IndexUnavailable(f"OpenSearch is unavailable: {exc}") from exc
     if failed:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.search.documents import FACETS, RESULT_SOURCE_FIELDS, SUGGEST_SOURCE_FIELDS
-from catalog.search.words import split_words, typo_budget
+from catalog.search.words import singular, split_words, typo_budget
 from portal.roles import Role, search_filter
 
 MAX_QUERY_CHARS = 500
@@ -30,13 +30,11 @@ _CONTROL_PARAMS = frozenset({"q", "page", "page_size"})
 
 # Per-word field weights: names count more than descriptions and columns.
 _WORD_FIELDS: tuple[tuple[str, float, bool], ...] = (
-    # (field, boost, fuzzy)
+    # (field, boost, typos tolerated)
     ("name_words", 10.0, True),
-    ("name_words.stem", 9.0, False),
     ("tag_words", 4.0, False),
     ("database_words", 3.0, True),
     ("column_words", 2.5, True),
-    ("column_words.stem", 2.5, False),
     ("description_words", 2.0, False),
     ("column_comment_words", 0.5, False),
 )
@@ -102,8 +100,9 @@ def parse_request(params: Iterable[tuple[str, list[str]]], *, extra_allowed: Ite
 
 
 def _word_clause(word: str) -> dict[str, Any]:
-    """The best of the weighted fields for one query word (typos tolerated on plain word fields)."""
+    """The best of the weighted fields for one query word (typos tolerated on name fields)."""
     fuzziness = typo_budget(word)
+    word = singular(word)
     clauses = []
     for name, boost, fuzzy in _WORD_FIELDS:
         match: dict[str, Any] = {"query": word, "boost": boost}

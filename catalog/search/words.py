@@ -26,10 +26,18 @@ def _is_boundary(chunk: str, i: int) -> bool:
     return prev.isupper() and cur.isupper() and i + 1 < len(chunk) and chunk[i + 1].islower()
 
 
+# ASCII chunks (nearly all of them) split in C: acronyms before a capitalised word, words, acronyms, numbers.
+_ASCII_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
 def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, lower-cased word) for every word of ``text``, in order."""
     for match in _CHUNK.finditer(text or ""):
         chunk, base, start = match.group(0), match.start(), 0
+        if chunk.isascii():
+            for word in _ASCII_WORD.finditer(chunk):
+                yield base + word.start(), base + word.end(), word.group(0).lower()
+            continue
         for i in range(1, len(chunk)):
             if _is_boundary(chunk, i):
                 yield base + start, base + i, chunk[start:i].lower()
@@ -43,24 +51,31 @@ def split_words(text: str) -> list[str]:
 
 
 def words_text(*texts: str) -> str:
-    """All words of ``texts`` joined by spaces (what the index's word fields receive)."""
-    return " ".join(word for text in texts for word in split_words(text))
+    """All words of ``texts`` in their singular form, joined by spaces (what the word fields receive).
+
+    Index and query both go through ``singular`` here, so plural and singular meet without
+    relying on a stemmer the OpenSearch flavour may lack.
+    """
+    return " ".join(singular(word) for text in texts for word in split_words(text))
 
 
 def unique_words(texts: Iterable[str]) -> list[str]:
-    """Words of all ``texts`` in first-seen order, each once (keeps column word fields lean)."""
+    """Singular words of all ``texts`` in first-seen order, each once (keeps column word fields lean)."""
     seen: dict[str, None] = {}
     for text in texts:
         for word in split_words(text):
-            seen.setdefault(word, None)
+            seen.setdefault(singular(word), None)
     return list(seen)
 
 
 def singular(word: str) -> str:
-    """A light English singular, enough to line up highlights with the index's stemmer."""
+    """A light English singular (orders → order, categories → category, classes → class).
+
+    Applied alike to indexed and queried words, so it only has to be consistent, not perfect.
+    """
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes", "zes", "uses")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]

@@ -115,7 +115,7 @@ def test_documents_merge_curation_and_cap_displayed_columns() -> None:
         columns,
         {"description": "Orders placed by customers", "tags": ["gold"], "owner": "ana", "classification": ""},
     )
-    assert doc["name_words"] == "customer orders" and doc["name_compact"] == "customerorders"
+    assert doc["name_words"] == "customer order" and doc["name_compact"] == "customerorders"
     assert (doc["owner"], doc["classification"], doc["description"]) == ("ana", "internal", "Orders placed by customers")
     assert len(doc["columns"]) == DISPLAY_COLUMNS_CAP and len(doc["column_names"]) == 100
     assert doc["format"] is None  # empty facet values stay out of the document

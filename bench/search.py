@@ -1,0 +1,266 @@
+"""Benchmark of search (issue 3): index build, and the portal's overhead over raw OpenSearch queries.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dh_search_bench python bench/search.py --tables 100000
+
+1. catalog   generates TABLES tables with about 20 columns each (names, comments from the Tuva models
+             in catalog/fixtures/search_relevance, scaled up with variants) straight into PostgreSQL
+             (skipped when the database already holds that catalog; --fresh regenerates it)
+2. index     ``catalog.search.indexer.rebuild()`` into an osmem-server started here (or OPENSEARCH_URL
+             with --opensearch-url): seconds, documents/s, columns/s
+3. queries   a mix of search and suggest queries, each sent through the portal (/api/v1/search and
+             /api/v1/search/suggest via Django's test client: session auth, role, request parsing, query
+             building, result shaping, JSON) and the same OpenSearch body sent raw with opensearch-py,
+             interleaved; prints median and p95 of both and the ratio (target: portal p95 <= 1.3x raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURE = ROOT / "catalog/fixtures/search_relevance/tuva_models.json"
+HUBS = ("finance", "marketing", "sales", "clinical", "claims", "pharmacy", "provider", "member")
+LAYERS = ("source", "prepared", "semantic")
+SUFFIXES = ("", "_daily", "_monthly", "_history", "_snapshot", "_v2", "_agg", "_eu", "_us", "_clean", "_raw", "_latest")
+FORMATS = ("parquet", "parquet", "parquet", "json", "csv")
+CLASSIFICATIONS = ("public", "internal", "internal", "confidential", "strictly-confidential")
+OWNERS = ("ana", "ben", "chen", "dora", "eli", "fatima", "gus", "hana", "ivo", "jon")
+
+SEARCH_MIX = [
+    {"q": "patient"}, {"q": "core.patient"}, {"q": "medical claim"}, {"q": "medical claims"},
+    {"q": "pharmacy claim"}, {"q": "pharmcy claim"}, {"q": "immunizaton"}, {"q": "eligibilty"},
+    {"q": "lab results"}, {"q": "member months"}, {"q": "risk scores"}, {"q": "chronic conditions wide"},
+    {"q": "ms_drg_code"}, {"q": "discharge disposition"}, {"q": "facility npi"}, {"q": "prescription drugs"},
+    {"q": "encounter grain"}, {"q": "CustomerOrders"}, {"q": "readmission"}, {"q": "hcc suspecting list"},
+    {"q": "claim", "hub": "finance"}, {"q": "claim", "layer": "semantic", "format": "parquet"},
+    {"q": "", "layer": "prepared"}, {"q": ""}, {"q": "patient", "page": "3"}, {"q": "quality measures"},
+]
+SUGGEST_MIX = ["pat", "med", "cla", "cust", "risk", "enc", "core.pa", "imm", "ph", "lab_r", "chronic con", "el"]
+
+
+def setup_django(opensearch_url: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dh_search_bench")
+    os.environ["OPENSEARCH_URL"] = opensearch_url
+    os.environ.setdefault("OPENSEARCH_INDEX_PREFIX", "bench")
+    os.environ.setdefault("OPENSEARCH_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    _ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS) and keeps DEBUG off
+    call_command("migrate", verbosity=0)
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        return
+    name = parsed.path.lstrip("/")
+    admin = url[: url.rfind("/")] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _vocabulary() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """(domain, table name, description) per Tuva model, and every documented (column, comment)."""
+    models = json.loads(FIXTURE.read_text())["models"]
+    tables, columns = [], {}
+    for m in models:
+        prefix, sep, rest = m["name"].partition("__")
+        domain, name = (prefix, rest) if sep else (m["area"], m["name"])
+        tables.append((domain, name, m["description"]))
+        for c in m["columns"]:
+            columns.setdefault(c["name"], c["description"])
+    return tables, sorted(columns.items())
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_") if part)
+
+
+def generate_catalog(n_tables: int, seed: int = 7) -> tuple[int, int]:
+    """Writes the catalog with COPY (fast, realistic shape); returns (tables, columns)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from catalog.models import Column, Database, GlueCatalog, Table
+    from catalog.search.words import split_words
+
+    rng = random.Random(seed)
+    vocab_tables, vocab_columns = _vocabulary()
+    now = timezone.now()
+    with transaction.atomic():
+        Column.objects.all().delete()
+        Table.objects.all().delete()
+        Database.objects.all().delete()
+        catalog, _ = GlueCatalog.objects.get_or_create(account_id="123456789012", region="eu-central-1")
+    domains = sorted({d for d, _, _ in vocab_tables})
+    databases: dict[str, Database] = {}
+    for hub in HUBS:
+        for layer in LAYERS:
+            for domain in domains:
+                name = f"{hub}_{layer}_{domain}"
+                databases[name] = Database(catalog=catalog, name=name, hub=hub, layer=layer,
+                                           visibility="public" if rng.random() < 0.3 else "hub")
+    Database.objects.bulk_create(databases.values(), batch_size=2000)
+    databases = {d.name: d for d in Database.objects.all()}
+    db_names = sorted(databases)
+    seen: set[tuple[str, str]] = set()
+    table_rows = []
+    while len(table_rows) < n_tables:
+        domain, base, description = rng.choice(vocab_tables)
+        candidates = [d for d in db_names if d.endswith("_" + domain)]
+        db = databases[rng.choice(candidates)]
+        name = base + rng.choice(SUFFIXES)
+        if rng.random() < 0.05:
+            name = _camel(name)
+        if (db.name, name) in seen:
+            name = f"{name}_{len(table_rows)}"
+        seen.add((db.name, name))
+        table_rows.append((db, name, description))
+    cols_per_table = [max(3, min(120, int(rng.gauss(20, 8)))) for _ in table_rows]
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY catalog_table (catalog_id, database_id, database_name, name, description, table_type, location, "
+            "format, input_format, serde, view_sql, parameters, owner, classification, hub, layer, visibility, "
+            "glue_version_id, fingerprint, column_count, partition_count, usage_count, created_at, updated_at, "
+            "synced_at) FROM STDIN"
+        ) as copy:
+            for (db, name, description), n_cols in zip(table_rows, cols_per_table):
+                is_view = db.layer == "semantic" and rng.random() < 0.3
+                copy.write_row((
+                    catalog.id, db.id, db.name, name, description, "VIRTUAL_VIEW" if is_view else "EXTERNAL_TABLE",
+                    "" if is_view else f"s3://lake/{db.name}/{name}/", "" if is_view else rng.choice(FORMATS), "", "",
+                    "", "{}", rng.choice(OWNERS), rng.choice(CLASSIFICATIONS), db.hub, db.layer, db.visibility, "1", "",
+                    n_cols, 0, int(rng.paretovariate(1.5)) - 1, now, now - timezone.timedelta(days=rng.randint(0, 900)),
+                    now,
+                ))
+        cursor.execute("SELECT id FROM catalog_table ORDER BY id")
+        ids = [row[0] for row in cursor.fetchall()]
+        total_columns = 0
+        with cursor.copy("COPY catalog_column (table_id, name, type, comment, position, is_partition_key) FROM STDIN") as copy:
+            for table_id, n_cols in zip(ids, cols_per_table):
+                for position, (col, comment) in enumerate(rng.sample(vocab_columns, n_cols)):
+                    words = split_words(col)
+                    col_type = "date" if words[-1] == "date" else "bigint" if words[-1] in ("count", "id") else "string"
+                    copy.write_row((table_id, col, col_type, comment, position, False))
+                    total_columns += 1
+    return len(ids), total_columns
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def measure(rounds: int) -> dict[str, Any]:
+    from django.http import QueryDict
+    from django.test import Client
+
+    from catalog.search.indexer import alias_name
+    from catalog.search.query import build_search, build_suggest, parse_request
+    from portal.opensearch import get_client
+    from portal.roles import Role
+    from portal.testing.personas import login_as
+
+    role = Role("steward", "finance")
+    client = Client()
+    login_as(client, "bench", role)
+    os_client = get_client()
+    alias = alias_name()
+    cases = []
+    for params in SEARCH_MIX:
+        qd = QueryDict(mutable=True)
+        for k, v in params.items():
+            qd[k] = v
+        body = build_search(parse_request(qd.lists()), role)
+        cases.append(("search", "/api/v1/search", params, body))
+    for prefix in SUGGEST_MIX:
+        cases.append(("suggest", "/api/v1/search/suggest", {"q": prefix}, build_suggest(prefix, role)))
+    timings: dict[str, dict[str, list[float]]] = {k: {"portal": [], "raw": []} for k in ("search", "suggest")}
+    for kind, path, params, body in cases:  # warm up caches on both paths
+        assert client.get(path, params).status_code == 200
+        os_client.search(index=alias, body=body)
+    for _ in range(rounds):
+        for kind, path, params, body in cases:
+            started = time.perf_counter()
+            response = client.get(path, params)
+            timings[kind]["portal"].append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content[:300]
+            started = time.perf_counter()
+            os_client.search(index=alias, body=body)
+            timings[kind]["raw"].append(time.perf_counter() - started)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5, help="times each query of the mix is sent (default 5)")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the catalog even if it is there")
+    parser.add_argument("--opensearch-url", default="", help="use this OpenSearch instead of starting osmem")
+    args = parser.parse_args()
+
+    server = None
+    url = args.opensearch_url
+    if not url:
+        from osmem_server import OsmemServer
+
+        server = OsmemServer.start(japanese=False)
+        url = server.url
+    try:
+        setup_django(url)
+        from catalog.models import Column, Table
+
+        started = time.perf_counter()
+        have = Table.objects.count()
+        if args.fresh or have != args.tables:
+            n_tables, n_columns = generate_catalog(args.tables)
+            print(f"catalog: generated {n_tables:,} tables, {n_columns:,} columns in {time.perf_counter() - started:.1f}s")
+        else:
+            n_tables, n_columns = have, Column.objects.count()
+            print(f"catalog: reusing {n_tables:,} tables, {n_columns:,} columns")
+
+        from catalog.search.indexer import rebuild
+
+        started = time.perf_counter()
+        name = rebuild()
+        seconds = time.perf_counter() - started
+        print(f"index:   {name}: {n_tables:,} documents in {seconds:.1f}s = {n_tables / seconds:,.0f} docs/s "
+              f"({n_columns / seconds:,.0f} columns/s)")
+
+        timings = measure(args.rounds)
+        print(f"queries: {len(SEARCH_MIX)} search + {len(SUGGEST_MIX)} suggest queries x {args.rounds} rounds, "
+              "portal (Django test client, session auth) vs the same body sent raw (opensearch-py)")
+        print(f"{'endpoint':<22}{'portal median':>14}{'portal p95':>12}{'raw median':>12}{'raw p95':>10}{'p95 ratio':>11}")
+        for kind, path in (("search", "/api/v1/search"), ("suggest", "/api/v1/search/suggest")):
+            p_med, p_95 = _stats(timings[kind]["portal"])
+            r_med, r_95 = _stats(timings[kind]["raw"])
+            print(f"{path:<22}{p_med * 1000:>12.1f}ms{p_95 * 1000:>10.1f}ms{r_med * 1000:>10.1f}ms{r_95 * 1000:>8.1f}ms"
+                  f"{p_95 / r_95:>10.2f}x")
+    finally:
+        if server is not None:
+            server.close()
+
+
+if __name__ == "__main__":
+    main()
