@@ -155,3 +155,11 @@ def test_with_aws_unreachable_actions_answer_503_and_provisioning_gives_up_with_
     tasks.provision_workspace.apply((pending_id,), retries=tasks.MAX_TRANSIENT_RETRIES)
     failed = Workspace.objects.get(pk=pending_id)
     assert failed.status == "failed" and "unreachable" in failed.status_reason
+
+
+def test_the_idle_stop_runs_on_the_beat_schedule(settings):
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["workspaces-stop-idle"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
