@@ -355,13 +355,15 @@ def _describe_notebook(sagemaker: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def refresh_workspace(workspace_id: int) -> Workspace:
-    """Bring the workspace's status in line with its notebook instance (pending/stopping ones only).
+def refresh_workspace(workspace_id: int, *, settled_too: bool = False) -> Workspace:
+    """Bring the workspace's status in line with its notebook instance.
 
-    Raises AwsUnavailable on network faults.
+    Only pending/stopping workspaces are asked about, unless ``settled_too`` (in service or
+    stopped ones, e.g. stopped by hand in the AWS console). Raises AwsUnavailable on network faults.
     """
     workspace = Workspace.objects.select_related("owner").get(pk=workspace_id)
-    if workspace.status not in (Status.PENDING, Status.STOPPING) or not workspace.notebook_arn:
+    polled = (Status.PENDING, Status.STOPPING) + ((Status.IN_SERVICE, Status.STOPPED) if settled_too else ())
+    if workspace.status not in polled or not workspace.notebook_arn:
         return workspace
     try:
         sagemaker = _step(workspace, "Assume the role's IAM role", _RoleClients, workspace).client("sagemaker")
@@ -564,6 +566,11 @@ def stop_idle_workspaces(now: datetime | None = None) -> list[int]:
         workspace = Workspace.objects.select_related("owner").get(pk=workspace_id)
         try:
             stop_workspace(workspace, actor=None, role=None)
+        except ActionConflict as exc:
+            # Most likely stopped or changed outside the portal: take SageMaker's word for it.
+            log.info("Idle stop of workspace %s refused (%s); refreshing its state", workspace_id, exc)
+            refresh_workspace(workspace_id, settled_too=True)
+            continue
         except WorkspaceError as exc:
             log.warning("Idle stop of workspace %s failed: %s", workspace_id, exc)
             continue

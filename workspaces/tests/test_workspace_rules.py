@@ -163,3 +163,17 @@ def test_the_idle_stop_runs_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["workspaces-stop-idle"]
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_an_idle_workspace_stopped_outside_the_portal_ends_up_stopped(aws_endpoint, lake, consumer):
+    # Real SageMaker refuses to stop a stopped notebook (the portal then re-reads its state); moto
+    # accepts it, so here the ordinary stop path runs. Either way the portal must not stay "in service".
+    from portal.roles import Role
+
+    workspace = services.refresh_workspace(services.provision_workspace(launch(consumer).json()["id"]).pk)
+    aws.client_for_user("sagemaker", Role("consumer", "finance"), "finance_consumer").stop_notebook_instance(
+        NotebookInstanceName=workspace.name)
+    Workspace.objects.filter(pk=workspace.pk).update(last_activity_at=timezone.now() - timedelta(hours=5))
+
+    services.stop_idle_workspaces()
+    assert services.refresh_workspace(workspace.pk).status == "stopped"
