@@ -13,7 +13,10 @@ from portal.roles import Role, roles_from_groups
 def group_names(user: Any) -> list[str]:
     """The group names roles are derived from: the IdP's (stored at the last SSO login)
     for SSO users, the Django auth groups (read live) for local accounts."""
-    stored = UserGroups.objects.filter(user=user).first()
+    try:
+        stored = user.portal_groups  # no query when loaded with select_related("portal_groups")
+    except UserGroups.DoesNotExist:
+        stored = None
     if stored is not None and stored.source == UserGroups.SOURCE_SSO:
         return list(stored.groups)
     return list(user.groups.values_list("name", flat=True))

@@ -63,6 +63,7 @@ def store_groups(user: Any, *, source: str, groups: list[str], provider: str = "
         user=user,
         defaults={"source": source, "groups": sorted(set(groups)), "provider": provider, "refreshed_at": timezone.now()},
     )
+    user.portal_groups = stored  # keep the instance's cached relation current for this request
     return stored
 
 
@@ -184,7 +185,7 @@ def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessTok
     token is unknown, revoked, expired, its user inactive, or its role no longer granted.
     """
     check_token_throttle(ip)
-    token = (AccessToken.objects.select_related("user").filter(token_hash=hash_token(secret)).first()
+    token = (AccessToken.objects.select_related("user", "user__portal_groups").filter(token_hash=hash_token(secret)).first()
              if secret.startswith(TOKEN_PREFIX) else None)
     reason = None
     if token is None:
