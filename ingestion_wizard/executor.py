@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -68,21 +68,29 @@ def arrow_schema(info: TableInfo) -> Any:
     return pa.schema([(c.name, types[c.arrow_type]) for c in info.columns])
 
 
-def _to_arrow_column(values: list[Any], arrow_type: Any, kind: str) -> Any:
+def _to_arrow_column(values: Sequence[Any], arrow_type: Any, kind: str, wire: str = "native") -> Any:
+    """One column of a batch as an Arrow array; Python-level fixes only where Arrow needs them
+    (the hot path of a load: most columns go straight to Arrow's C conversion)."""
     import pyarrow as pa
 
-    if kind == "string":
-        sample = next((v for v in values if v is not None), None)
-        if sample is not None and not isinstance(sample, str):
-            values = [None if v is None else str(v) for v in values]
-    elif kind == "decimal":
-        values = [None if v is None else Decimal(v).quantize(Decimal("1e-9")) for v in values]
-    elif kind == "timestamp":
-        # Naive datetimes (MySQL DATETIME, PG timestamp without tz) are taken as UTC.
-        values = [v.replace(tzinfo=dt.timezone.utc) if isinstance(v, dt.datetime) and v.tzinfo is None else v
-                  for v in values]
-    elif kind == "bool":
+    if wire == "epoch_us":
+        return pa.array(values, type=pa.int64()).cast(arrow_type)
+    if wire == "text":
+        try:
+            return pa.array(values, type=pa.string()).cast(arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # more than 9 decimals: round to the column's scale
+            values = [None if v is None else Decimal(v) for v in values]
+    sample = next((v for v in values if v is not None), None)
+    if kind == "string" and sample is not None and not isinstance(sample, str):
+        values = [None if v is None else str(v) for v in values]
+    elif kind == "bool" and sample is not None and not isinstance(sample, bool):
         values = [None if v is None else bool(v) for v in values]
+    elif kind == "decimal":
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            values = [None if v is None else Decimal(v).quantize(Decimal("1e-9")) for v in values]
+    # Naive datetimes (MySQL DATETIME) are taken as UTC by Arrow.
     return pa.array(values, type=arrow_type)
 
 
@@ -90,7 +98,7 @@ def _batch_to_arrow(batch: list[tuple], schema: Any, info: TableInfo) -> Any:
     import pyarrow as pa
 
     columns = list(zip(*batch))
-    arrays = [_to_arrow_column(list(columns[i]), schema.field(i).type, c.arrow_type)
+    arrays = [_to_arrow_column(columns[i], schema.field(i).type, c.arrow_type, c.wire)
               for i, c in enumerate(info.columns)]
     return pa.record_batch(arrays, schema=schema)
 
@@ -155,6 +163,7 @@ def _clear_prefix(prefix: str) -> None:
 def run_local(p: Pipeline, run_id: int, log: Callable[[str], None], *, today: dt.date | None = None,
               batch_size: int = BATCH_SIZE) -> RunResult:
     """Loads every chosen table once. Raises SourceError/TableMissing, StepFailed/TransientAWSError."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     load_date = (today or dt.datetime.now(dt.timezone.utc).date()).isoformat()
@@ -179,13 +188,17 @@ def run_local(p: Pipeline, run_id: int, log: Callable[[str], None], *, today: dt
             path = Path(tmp) / f"{name}.parquet"
             inc_index = next((i for i, c in enumerate(info.columns) if c.name == incremental), None)
             with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+                top: Any = None
                 for batch in source.read_batches(info, batch_size, incremental, after):
-                    writer.write_batch(_batch_to_arrow(batch, schema, info))
+                    record_batch = _batch_to_arrow(batch, schema, info)
+                    writer.write_batch(record_batch)
                     load.rows += len(batch)
                     if inc_index is not None:
-                        top = max((r[inc_index] for r in batch if r[inc_index] is not None), default=None)
-                        if top is not None and (load.watermark is None or str(top) > load.watermark):
-                            load.watermark = str(top)
+                        batch_top = pc.max(record_batch.column(inc_index)).as_py()
+                        if batch_top is not None and (top is None or batch_top > top):
+                            top = batch_top
+                if top is not None:
+                    load.watermark = top.isoformat() if isinstance(top, (dt.datetime, dt.date)) else str(top)
             load.bytes = path.stat().st_size
             if load.rows or not incremental:
                 try:

@@ -40,6 +40,10 @@ class ColumnInfo:
     name: str
     source_type: str
     arrow_type: str  # one of: int64, float64, bool, string, timestamp, date, decimal, binary
+    # How read_batches delivers the values: "native" Python objects, "text" (decimals as
+    # strings) or "epoch_us" (timestamps as integer microseconds). Arrow casts the encoded
+    # ones in C, which is what makes a load fast; the driver's Decimal/datetime objects are slow.
+    wire: str = "native"
 
 
 @dataclass
@@ -64,6 +68,8 @@ class Source:
     # (schema, table) when describing one table; each kind maps types with ``to_arrow``.
     DESCRIBE_SQL = """select table_schema, table_name, column_name, data_type from information_schema.columns
                       where table_schema = %s and table_name = %s order by ordinal_position"""
+
+    WIRES: dict[str, str] = {}  # arrow type -> how read_batches encodes it (see ColumnInfo.wire)
 
     def _connect(self) -> Any:
         raise NotImplementedError
@@ -90,7 +96,8 @@ class Source:
 
     def describe(self, schema: str, table: str) -> TableInfo:
         """Columns of one table; raises TableMissing when it is gone."""
-        found = _group_tables(self._rows(self.DESCRIBE_SQL, (schema or self.default_schema, table)), self.to_arrow)
+        found = _group_tables(self._rows(self.DESCRIBE_SQL, (schema or self.default_schema, table)), self.to_arrow,
+                              self.WIRES)
         if not found:
             raise TableMissing(f"Table {schema}.{table} no longer exists in the source database.")
         return found[0]
@@ -167,6 +174,7 @@ class PostgresSource(Source):
 
     to_arrow = staticmethod(_pg_arrow_type)
     default_schema = "public"
+    WIRES = {"decimal": "text", "timestamp": "epoch_us"}
 
     def list_tables(self) -> list[TableInfo]:
         rows = self._rows(
@@ -177,15 +185,26 @@ class PostgresSource(Source):
                order by 1, 2, c.ordinal_position""",
             (list(SYSTEM_SCHEMAS_PG),),
         )
-        return _group_tables(rows, _pg_arrow_type)
+        return _group_tables(rows, _pg_arrow_type, self.WIRES)
 
     def read_batches(self, table: TableInfo, batch_size: int = 50_000, incremental_column: str = "",
                      after: Any = None) -> Iterator[list[tuple]]:
         from psycopg import sql
 
+        def select(c: ColumnInfo) -> Any:
+            ident = sql.Identifier(c.name)
+            if c.wire == "text":
+                return sql.SQL("{}::text").format(ident)
+            if c.wire == "epoch_us":
+                # Naive timestamps are read as UTC, like the driver would for the lake.
+                expr = "(extract(epoch from {})*1000000)::int8" if c.source_type.endswith("with time zone") \
+                    else "(extract(epoch from {} at time zone 'UTC')*1000000)::int8"
+                return sql.SQL(expr).format(ident)
+            return ident
+
         conn = self._connect()
         query = sql.SQL("select {} from {}.{}").format(
-            sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns),
+            sql.SQL(", ").join(select(c) for c in table.columns),
             sql.Identifier(table.schema or "public"), sql.Identifier(table.name),
         )
         params: tuple = ()
@@ -194,7 +213,7 @@ class PostgresSource(Source):
             params = (after,)
         try:
             # A named cursor is a server-side cursor: rows arrive batch by batch.
-            with conn.transaction(), conn.cursor(name="datahub_ingest") as cur:
+            with conn.transaction(), conn.cursor(name="datahub_ingest", binary=True) as cur:
                 cur.itersize = batch_size
                 cur.execute(query, params)
                 while batch := cur.fetchmany(batch_size):
@@ -271,11 +290,12 @@ def _mysql_message(exc: Exception) -> str:
     return str(exc)
 
 
-def _group_tables(rows: list[tuple], to_arrow: Any) -> list[TableInfo]:
+def _group_tables(rows: list[tuple], to_arrow: Any, wires: dict[str, str] | None = None) -> list[TableInfo]:
     tables: dict[tuple[str, str], TableInfo] = {}
     for schema, name, column, data_type in rows:
         info = tables.setdefault((schema, name), TableInfo(schema, name, []))
-        info.columns.append(ColumnInfo(column, data_type, to_arrow(data_type)))
+        arrow_type = to_arrow(data_type)
+        info.columns.append(ColumnInfo(column, data_type, arrow_type, (wires or {}).get(arrow_type, "native")))
     return list(tables.values())
 
 

@@ -212,3 +212,29 @@ def test_schedule_pause_resume_and_delete_follow_the_pipeline(
 
     assert not PeriodicTask.objects.filter(name=f"ingestion-pipeline-{pid}").exists()
     assert ProvisioningStep.objects.filter(pipeline_id=pid).count() == 0
+
+
+def test_an_incremental_column_loads_only_new_rows_on_the_next_run(
+        provider, pg_source, aws_endpoint, eager, django_capture_on_commit_callbacks):
+    pg_source["tables"] = [{"schema": "sales", "name": "orders", "incremental_column": "created_at"}]
+    pid = create(provider, body(pg_source), django_capture_on_commit_callbacks).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        provider.post(f"/api/v1/pipelines/{pid}/runs")
+    assert Pipeline.objects.get(pk=pid).watermarks == {"sales.orders": "2026-01-01T02:00:00+00:00"}
+
+    from ingestion_wizard.tests import sources
+
+    with sources.pg_admin(sources.SOURCE_DB) as conn:
+        conn.execute("insert into sales.orders values (500, 'late', 10.5, true, '2026-01-02 00:00:00+00'), "
+                     "(501, 'later', 11.25, false, '2026-01-03 00:00:00+00')")
+    with django_capture_on_commit_callbacks(execute=True):
+        provider.post(f"/api/v1/pipelines/{pid}/runs")
+    runs = provider.get(f"/api/v1/pipelines/{pid}/runs").json()["results"]
+    assert [r["rows"] for r in runs] == [2, 120] and runs[0]["status"] == "succeeded", runs[0]["error"]
+    s3 = aws.client("s3")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="datahub-lake", Prefix="finance/")["Contents"]
+                  if o["Key"].endswith(".parquet"))
+    latest = pq.read_table(io.BytesIO(s3.get_object(Bucket="datahub-lake", Key=keys[-1])["Body"].read()))
+    assert latest.column("customer").to_pylist() == ["late", "later"]
+    assert [str(v) for v in latest.column("amount").to_pylist()] == ["10.500000000", "11.250000000"]
+    assert str(latest.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
