@@ -214,3 +214,12 @@ def test_the_graph_follows_new_edges_without_a_full_reload(client, lake):
     services._bump([(export.source_id, export.target_id)])  # what every edge-removing service does
     doc = client.get("/api/v1/lineage/graph", {"dataset": "semantic.customer_kpis", "direction": "downstream"}).json()
     assert "crm.public.kpi_export" not in names(doc)
+
+
+def test_an_s3_dataset_is_found_however_its_path_is_written(client, lake):
+    ingest([("s3://landing", "/crm/export")], [(PG, "crm.public.copy")], job="copy")
+    login_persona(client, "admin")
+    for node in ("s3://landing/crm/export", "s3://landing//crm/export", "s3a://landing/crm/export/"):
+        response = client.get("/api/v1/lineage/graph", {"node": node})
+        assert response.status_code == 200, node
+        assert "crm.public.copy" in names(response.json())
