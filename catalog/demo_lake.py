@@ -426,7 +426,7 @@ def _view_depth(model: Model, models: dict[str, Model], seen: frozenset[str] = f
 
 _KEY_COLUMNS = ("person_id", "encounter_id", "claim_id", "member_id", "patient_id", "contact_id", "campaign_id",
                 "data_source", "year_month", "payer", "plan")
-_MAX_VIEW_COLUMNS = 60
+_MAX_VIEW_COLUMNS = 30  # wide enough to be real, narrow enough for column-level lineage at start-up
 
 
 def build_view_select(sources: list[TableSpec], model: Model, exclude: frozenset[str] = frozenset(),
