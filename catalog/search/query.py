@@ -139,6 +139,30 @@ def _facet_terms(filters: Mapping[str, tuple[str, ...]], skip: str | None = None
     return [{"terms": {facet: list(values)}} for facet, values in filters.items() if facet != skip and values]
 
 
+def facet_aggs(filters: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Facet counts that follow the other facets' choices, in as few aggregations as possible.
+
+    Facets nobody chose share one filter (all choices) — or none at all without choices;
+    each chosen facet gets its own filter over the *other* facets, so you can OR more values.
+    """
+    def terms(facet: str) -> dict[str, Any]:
+        return {"terms": {"field": facet, "size": FACET_SIZE}}
+
+    chosen = [f for f in FACETS if filters.get(f)]
+    free = {f: terms(f) for f in FACETS if f not in chosen}
+    aggs: dict[str, Any] = {}
+    if chosen:
+        aggs["shared"] = {"filter": {"bool": {"filter": _facet_terms(filters)}}, "aggs": free}
+    else:
+        aggs.update(free)
+    for facet in chosen:
+        aggs[f"own_{facet}"] = {
+            "filter": {"bool": {"filter": _facet_terms(filters, skip=facet)}},
+            "aggs": {"values": terms(facet)},
+        }
+    return aggs
+
+
 def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
     """The OpenSearch body for one results page with its facet counts."""
     scoring = text_query(request.text)
@@ -162,13 +186,7 @@ def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
             if scoring is not None
             else [{"qualified_exact": {"order": "asc"}}]
         ),
-        "aggs": {
-            facet: {
-                "filter": {"bool": {"filter": _facet_terms(request.filters, skip=facet)}},
-                "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
-            }
-            for facet in FACETS
-        },
+        "aggs": facet_aggs(request.filters),
     }
     if request.filters:
         body["post_filter"] = {"bool": {"filter": _facet_terms(request.filters)}}

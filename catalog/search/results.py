@@ -110,7 +110,13 @@ def shape_facets(aggregations: Mapping[str, Any]) -> dict[str, list[dict[str, An
     """``{facet: [{"value", "count"}]}`` for every facet, empty lists included."""
     facets: dict[str, list[dict[str, Any]]] = {}
     for facet in FACETS:
-        buckets = aggregations.get(facet, {}).get("values", {}).get("buckets", [])
+        # See catalog.search.query.facet_aggs for the three places a facet's counts can be.
+        if f"own_{facet}" in aggregations:
+            buckets = aggregations[f"own_{facet}"]["values"]["buckets"]
+        elif "shared" in aggregations:
+            buckets = aggregations["shared"].get(facet, {}).get("buckets", [])
+        else:
+            buckets = aggregations.get(facet, {}).get("buckets", [])
         facets[facet] = [{"value": b["key"], "count": b["doc_count"]} for b in buckets]
     return facets
 

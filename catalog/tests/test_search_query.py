@@ -63,8 +63,14 @@ def test_the_role_filter_sits_inside_the_query_so_counts_cannot_leak() -> None:
     assert "finance" not in json.dumps(body["query"])
     assert body["post_filter"] == {"bool": {"filter": [{"terms": {"hub": ["finance"]}}]}}
     # …and each facet's counts apply the other facets' selections, not its own.
-    assert body["aggs"]["hub"]["filter"] == {"bool": {"filter": []}}
-    assert body["aggs"]["layer"]["filter"] == {"bool": {"filter": [{"terms": {"hub": ["finance"]}}]}}
+    assert body["aggs"]["own_hub"]["filter"] == {"bool": {"filter": []}}
+    assert body["aggs"]["shared"]["filter"] == {"bool": {"filter": [{"terms": {"hub": ["finance"]}}]}}
+    assert "layer" in body["aggs"]["shared"]["aggs"] and "hub" not in body["aggs"]["shared"]["aggs"]
+
+
+def test_without_choices_facets_are_plain_terms_aggregations() -> None:
+    aggs = build_search(SearchRequest(text="x"), Role("admin"))["aggs"]
+    assert aggs["layer"] == {"terms": {"field": "layer", "size": 50}} and "shared" not in aggs
 
 
 def test_admins_get_no_role_filter_and_no_role_sees_nothing() -> None:
