@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 
 from portal.roles import current_role
+
+log = logging.getLogger(__name__)
 
 # Pages that work without a role: sign-in/out, role pages, tokens, the admin site, the API
 # (which answers 403 JSON itself), static files and health checks.
@@ -23,3 +27,24 @@ class RoleRequiredMiddleware:
                 and not request.path.startswith(ROLE_FREE_PREFIXES) and current_role(request) is None):
             return HttpResponseRedirect("/roles/select/?" + urlencode({"next": request.get_full_path()}))
         return self.get_response(request)
+
+
+class IdentityProviderErrorMiddleware:
+    """An IdP that does not answer (discovery, token or userinfo call) gives a clear 503 page, not a 500.
+
+    allauth lets ``requests`` errors from those server-to-server calls escape its login views.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        import requests
+
+        if request.path.startswith("/accounts/") and isinstance(exception, requests.RequestException):
+            log.warning("Identity provider unreachable during %s: %s", request.path, exception)
+            return render(request, "portal/idp_unavailable.html", status=503)
+        return None

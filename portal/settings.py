@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Signed-in users without a selected role are sent to role selection (HTML pages only).
     "portal.middleware.RoleRequiredMiddleware",
+    "portal.middleware.IdentityProviderErrorMiddleware",  # an unreachable IdP: 503 page, not 500
 ]
 
 ROOT_URLCONF = "portal.urls"

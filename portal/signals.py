@@ -7,12 +7,13 @@ from urllib.parse import urlencode
 
 from allauth.account.signals import user_logged_in
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from portal import services
+from portal import audit, services
 from portal.models import UserGroups
-from portal.roles import SESSION_KEY
+from portal.roles import SESSION_KEY, current_role
 from portal.safe_redirect import safe_next
 
 
@@ -52,3 +53,10 @@ def refresh_roles_at_login(sender: Any, request: HttpRequest, user: Any, respons
         response["Location"] = "/roles/none/"
     elif SESSION_KEY not in request.session:
         response["Location"] = "/roles/select/?" + urlencode({"next": target})
+
+
+@receiver(user_logged_out, dispatch_uid="portal.audit_logout")
+def audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if user is not None and request is not None:
+        audit.record(user, "auth.logout", role=current_role(request), target=f"user:{user.username}",
+                     ip=audit.client_ip(request))

@@ -107,3 +107,10 @@ def test_self_signup_of_local_accounts_is_closed(client):
     response = client.post("/accounts/signup/", {"username": "intruder", "password1": "x1!Aasdfgh", "password2": "x1!Aasdfgh"})
     assert not get_user_model().objects.filter(username="intruder").exists()
     assert response.status_code in (200, 302, 403, 404)
+
+
+def test_signing_out_is_audited(client):
+    local_login(client, "single", ["dh-finance-provider"])
+    client.post("/accounts/logout/")
+    event = AuditEvent.objects.get(action="auth.logout")
+    assert (event.username, event.role) == ("single", "provider:finance")

@@ -171,3 +171,13 @@ def test_the_login_cannot_start_with_a_get(sso, live_server):
     # allauth shows a confirmation page (a form that POSTs) instead of leaving for the IdP.
     assert response.status_code == 200
     assert 'method="post"' in response.text.lower()
+
+
+def test_an_unreachable_idp_gives_a_clear_error_page_not_a_500(live_server):
+    apps = oidc_apps("http://127.0.0.1:1", "portal", "s", "groups", None)
+    with override_settings(SOCIALACCOUNT_PROVIDERS={"openid_connect": {"APPS": apps}}):
+        browser = requests.Session()
+        browser.get(f"{live_server.url}/accounts/login/", timeout=10)
+        response = browser.post(f"{live_server.url}/accounts/oidc/sso/login/", timeout=20,
+                                data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert response.status_code == 503 and "Sign-in is unavailable right now" in response.text
