@@ -106,6 +106,19 @@ def stash_password(*, hub: str, label: str, user: str, password: str) -> str:
         raise Unavailable(str(exc)) from None
 
 
+def discard_draft(draft: Any) -> None:
+    """Deletes a wizard draft and the secret its connection step created (no pipeline uses it)."""
+    raw = (draft.data or {}).get("step_data", {}).get("connection", {}).get("connection-secret_arn") or [""]
+    arn = raw[0] if isinstance(raw, list) else raw
+    if arn and not Pipeline.objects.filter(secret_arn=arn).exists():
+        try:
+            delete_secret(arn)
+        except ClientError as exc:
+            raise Unavailable(f"Could not delete the draft's secret: {exc.response.get('Error', {}).get('Code')}") \
+                from None
+    draft.delete()
+
+
 def ensure_can_provide(role: Role | None, hub: str) -> None:
     if role is None or not role.can_provide(hub):
         raise IngestionError(f"Your role may not onboard sources into hub {hub}; switch to its provider role.",

@@ -52,7 +52,7 @@ def new_draft(request: HttpRequest) -> HttpResponse:
 @require_POST
 def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     draft = get_object_or_404(Draft, pk=draft_id, user=request.user)
-    draft.delete()
+    services.discard_draft(draft)
     messages.info(request, "Draft discarded.")
     return redirect("ingestion_wizard:index")
 

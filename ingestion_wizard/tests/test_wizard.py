@@ -146,3 +146,33 @@ def test_consumers_do_not_get_the_wizard(client):
     login_persona(client, "finance_consumer")
     assert client.post("/ingestion/new/").status_code == 404
     assert client.get("/ingestion/").status_code == 404
+
+
+def test_discarding_a_draft_deletes_the_secret_it_created(provider, pg_source, aws_endpoint):
+    draft = start(provider)
+    post(provider, draft, "source", {"kind": "postgresql"})
+    post(provider, draft, "connection", connection())
+    assert len(aws.client("secretsmanager").list_secrets()["SecretList"]) == 1
+    provider.post(f"/ingestion/drafts/{draft.pk}/discard/")
+    assert not Draft.objects.filter(pk=draft.pk).exists()
+    assert aws.client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_a_new_kinesis_stream_goes_through_the_stream_step(provider, aws_endpoint, eager,
+                                                           django_capture_on_commit_callbacks):
+    draft = start(provider)
+    post(provider, draft, "source", {"kind": "kinesis"})
+    assert provider.get(f"/ingestion/drafts/{draft.pk}/").headers["Location"] == step_url(draft, "stream")
+    response = post(provider, draft, "stream", {"stream_name": "clicks", "shards": 1, "columns": "user_id long"})
+    assert "Line 1: type must be one of" in response.content.decode()
+    post(provider, draft, "stream", {"stream_name": "clicks", "shards": 1, "columns": "user_id bigint\nurl string"})
+    post(provider, draft, "target", {"name": "web-clicks", "hub": "finance", "layer": "source",
+                                     "database": "finance_web", "classification": "internal",
+                                     "partitioning": "load_date"})
+    post(provider, draft, "schedule", {"mode": "on_demand"})
+    with django_capture_on_commit_callbacks(execute=True):
+        post(provider, draft, "review", {"confirm": "on"})
+        provider.get(step_url(draft, "finish"))
+    pipeline = Pipeline.objects.get(name="web-clicks")
+    assert (pipeline.source_kind, pipeline.stream_mode, pipeline.status) == ("kinesis", "new", "ready")
+    assert pipeline.stream_columns == [{"name": "user_id", "type": "bigint"}, {"name": "url", "type": "string"}]
