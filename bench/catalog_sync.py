@@ -310,6 +310,8 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share of tables changed before the resync")
     parser.add_argument("--lag-samples", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--walk-and-sync-only", action="store_true",
+                        help="only the walk and the full sync (with its peak memory): the quick check at 100k")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=30, help=argparse.SUPPRESS)
@@ -355,6 +357,12 @@ def main() -> None:
         _run_phase(["--phase", "reset"], env)
         sync = _run_phase(["--phase", "sync"], env)
         print(f"sync: {sync['seconds']:.1f} s {sync['status']} {sync['counts']}", flush=True)
+        if args.walk_and_sync_only:
+            w = walk["seconds"]
+            print(f"\nfull sync {sync['seconds']:.1f} s = {sync['seconds'] / w:.2f}x the walk ({w:.1f} s); "
+                  f"{walk['tables'] / sync['seconds']:,.0f} tables/s; peak RSS {sync['peak_mb']:.0f} MB "
+                  f"({sync['peak_mb'] - sync['base_mb']:.0f} MB above Django at rest)")
+            return
         changed = len(_change_tables(endpoint, args.changed, args.seed + 1))
         resync = _run_phase(["--phase", "sync"], env)
         print(f"resync after {changed} changed: {resync['seconds']:.1f} s {resync['counts']}", flush=True)
