@@ -221,3 +221,10 @@ def test_personas_with_the_right_may_read(client, tokens, route):
         if role.persona in READ_PERSONAS[route.pattern] and "GET" in route.methods:
             response = _call(client, "GET", route.path, **bearer(tokens[name]))
             assert response.status_code in (200, 404), _explain(route, "GET", response, f"200/404 for {role.label}")
+
+
+@pytest.mark.django_db
+def test_the_public_schema_answers_without_credentials(client):
+    response = client.get("/api/v1/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content[:500]
+    assert "/api/v1/me" in response.content.decode()

@@ -181,3 +181,8 @@ def test_an_unreachable_idp_gives_a_clear_error_page_not_a_500(live_server):
         response = browser.post(f"{live_server.url}/accounts/oidc/sso/login/", timeout=20,
                                 data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]})
     assert response.status_code == 503 and "Sign-in is unavailable right now" in response.text
+
+
+def test_starting_a_login_without_the_csrf_token_is_refused(sso, live_server):
+    response = requests.post(f"{live_server.url}/accounts/oidc/corp/login/", allow_redirects=False, timeout=10)
+    assert response.status_code == 403

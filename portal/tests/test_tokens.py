@@ -156,3 +156,14 @@ def test_the_api_creates_tokens_from_a_session_but_not_from_a_token(client):
     assert minted.status_code == 403
     listed = client.get("/api/v1/tokens", **bearer(secret)).json()["results"]
     assert [t["name"] for t in listed] == ["ci"] and "token" not in listed[0]
+
+
+def test_the_client_address_behind_trusted_proxies_is_the_forwarded_one(rf, settings):
+    from portal.audit import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.2")
+    assert client_ip(request) == "10.0.0.1"  # no trusted proxy: a forged header is ignored
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 2
+    assert client_ip(request) == "203.0.113.9"
