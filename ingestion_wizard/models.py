@@ -6,6 +6,8 @@ secret holding the source password (``secret_arn``).
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -117,12 +119,24 @@ class Pipeline(models.Model):
         return _glue_safe(table["name"])
 
 def _glue_safe(name: str) -> str:
-    import re
-
     return re.sub(r"[^a-z0-9_]", "_", name.lower())
 
 
-class ProvisioningStep(models.Model):
+class Timed(models.Model):
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def seconds(self) -> float | None:
+        if not (self.started_at and self.finished_at):
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class ProvisioningStep(Timed):
     """One AWS resource of a pipeline; re-running a succeeded step is a no-op."""
 
     class Status(models.TextChoices):
@@ -139,22 +153,14 @@ class ProvisioningStep(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     resource = models.CharField(max_length=2048, blank=True, help_text="ARN or name of the AWS resource")
     attempts = models.PositiveSmallIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["pipeline", "key"], name="uniq_provisioning_step")]
 
-    @property
-    def seconds(self) -> float | None:
-        if not (self.started_at and self.finished_at):
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
-
-class PipelineRun(models.Model):
+class PipelineRun(Timed):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -171,8 +177,6 @@ class PipelineRun(models.Model):
     rows = models.BigIntegerField(default=0)
     bytes = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
 
@@ -184,12 +188,6 @@ class PipelineRun(models.Model):
                 fields=["pipeline"], condition=Q(status__in=["queued", "running"]), name="one_active_run_per_pipeline"
             ),
         ]
-
-    @property
-    def seconds(self) -> float | None:
-        if not (self.started_at and self.finished_at):
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 class Draft(models.Model):
