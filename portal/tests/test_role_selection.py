@@ -114,3 +114,10 @@ def test_signing_out_is_audited(client):
     client.post("/accounts/logout/")
     event = AuditEvent.objects.get(action="auth.logout")
     assert (event.username, event.role) == ("single", "provider:finance")
+
+
+def test_the_home_page_says_what_the_current_role_may_do(client):
+    local_login(client, "single", ["dh-finance-provider"])
+    html = client.get("/").content.decode()
+    assert "You are acting as <strong>Provider · finance</strong>" in html
+    assert "onboard sources into finance" in html
