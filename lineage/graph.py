@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -32,8 +33,9 @@ class Subgraph:
     cycle: bool = False
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(NamedTuple):
+    """One downstream dataset (or column) and its shortest distance (a tuple: closures run to 100k+)."""
+
     node: int
     column: str | None
     distance: int
@@ -223,7 +225,7 @@ def impact(g: nx.DiGraph, start: int, column: str | None = None) -> list[Impact]
         seen: dict[int, int] = {start: 0}
         _walk(g, start, "downstream", None, len(g) + 1, seen)
         del seen[start]
-        return [Impact(n, None, d) for n, d in sorted(seen.items(), key=lambda item: (item[1], item[0]))]
+        return [Impact(n, None, d) for d, n in sorted((d, n) for n, d in seen.items())]
     found: dict[tuple[int, str], int] = {}
     visited = {(start, column.casefold())}
     frontier = [(start, column)]

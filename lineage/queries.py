@@ -52,6 +52,8 @@ class _Loaded:
 
 _lock = threading.Lock()
 _loaded: _Loaded | None = None
+# (graph version, start dataset, column) → downstream closure; cleared on every reload.
+_impact_cache: dict[tuple[int, int, str | None], list[lineage_graph.Impact]] = {}
 
 
 def current_version() -> int:
@@ -146,6 +148,7 @@ def current_graph() -> nx.DiGraph:
             gc.freeze()
         log.info("Lineage graph loaded: %d nodes, %d edges in %.2fs", g.number_of_nodes(), g.number_of_edges(), time.monotonic() - started)
         _loaded = _Loaded(g, loaded_version, time.monotonic())
+        _impact_cache.clear()
         return g
 
 
@@ -154,6 +157,7 @@ def forget_graph() -> None:
     global _loaded
     with _lock:
         _loaded = None
+        _impact_cache.clear()
 
 
 # --- lookups ---------------------------------------------------------------------------------
@@ -274,7 +278,7 @@ def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph) -> dict[str,
 
 
 def max_nodes() -> int:
-    return int(getattr(settings, "LINEAGE_MAX_NODES", 1000))
+    return int(getattr(settings, "LINEAGE_MAX_NODES", 500))
 
 
 # --- the two read endpoints ------------------------------------------------------------------
@@ -325,11 +329,25 @@ def graph_document(role: Role | None, start: Start, *, direction: str, depth: in
     return render_subgraph(role, sub), sub.cycle
 
 
+def _impact(dataset_id: int, column: str | None) -> list[lineage_graph.Impact]:
+    """The closure, computed once per graph version (paging through a big closure re-walks nothing)."""
+    g = current_graph()
+    version = _loaded.version if _loaded is not None else 0
+    key = (version, dataset_id, column)
+    found = _impact_cache.get(key)
+    if found is None:
+        found = lineage_graph.impact(g, dataset_id, column)
+        if len(_impact_cache) >= 16:
+            _impact_cache.clear()  # small and short-lived: a new version makes the entries useless anyway
+        _impact_cache[key] = found
+    return found
+
+
 def impact_page(role: Role | None, start: Start, *, column: str | None, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """(total count, one page of downstream datasets/columns with their distance)."""
     if start.dataset_id is None:
         return 0, []
-    found = lineage_graph.impact(current_graph(), start.dataset_id, column)
+    found = _impact(start.dataset_id, column)
     page = found[offset: offset + limit]
     datasets = describe_datasets(role, list({item.node for item in page}))
     results = []
