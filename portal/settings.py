@@ -208,7 +208,7 @@ OPENSEARCH_TIMEOUT_SECONDS = env_int("OPENSEARCH_TIMEOUT_SECONDS", 5, minimum=1)
 CURATION_WRITE_BACK = env_bool("CURATION_WRITE_BACK", False)
 
 # --- Lineage -------------------------------------------------------------
-LINEAGE_MAX_NODES = env_int("LINEAGE_MAX_NODES", 1000, minimum=10)  # node cap of one graph answer (truncated beyond)
+LINEAGE_MAX_NODES = env_int("LINEAGE_MAX_NODES", 500, minimum=10)  # node cap of one graph answer (truncated beyond)
 LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above this answers 400
 LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
 
