@@ -164,9 +164,13 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def start_moto(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str:
-    """A local moto server (all AWS services in memory); returns its URL."""
-    child = supervisor.spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+def spawn_moto(supervisor: Supervisor, port: int) -> Child:
+    """Start a local moto server (every AWS service, in memory); ``await_moto`` waits for it."""
+    return supervisor.spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+
+
+def await_moto(child: Child, port: int, timeout: float = 60.0) -> str:
+    """The moto server's URL once it answers; raises StartupError naming its log otherwise."""
     url = f"http://127.0.0.1:{port}"
     if not wait_for_http(f"{url}/moto-api/", timeout, lambda: child.alive):
         raise StartupError(f"moto server did not start on port {port}; see {child.log_path}:\n"
@@ -174,13 +178,16 @@ def start_moto(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str:
     return url
 
 
-def start_osmem(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str:
-    """osmem-server (an in-memory OpenSearch); returns its URL from the ready line it prints."""
+def spawn_osmem(supervisor: Supervisor, port: int) -> Child:
+    """Start osmem-server (an in-memory OpenSearch); ``await_osmem`` reads its URL."""
     from osmem_server import resolve_binary
 
-    argv = [resolve_binary(None), "--addr", f"127.0.0.1:{port}", "--no-ja", "--no-stdin-watch",
-            "--parent-pid", str(os.getpid())]
-    child = supervisor.spawn("osmem", argv)
+    return supervisor.spawn("osmem", [resolve_binary(None), "--addr", f"127.0.0.1:{port}", "--no-ja",
+                                      "--no-stdin-watch", "--parent-pid", str(os.getpid())])
+
+
+def await_osmem(child: Child, timeout: float = 60.0) -> str:
+    """osmem's URL from the ready line it prints; raises StartupError naming its log otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and child.alive:
         for line in log_tail(child.log_path, 50).splitlines():
@@ -191,22 +198,24 @@ def start_osmem(supervisor: Supervisor, port: int, timeout: float = 30.0) -> str
             if isinstance(message, dict) and "url" in message:
                 return str(message["url"])
         time.sleep(0.1)
-    raise StartupError(f"osmem did not start on port {port}; see {child.log_path}:\n{log_tail(child.log_path)}")
+    raise StartupError(f"osmem did not start; see {child.log_path}:\n{log_tail(child.log_path)}")
 
 
 def ensure_demo_users(password: str) -> list[tuple[str, tuple[str, ...]]]:
     """Local demo accounts in their IdP-style groups (created or reset); returns (username, groups)."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
     from django.db import transaction
 
     user_model = get_user_model()
+    hashed = make_password(password)  # one slow hash for all of them
     result = []
     with transaction.atomic():
         for username, group_names in DEMO_USERS.items():
             user, _ = user_model.objects.get_or_create(username=username,
                                                        defaults={"email": f"{username}@example.com"})
-            user.set_password(password)
+            user.password = hashed
             user.is_active = True
             user.is_staff = user.is_superuser = username == "admin"  # Django admin for the admin only
             user.save()

@@ -102,6 +102,16 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
         assert dataset.status_code == 200, dataset.text
         assert view.upstream[0].split(".")[1] in dataset.text  # the Athena view's SQL came through
         assert len(children) >= 5  # moto, osmem, worker, beat, web
+
+        # The printed demo login works, and its IdP-style groups grant the roles.
+        browser = requests.Session()
+        browser.get(f"{url}accounts/login/", timeout=10)
+        login = browser.post(f"{url}accounts/login/", timeout=10, headers={"Referer": f"{url}accounts/login/"},
+                             data={"login": "consumer", "password": "datahub-demo",
+                                   "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+        assert login.status_code == 200, login.text[:500]
+        roles_page = browser.get(f"{url}roles/select/", timeout=10).text
+        assert "Consumer · finance" in roles_page and "Consumer · marketing" in roles_page
     finally:
         run.send_signal(signal.SIGINT)
         try:

@@ -85,27 +85,40 @@ class Command(BaseCommand):
     def _start(self, supervisor: embedded.Supervisor, env: dict[str, str], options: dict[str, Any]) -> None:
         started = time.monotonic()
         own_moto = not os.environ.get("AWS_ENDPOINT_URL")
-        if own_moto:
-            aws_url = embedded.start_moto(supervisor, embedded.free_port())
+        own_search = not os.environ.get("OPENSEARCH_URL")
+        # moto and osmem come up while the database migrates.
+        moto_port = embedded.free_port()
+        moto = embedded.spawn_moto(supervisor, moto_port) if own_moto else None
+        osmem = embedded.spawn_osmem(supervisor, embedded.choose_port(9200)) if own_search else None
+        self._setup_step("Database", lambda out: call_command("migrate", interactive=False, verbosity=0,
+                                                              stdout=out))
+        if moto is not None:
+            aws_url = embedded.await_moto(moto, moto_port)
             self._export(env, "AWS_ENDPOINT_URL", aws_url)
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
                 self._export(env, name, "embedded")  # moto accepts any credentials
             env.pop("AWS_PROFILE", None)
             os.environ.pop("AWS_PROFILE", None)
             settings.AWS_ENDPOINT_URL = aws_url
-            self.say(f"AWS:        local moto server on port {aws_url.rsplit(':', 1)[1]} (in memory)")
+            self.say(f"AWS:        local moto server on port {moto_port} (in memory)")
         else:
             self.say("AWS:        AWS_ENDPOINT_URL from the environment")
-        if not os.environ.get("OPENSEARCH_URL"):
-            search_url = embedded.start_osmem(supervisor, embedded.choose_port(9200))
+        if osmem is not None:
+            search_url = embedded.await_osmem(osmem)
             self._export(env, "OPENSEARCH_URL", search_url)
             settings.OPENSEARCH_URL = search_url
-            self.say(f"OpenSearch: osmem on port {search_url.rsplit(':', 1)[1]} (in memory)")
+            self.say(f"OpenSearch: osmem at {search_url} (in memory)".replace("http://", ""))
         else:
             self.say("OpenSearch: OPENSEARCH_URL from the environment")
 
-        self._setup_step("Database", lambda out: call_command("migrate", interactive=False, verbosity=0,
-                                                              stdout=out))
+        # The web server starts while the lake is seeded and synced (it only reads); the worker
+        # and beat after the first sync, so a scheduled sync cannot race the inline one.
+        port = embedded.choose_port(options["port"] if options["port"] is not None else self._port_from_env())
+        url = f"http://127.0.0.1:{port}/"
+        if "SITE_URL" not in os.environ:
+            env["SITE_URL"] = url.rstrip("/")
+        web = supervisor.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                               cwd=settings.BASE_DIR)
         if own_moto and not options["no_seed"]:
             # moto keeps nothing across restarts: seed on every start (idempotent, a few seconds).
             self._setup_step("Demo lake", lambda out: call_command(
@@ -122,12 +135,6 @@ class Command(BaseCommand):
                                            "--hostname=embedded@%h"], cwd=settings.BASE_DIR)
         supervisor.spawn("celery-beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO"],
                          cwd=settings.BASE_DIR)
-        port = embedded.choose_port(options["port"] if options["port"] is not None else self._port_from_env())
-        url = f"http://127.0.0.1:{port}/"
-        if "SITE_URL" not in os.environ:
-            env["SITE_URL"] = url.rstrip("/")
-        web = supervisor.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                               cwd=settings.BASE_DIR)
         if not embedded.wait_for_http(f"{url}healthz", 60, lambda: web.alive):
             raise embedded.StartupError(f"the web server did not answer on port {port}; see {web.log_path}:\n"
                                         f"{embedded.log_tail(web.log_path)}")
