@@ -41,6 +41,11 @@ def alias_name() -> str:
     return index_name("tables")
 
 
+def building_alias_name() -> str:
+    """Points at the index a rebuild is filling, so incremental writes reach it too."""
+    return f"{alias_name()}-building"
+
+
 def _new_index_name() -> str:
     return f"{alias_name()}-v{timezone.now():%Y%m%d%H%M%S%f}"
 
@@ -183,7 +188,15 @@ def index_tables(table_ids: Iterable[int], *, refresh: bool = True) -> int:
         return 0
     client = get_client()
     ensure_index(client)
-    written = _bulk(client, _actions(alias_name(), documents_for(ids)))
+    docs = list(documents_for(ids))
+    written = _bulk(client, _actions(alias_name(), docs))
+    try:
+        building = client.indices.exists_alias(name=building_alias_name())
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"OpenSearch is unavailable: {exc}") from exc
+    if building:
+        # A rebuild is under way: the index it fills must not miss this change either.
+        _bulk(client, _actions(building_alias_name(), docs))
     if refresh:
         try:
             client.indices.refresh(index=alias_name())
@@ -216,8 +229,9 @@ def _all_documents(since: Any = None) -> Iterator[tuple[int, dict[str, Any] | No
 def rebuild(progress: Callable[[int], None] | None = None) -> str:
     """Rebuild the whole index into a new versioned index, swap the alias; returns the new index name.
 
-    Writes that land on the old index while the new one builds are caught up after the
-    swap (tables synced or curated since the start are indexed again).
+    While the new index builds, ``index_tables`` writes to it as well (through the
+    ``-building`` alias); tables synced or curated since the start are indexed once more
+    after the swap, in case a write raced with the bulk load.
     """
     from catalog.models import Curation
 
@@ -227,7 +241,12 @@ def rebuild(progress: Callable[[int], None] | None = None) -> str:
     new = _new_index_name()
     try:
         _create_index(client, new)
+        client.indices.update_aliases(body={"actions": [
+            {"remove": {"index": "*", "alias": building_alias_name(), "must_exist": False}},
+            {"add": {"index": new, "alias": building_alias_name()}},
+        ]})
     except OpenSearchException as exc:
+        _drop_quietly(client, new)
         raise IndexUnavailable(f"OpenSearch refused to create {new}: {exc}") from exc
     try:
         _bulk(client, _actions(new, _all_documents()), on_batch=progress)
@@ -241,6 +260,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> str:
             # A concrete index squatting on the alias name goes in the same atomic step.
             actions.append({"remove_index": {"index": alias}})
         actions.append({"add": {"index": new, "alias": alias}})
+        actions.append({"remove": {"index": new, "alias": building_alias_name()}})
         client.indices.update_aliases(body={"actions": actions})
     except OpenSearchException as exc:
         _drop_quietly(client, new)

@@ -93,3 +93,24 @@ def test_wide_tables_still_report_columns_beyond_the_display_cap(search: str) ->
     assert result["matched_columns"] == [
         {"name": "churn_probability", "type": "double", "comment": "Likelihood the customer leaves"}
     ]
+
+
+def test_changes_indexed_during_a_rebuild_reach_the_index_being_built(search: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.search.indexer import building_alias_name
+
+    for i in range(4):
+        make_table(f"sales.t{i}")
+    monkeypatch.setattr(indexer, "BATCH_SIZE", 2)
+    landed: list[bool] = []
+
+    def change_mid_build(done: int) -> None:
+        if landed:
+            return
+        late = make_table("sales.late_arrival")
+        index_tables([late.id])
+        landed.append(get_client().exists(index=building_alias_name(), id=str(late.id)))
+
+    new = rebuild(progress=change_mid_build)
+    assert landed == [True]
+    assert list(get_client().indices.get_alias(name=alias_name())) == [new]
+    assert not get_client().indices.exists_alias(name=building_alias_name())
