@@ -63,20 +63,30 @@ class PipelineDetailView(PipelineAPIView):
         return Response(pipeline_full(self.pipeline(request, pk)))
 
     def patch(self, request: Request, pk: int) -> Response:
+        """``{"schedule": "CRON" | null}`` and/or ``{"status": "paused" | "ready"}`` (pause / resume)."""
         pipeline = self.pipeline(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
-        unknown = set(data) - {"schedule"}
-        if unknown or "schedule" not in data:
-            return Response({"error": "Only the schedule can be changed: send {\"schedule\": \"CRON\" or null}."},
+        if not data or set(data) - {"schedule", "status"}:
+            return Response({"error": 'Send {"schedule": "CRON" or null} and/or {"status": "paused" or "ready"}.'},
                             status=400)
-        schedule = data["schedule"]
-        if schedule is not None and not isinstance(schedule, str):
-            return Response({"error": "schedule must be a cron string or null."}, status=400)
-        try:
-            cron = validate_cron(schedule) if schedule and schedule.strip() else None
-        except ValueError as exc:
-            return Response({"error": str(exc), "detail": {"schedule": [str(exc)]}}, status=400)
-        services.update_schedule(pipeline, cron, user=request.user, role=current_role(request))
+        role = current_role(request)
+        if "schedule" in data:
+            schedule = data["schedule"]
+            if schedule is not None and not isinstance(schedule, str):
+                return Response({"error": "schedule must be a cron string or null."}, status=400)
+            try:
+                cron = validate_cron(schedule) if schedule and schedule.strip() else None
+            except ValueError as exc:
+                return Response({"error": str(exc), "detail": {"schedule": [str(exc)]}}, status=400)
+            services.update_schedule(pipeline, cron, user=request.user, role=role)
+        if "status" in data:
+            change = {"paused": services.pause, "ready": services.resume}.get(data["status"])
+            if change is None:
+                return Response({"error": 'status can be set to "paused" or "ready".'}, status=400)
+            try:
+                pipeline = change(pipeline, user=request.user, role=role)
+            except services.IngestionError as exc:
+                return _error(exc)
         return Response(pipeline_full(pipeline))
 
     def delete(self, request: Request, pk: int) -> Response:

@@ -197,6 +197,12 @@ def test_schedule_pause_resume_and_delete_follow_the_pipeline(
     assert not pipeline.periodic_task.enabled
     assert provider.post(f"/api/v1/pipelines/{pid}/runs").status_code == 409
     assert provider.post(f"/api/v1/pipelines/{pid}/resume").json()["status"] == "ready"
+    patch = provider.patch(f"/api/v1/pipelines/{pid}", data=json.dumps({"status": "paused"}),
+                           content_type="application/json")
+    assert patch.json()["status"] == "paused"
+    patch = provider.patch(f"/api/v1/pipelines/{pid}", data=json.dumps({"status": "ready"}),
+                           content_type="application/json")
+    assert patch.json()["status"] == "ready"
     pipeline.periodic_task.refresh_from_db()
     assert pipeline.periodic_task.enabled
 
