@@ -148,3 +148,29 @@ def test_no_secret_value_reaches_the_database_logs_pages_or_api(
     # ...while Secrets Manager does hold it: the test would see a leak if there were one.
     arn = Pipeline.objects.get(pk=pid).secret_arn
     assert sources.PG_PASSWORD in aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+
+
+def test_a_teardown_that_is_refused_keeps_the_record_and_says_where_it_stopped(
+        provider, pg_source, aws_endpoint, eager, django_capture_on_commit_callbacks, monkeypatch):
+    pid = create(provider, pg_source, django_capture_on_commit_callbacks, database="finance_keep")
+    real_client = aws.client
+    glue = real_client("glue")
+    stubber = Stubber(glue)
+    stubber.add_client_error("delete_job", service_error_code="AccessDeniedException", http_status_code=400,
+                             service_message="not authorized to perform: glue:DeleteJob")
+    monkeypatch.setattr(aws, "client", lambda service, *a, **kw: glue if service == "glue" else real_client(
+        service, *a, **kw))
+    monkeypatch.setattr(tasks.teardown_pipeline, "max_retries", 0)  # a permanent refusal: no retries to wait for
+    with stubber, django_capture_on_commit_callbacks(execute=True):
+        assert provider.delete(f"/api/v1/pipelines/{pid}").status_code == 202
+    pipeline = Pipeline.objects.get(pk=pid)
+    assert pipeline.status == "deleting"
+    assert pipeline.error.startswith("Teardown stopped at 'glue_job': AccessDeniedException on DeleteJob")
+    steps = {s.key: s.status for s in pipeline.steps.all()}
+    assert steps["sns_topic"] == "removed" and steps["glue_job"] == "succeeded" and steps["s3_prefix"] == "succeeded"
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider.delete(f"/api/v1/pipelines/{pid}").status_code == 202
+    assert not Pipeline.objects.filter(pk=pid).exists()
+    assert aws.client("glue").get_databases()["DatabaseList"] == []
