@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,8 +48,6 @@ def main() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -67,8 +66,6 @@ def main() -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from django.db.models.signals import post_save  # noqa: F401  (settings loaded)
-
     from ingestion_wizard import executor, services
     from ingestion_wizard.models import Pipeline
     from ingestion_wizard.validation import PipelineSpec
