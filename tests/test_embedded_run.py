@@ -52,9 +52,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, check=True,
-                          capture_output=True, text=True, timeout=60).stdout.strip()
+def _log_in(url: str, username: str, password: str = "datahub-demo") -> requests.Session:
+    browser = requests.Session()
+    browser.get(f"{url}accounts/login/", timeout=10)
+    response = browser.post(f"{url}accounts/login/", timeout=10, headers={"Referer": f"{url}accounts/login/"},
+                            data={"login": username, "password": password,
+                                  "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert response.status_code == 200 and "sessionid" in browser.cookies, response.text[:500]
+    return browser
 
 
 def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
@@ -92,26 +97,19 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
         health = requests.get(f"{url}healthz", timeout=10)
         assert health.status_code == 200 and health.json()["status"] == "ok"
 
-        token = _manage({**env, "PORTAL_DATA_DIR": str(tmp_path / "var")}, "issue_token", "admin", "--role", "admin")
-        headers = {"Authorization": f"Bearer {token.splitlines()[-1]}"}
-        runs = requests.get(f"{url}api/v1/catalog/sync-runs", headers=headers, timeout=10)
+        # The printed demo logins work, and their IdP-style groups grant the roles.
+        admin = _log_in(url, "admin")
+        admin.get(f"{url}roles/select/", timeout=10)  # a single role is selected on the way
+        runs = admin.get(f"{url}api/v1/catalog/sync-runs", timeout=10)
         assert runs.status_code == 200, runs.text
         assert "succeeded" in runs.text  # the first sync ran against the seeded lake
         view = next(t for t in plan_lake(3, 3, 42).tables if t.is_view)
-        dataset = requests.get(f"{url}api/v1/datasets/{view.qualified_name}", headers=headers, timeout=10)
+        dataset = admin.get(f"{url}api/v1/datasets/{view.qualified_name}", timeout=10)
         assert dataset.status_code == 200, dataset.text
         assert view.upstream[0].split(".")[1] in dataset.text  # the Athena view's SQL came through
-        assert len(children) >= 5  # moto, osmem, worker, beat, web
-
-        # The printed demo login works, and its IdP-style groups grant the roles.
-        browser = requests.Session()
-        browser.get(f"{url}accounts/login/", timeout=10)
-        login = browser.post(f"{url}accounts/login/", timeout=10, headers={"Referer": f"{url}accounts/login/"},
-                             data={"login": "consumer", "password": "datahub-demo",
-                                   "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
-        assert login.status_code == 200, login.text[:500]
-        roles_page = browser.get(f"{url}roles/select/", timeout=10).text
+        roles_page = _log_in(url, "consumer").get(f"{url}roles/select/", timeout=10).text
         assert "Consumer · finance" in roles_page and "Consumer · marketing" in roles_page
+        assert len(children) >= 5  # moto, osmem, worker, beat, web
     finally:
         run.send_signal(signal.SIGINT)
         try:

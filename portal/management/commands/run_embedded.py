@@ -52,7 +52,8 @@ class Command(BaseCommand):
             folder.mkdir(parents=True, exist_ok=True)
         env = self._child_env(data_dir)
         supervisor = embedded.Supervisor(data_dir / "logs", env)
-        previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        # Explicit handlers: a shell that starts us in the background leaves SIGINT ignored.
+        previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start(supervisor, env, options)
             self._watch(supervisor)
@@ -63,7 +64,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             supervisor.stop_all()
-            signal.signal(signal.SIGTERM, previous_term)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.say("Stopped: every process started by run_embedded has ended.")
 
     # --- start-up -----------------------------------------------------------------
