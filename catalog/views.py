@@ -64,7 +64,12 @@ def suggest(request: HttpRequest) -> HttpResponse:
 def browse(request: HttpRequest) -> HttpResponse:
     hub, layer, database = (request.GET.get(k, "") for k in ("hub", "layer", "database"))
     result = queries.browse(current_role(request), hub=hub, layer=layer, database=database, page=request.GET.get("page", 1))
-    return render(request, "catalog/browse.html", {"result": result, "hub": hub, "layer": layer, "database": database})
+    page = result.page
+    pages = {"current": page.number, "last": page.paginator.num_pages,
+             "previous": page.previous_page_number() if page.has_previous() else None,
+             "next": page.next_page_number() if page.has_next() else None}
+    return render(request, "catalog/browse.html",
+                  {"result": result, "pages": pages, "hub": hub, "layer": layer, "database": database})
 
 
 @role_required
