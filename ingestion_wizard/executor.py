@@ -94,12 +94,27 @@ def _to_arrow_column(values: Sequence[Any], arrow_type: Any, kind: str, wire: st
     return pa.array(values, type=arrow_type)
 
 
-def _batch_to_arrow(batch: list[tuple], schema: Any, info: TableInfo) -> Any:
+def _wire_type(arrow_type: Any, wire: str) -> Any:
     import pyarrow as pa
 
-    columns = list(zip(*batch))
-    arrays = [_to_arrow_column(columns[i], schema.field(i).type, c.arrow_type, c.wire)
-              for i, c in enumerate(info.columns)]
+    return {"epoch_us": pa.int64(), "text": pa.string()}.get(wire, arrow_type)
+
+
+def _batch_to_arrow(batch: list[tuple], schema: Any, info: TableInfo) -> Any:
+    """Rows → RecordBatch. Fast path: Arrow reads the row tuples as one struct array in C (no
+    per-column Python transposition), then casts the encoded columns; rows Arrow cannot take as
+    they are (UUIDs, JSON, ints in boolean columns) go column by column through _to_arrow_column."""
+    import pyarrow as pa
+
+    wire_struct = pa.struct([(c.name, _wire_type(schema.field(i).type, c.wire)) for i, c in enumerate(info.columns)])
+    try:
+        columns = pa.array(batch, type=wire_struct).flatten()
+        arrays = [col if col.type == schema.field(i).type else col.cast(schema.field(i).type)
+                  for i, col in enumerate(columns)]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = list(zip(*batch))
+        arrays = [_to_arrow_column(values[i], schema.field(i).type, c.arrow_type, c.wire)
+                  for i, c in enumerate(info.columns)]
     return pa.record_batch(arrays, schema=schema)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 CONNECT_TIMEOUT_SECONDS = 5
 SYSTEM_SCHEMAS_PG = ("pg_catalog", "information_schema", "pg_toast")
+PG_TEXT_TYPES = ("text", "character varying", "character", "name")
 SYSTEM_SCHEMAS_MYSQL = ("information_schema", "mysql", "performance_schema", "sys")
 
 
@@ -193,7 +194,8 @@ class PostgresSource(Source):
 
         def select(c: ColumnInfo) -> Any:
             ident = sql.Identifier(c.name)
-            if c.wire == "text":
+            if c.wire == "text" or (c.arrow_type == "string" and c.source_type not in PG_TEXT_TYPES):
+                # PostgreSQL's own text form: JSON stays JSON, UUIDs and arrays read as written.
                 return sql.SQL("{}::text").format(ident)
             if c.wire == "epoch_us":
                 # Naive timestamps are read as UTC, like the driver would for the lake.
