@@ -204,8 +204,10 @@
     this.cy.fit(undefined, 30);
     this.root.querySelector("[data-lineage-cycle]").classList.toggle("d-none", !this.cycle);
     this.root.querySelector("[data-lineage-truncated]").classList.toggle("d-none", !this.truncated);
-    var datasets = this.cy.nodes(".dataset").length, jobs = this.cy.nodes(".job").length;
-    this.status.textContent = datasets + " datasets, " + jobs + " jobs" + (Object.keys(this.groups).length ? ", " + Object.keys(this.groups).length + " groups" : "");
+    var count = function (n, noun) { return n + " " + noun + (n === 1 ? "" : "s"); };
+    var groups = Object.keys(this.groups).length;
+    this.status.textContent = count(this.cy.nodes(".dataset").length, "dataset") + ", " + count(this.cy.nodes(".job").length, "job") +
+      (groups ? ", " + count(groups, "group") : "");
     this.root.setAttribute("data-state", "ready");
   };
 
