@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+
 from catalog.demo_lake import (
     FORMATS,
     ColumnSpec,
@@ -50,9 +52,9 @@ def _columns(columns: Sequence[ColumnLike]) -> list[ColumnSpec]:
 
 
 def make_glue_database(name: str, hub: str = "finance", layer: str = "prepared", visibility: str = "hub",
-                       bucket: str = "datahub-lake", **extra_parameters: str) -> dict[str, Any]:
+                       bucket: str | None = None, **extra_parameters: str) -> dict[str, Any]:
     """Create a Glue database with the portal's ``hub``/``layer``/``visibility`` parameters; returns its input."""
-    payload = database_input(DatabaseSpec(name, hub, layer, visibility, hub), bucket)
+    payload = database_input(DatabaseSpec(name, hub, layer, visibility, hub), bucket or settings.LAKE_BUCKET)
     payload["Parameters"].update(extra_parameters)
     _glue().create_database(DatabaseInput=payload)
     return payload
@@ -63,7 +65,7 @@ def make_glue_table(database: str, name: str, columns: Sequence[ColumnLike] = ((
                     classification: str = "internal", fmt: str = "parquet",
                     partition_keys: Sequence[ColumnLike] = (), partitions: Sequence[Sequence[str]] = (),
                     view_sql: str = "", description: str = "", visibility: str = "",
-                    parameters: dict[str, str] | None = None, bucket: str = "datahub-lake") -> dict[str, Any]:
+                    parameters: dict[str, str] | None = None, bucket: str | None = None) -> dict[str, Any]:
     """Create one Glue table (or an Athena view when ``view_sql`` is given) with its partitions.
 
     ``columns`` are ``(name, type[, comment])``; ``fmt`` one of parquet/json/csv. Returns the TableInput.
@@ -76,6 +78,7 @@ def make_glue_table(database: str, name: str, columns: Sequence[ColumnLike] = ((
         partition_keys=_columns(partition_keys), partitions=[list(p) for p in partitions], view_sql=view_sql,
         visibility=visibility,
     )
+    bucket = bucket or settings.LAKE_BUCKET
     payload = table_input(spec, bucket)
     if parameters:
         payload["Parameters"].update(parameters)
