@@ -97,6 +97,7 @@ def main() -> None:
 
     with sources.pg_admin(sources.SOURCE_DB) as conn:
         source_bytes = conn.execute("select pg_relation_size('bench.events')").fetchone()[0]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     result = executor.run_local(pipeline, run_id=1, log=lambda line: None, batch_size=args.batch)
     seconds = time.perf_counter() - t0
@@ -105,7 +106,8 @@ def main() -> None:
     print(f"load        {result.rows:,} rows in {seconds:.2f} s = {result.rows / seconds:,.0f} rows/s; "
           f"Parquet {result.bytes / 1e6:.1f} MB = {result.bytes / 1e6 / seconds:.1f} MB/s; "
           f"source table {source_bytes / 1e6:.1f} MB = {source_bytes / 1e6 / seconds:.1f} MB/s read; "
-          f"peak RSS {rss:.0f} MB (batch {args.batch:,})")
+          f"peak RSS {rss:.0f} MB, {rss_before:.0f} MB before the load (moto runs in this process and keeps "
+          f"the uploaded file; batch {args.batch:,})")
     Pipeline.objects.all().delete()
     moto.stop()
 
