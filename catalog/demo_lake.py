@@ -219,6 +219,8 @@ class TableSpec:
     visibility: str = ""  # table-level override of the database's visibility
     with_objects: bool = False
     base_model: str = ""
+    # "athena": Presto view text as Athena writes it; "hive": plain SQL as Spark/dbt-glue write it.
+    view_dialect: str = "athena"
 
     @property
     def qualified_name(self) -> str:
@@ -398,6 +400,7 @@ class _Planner:
             columns=columns, owner=rng.choice(OWNERS[db.base_hub]),
             classification=classification_of(model.name, names, db.layer),
             view_sql=select, upstream=[s.qualified_name for s in used], base_model=model.name,
+            view_dialect="athena" if db.layer == "semantic" else "hive",
         )
 
     def variant(self, base: TableSpec, round_: int) -> TableSpec:
@@ -546,12 +549,16 @@ def table_input(spec: TableSpec, bucket: str) -> dict[str, Any]:
         params["visibility"] = spec.visibility
     common = {"Name": spec.name, "Description": spec.description[:2048], "Owner": spec.owner, "Parameters": params}
     if spec.is_view:
-        params.update({"presto_view": "true", "comment": "Presto View"})
+        if spec.view_dialect == "athena":
+            params.update({"presto_view": "true", "comment": "Presto View"})
+            original, expanded = presto_view_text(spec), "/* Presto View */"
+        else:
+            original = expanded = spec.view_sql
         return {
             **common,
             "TableType": "VIRTUAL_VIEW",
-            "ViewOriginalText": presto_view_text(spec),
-            "ViewExpandedText": "/* Presto View */",
+            "ViewOriginalText": original,
+            "ViewExpandedText": expanded,
             "PartitionKeys": [],
             "StorageDescriptor": {"Columns": _glue_columns(spec.columns), "Location": "", "SerdeInfo": {}},
         }

@@ -64,11 +64,13 @@ def make_glue_table(database: str, name: str, columns: Sequence[ColumnLike] = ((
                     *, hub: str = "finance", layer: str = "prepared", owner: str = "owner@example.com",
                     classification: str = "internal", fmt: str = "parquet",
                     partition_keys: Sequence[ColumnLike] = (), partitions: Sequence[Sequence[str]] = (),
-                    view_sql: str = "", description: str = "", visibility: str = "",
+                    view_sql: str = "", view_dialect: str = "athena", description: str = "", visibility: str = "",
                     parameters: dict[str, str] | None = None, bucket: str | None = None) -> dict[str, Any]:
-    """Create one Glue table (or an Athena view when ``view_sql`` is given) with its partitions.
+    """Create one Glue table (or a view when ``view_sql`` is given) with its partitions.
 
-    ``columns`` are ``(name, type[, comment])``; ``fmt`` one of parquet/json/csv. Returns the TableInput.
+    ``columns`` are ``(name, type[, comment])``; ``fmt`` one of parquet/json/csv; a view is stored
+    as Athena does (``view_dialect="athena"``, base64 Presto view text) or as plain SQL (``"hive"``).
+    Returns the TableInput.
     """
     if not view_sql and fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {sorted(FORMATS)}")
@@ -76,7 +78,7 @@ def make_glue_table(database: str, name: str, columns: Sequence[ColumnLike] = ((
         database=database, name=name, hub=hub, layer=layer, description=description, columns=_columns(columns),
         owner=owner, classification=classification, format="" if view_sql else fmt,
         partition_keys=_columns(partition_keys), partitions=[list(p) for p in partitions], view_sql=view_sql,
-        visibility=visibility,
+        visibility=visibility, view_dialect=view_dialect,
     )
     bucket = bucket or settings.LAKE_BUCKET
     payload = table_input(spec, bucket)

@@ -87,6 +87,18 @@ def test_semantic_views_are_athena_views_selecting_from_their_real_upstream_tabl
             assert upstream in _view_sql(view)
 
 
+def test_views_inside_the_prepared_layer_are_stored_as_plain_sql_like_spark_writes_them(glue) -> None:
+    plan = plan_lake(databases=9, seed=2)  # clinical's prepared layer holds Tuva's dbt staging views
+    view = next(t for t in plan.tables if t.layer == "prepared" and t.is_view)
+    seed_demo_lake(databases=9, seed=2)
+
+    stored = glue.get_table(DatabaseName=view.database, Name=view.name)["Table"]
+    assert stored["TableType"] == "VIRTUAL_VIEW"
+    assert stored["ViewOriginalText"] == stored["ViewExpandedText"] == view.view_sql
+    assert f"FROM {view.upstream[0]} t0" in stored["ViewOriginalText"]
+    assert "presto_view" not in stored["Parameters"]
+
+
 def test_partitions_and_small_real_objects_are_in_s3(glue) -> None:
     seed_small_lake()
     s3 = aws.client("s3")
