@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +25,8 @@ from portal import audit, aws
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
+# A Glue job's own timeout is 48 h by default; a local load of a few million rows takes minutes.
+RUN_ABANDON_AFTER = timedelta(hours=48)
 
 
 class IngestionError(Exception):
@@ -402,6 +405,7 @@ def request_run(pipeline: Pipeline, *, user: Any = None, trigger: str = "manual"
     pipeline is not ready."""
     if pipeline.status != Pipeline.Status.READY:
         raise Conflict(f"The pipeline is {pipeline.status}; runs need a ready pipeline.")
+    fail_abandoned_runs(pipeline)
     try:
         with transaction.atomic():
             run = PipelineRun.objects.create(pipeline=pipeline, trigger=trigger,
@@ -416,6 +420,17 @@ def request_run(pipeline: Pipeline, *, user: Any = None, trigger: str = "manual"
         audit.record(user, "ingestion.run.request", role=role, target=f"pipeline:{pipeline.pk}",
                      details={"run": run.pk, "trigger": trigger})
     return run
+
+
+def fail_abandoned_runs(pipeline: Pipeline) -> int:
+    """Ends runs queued or running for longer than RUN_ABANDON_AFTER (their worker was lost):
+    otherwise one lost run would block every later run of the pipeline."""
+    cutoff = timezone.now() - RUN_ABANDON_AFTER
+    hours = RUN_ABANDON_AFTER.total_seconds() / 3600
+    return PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
+                                      created_at__lt=cutoff).update(
+        status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
+        error=f"Abandoned: no outcome after {hours:.0f} hours (the worker running it was lost).")
 
 
 def scheduled_run(pipeline_id: int) -> PipelineRun | None:

@@ -43,6 +43,21 @@ def test_a_second_run_while_one_is_queued_is_refused(provider, ready_pipeline):
     assert tasks.scheduled_run.apply(args=[ready_pipeline.pk]).get() is None
 
 
+def test_a_run_lost_with_its_worker_does_not_block_later_runs(provider, ready_pipeline,
+                                                             django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = PipelineRun.objects.create(pipeline=ready_pipeline, status="running")
+    PipelineRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(hours=49))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider.post(f"/api/v1/pipelines/{ready_pipeline.pk}/runs").status_code == 202
+    lost.refresh_from_db()
+    assert lost.status == "failed" and lost.error.startswith("Abandoned: no outcome after 48 hours")
+    assert ready_pipeline.runs.filter(status="succeeded").count() == 1
+
+
 def test_the_pipeline_page_pauses_resumes_reschedules_and_runs(provider, ready_pipeline,
                                                                django_capture_on_commit_callbacks):
     url = f"/ingestion/pipelines/{ready_pipeline.pk}/"
