@@ -201,6 +201,21 @@ def await_osmem(child: Child, timeout: float = 60.0) -> str:
     raise StartupError(f"osmem did not start; see {child.log_path}:\n{log_tail(child.log_path)}")
 
 
+def fail_interrupted_syncs() -> int:
+    """Fail catalog syncs left "running" by an embedded portal stopped mid-sync; returns how many.
+
+    Embedded mode runs one portal per data folder, so at start-up nothing can still be syncing;
+    without this a Ctrl-C during the first sync would block syncs until the abandon timeout.
+    """
+    from django.utils import timezone
+
+    from catalog.models import SyncRun
+
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(),
+        error="Interrupted: the embedded portal was stopped before the sync finished.")
+
+
 def ensure_demo_users(password: str) -> list[tuple[str, tuple[str, ...]]]:
     """Local demo accounts in their IdP-style groups (created or reset); returns (username, groups)."""
     from django.contrib.auth import get_user_model

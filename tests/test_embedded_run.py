@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from django.conf import settings
 
@@ -121,3 +122,35 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
     assert run.returncode == 0, "".join(output)
     time.sleep(0.5)
     assert [pid for pid in children if _alive(pid)] == [], "".join(output)
+
+
+@pytest.mark.django_db
+def test_a_sync_left_running_by_a_stopped_embedded_portal_is_failed_at_the_next_start() -> None:
+    from catalog.models import GlueCatalog, SyncRun
+    from portal.embedded import fail_interrupted_syncs
+
+    catalog = GlueCatalog.objects.create(account_id="123456789012", region="eu-central-1")
+    done = SyncRun.objects.create(catalog=catalog, kind="full", status=SyncRun.Status.SUCCEEDED)
+    stuck = SyncRun.objects.create(catalog=catalog, kind="full", status=SyncRun.Status.RUNNING)
+
+    assert fail_interrupted_syncs() == 1
+    stuck.refresh_from_db()
+    done.refresh_from_db()
+    assert stuck.status == SyncRun.Status.FAILED and "Interrupted" in stuck.error
+    assert done.status == SyncRun.Status.SUCCEEDED
+
+
+def test_ensure_demo_users_puts_each_account_in_its_idp_style_groups(db) -> None:
+    from django.contrib.auth import get_user_model
+
+    from portal.embedded import ensure_demo_users
+    from portal.roles import Role, roles_from_groups
+
+    ensure_demo_users("pw-1")
+    ensure_demo_users("pw-2")  # a restart with another DEMO_PASSWORD resets it
+
+    consumer = get_user_model().objects.get(username="consumer")
+    assert consumer.check_password("pw-2")
+    groups = consumer.groups.values_list("name", flat=True)
+    assert roles_from_groups(groups) == [Role("consumer", "finance"), Role("consumer", "marketing")]
+    assert get_user_model().objects.get(username="admin").is_superuser

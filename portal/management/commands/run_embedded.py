@@ -129,6 +129,7 @@ class Command(BaseCommand):
                   if options["demo_tables_per_database"] else []), stdout=out))
         password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
         users = embedded.ensure_demo_users(password)
+        embedded.fail_interrupted_syncs()
         self._optional_command("Catalog sync", "sync_catalog", "--full")
         self._optional_command("Search index", "reindex")
 
