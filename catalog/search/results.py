@@ -9,23 +9,33 @@ flavour, including ones without a highlighter.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from html import escape
 from typing import Any
 
 from catalog.search.documents import FACETS
-from catalog.search.words import split_words, word_matches, word_spans
+from catalog.search.words import WordMatcher, split_words, word_spans
 
 FRAGMENT_CHARS = 160
 HIGHLIGHT_FIELDS = ("name", "database", "description")
 
 
-def _matches_any(token: str, query_words: Sequence[str]) -> bool:
-    return any(word_matches(token, q) for q in query_words)
+@lru_cache(maxsize=65_536)
+def _words_of(text: str) -> tuple[str, ...]:
+    """Split words of a column name or comment; the same ones recur on every results page."""
+    return tuple(split_words(text))
 
 
-def highlight_text(text: str, query_words: Sequence[str], fragment_chars: int = FRAGMENT_CHARS) -> str | None:
+def _matcher(query_words: Sequence[str] | WordMatcher) -> WordMatcher:
+    return query_words if isinstance(query_words, WordMatcher) else WordMatcher(query_words)
+
+
+def highlight_text(text: str, query_words: Sequence[str] | WordMatcher, fragment_chars: int = FRAGMENT_CHARS) -> str | None:
     """``text`` HTML-escaped with matched words in ``<em>``, trimmed around the first match; None if none."""
-    spans = [(s, e) for s, e, word in word_spans(text) if _matches_any(word, query_words)]
+    matcher = _matcher(query_words)
+    if not matcher.might_match(text):
+        return None
+    spans = [(s, e) for s, e, word in word_spans(text) if matcher.matches(word)]
     if not spans:
         return None
     start, end = 0, len(text)
@@ -43,47 +53,58 @@ def highlight_text(text: str, query_words: Sequence[str], fragment_chars: int = 
     return ("…" if start > 0 else "") + "".join(parts) + ("…" if end < len(text) else "")
 
 
-def _column_rank(column: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> int | None:
+def _column_rank(column: Mapping[str, Any], matcher: WordMatcher, exact_names: tuple[str, ...]) -> int | None:
     """0 exact name, 1 name holds every query word, 2 name holds some, 3 comment only; None: no match."""
     name = str(column.get("name", ""))
-    if name.lower() in (whole_query, "_".join(query_words)):
+    if name.lower() in exact_names:
         return 0
-    name_words = split_words(name)
-    hits = [q for q in query_words if any(word_matches(w, q) for w in name_words)]
+    hits: set[int] = set()
+    if matcher.might_match(name):
+        for word in _words_of(name):
+            hits |= matcher.hits(word)
     if hits:
-        return 1 if len(hits) == len(query_words) else 2
-    comment_words = split_words(str(column.get("comment") or ""))
-    return 3 if any(_matches_any(w, query_words) for w in comment_words) else None
+        return 1 if len(hits) == len(matcher.words) else 2
+    comment = column.get("comment") or ""
+    if comment and matcher.might_match(comment) and any(matcher.matches(w) for w in _words_of(comment)):
+        return 3
+    return None
 
 
-def matched_columns(columns: Iterable[Mapping[str, Any]], query_words: Sequence[str], whole_query: str) -> list[dict[str, Any]]:
+def matched_columns(columns: Iterable[Mapping[str, Any]], query_words: Sequence[str] | WordMatcher,
+                    whole_query: str) -> list[dict[str, Any]]:
     """The columns that answered the query, best first: [{"name", "type", "comment"}].
 
     Exact names, then names holding every query word, then some, then comment matches.
     """
-    if not query_words:
+    matcher = _matcher(query_words)
+    if not matcher.words:
         return []
+    exact_names = (whole_query, "_".join(q for q, _, _ in matcher.words))
     ranked = []
     for position, col in enumerate(columns):
-        rank = _column_rank(col, query_words, whole_query)
+        rank = _column_rank(col, matcher, exact_names)
         if rank is not None:
             entry = {"name": col.get("name", ""), "type": col.get("type", ""), "comment": col.get("comment") or ""}
             ranked.append((rank, position, entry))
     return [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
-def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str], whole_query: str) -> dict[str, Any]:
-    """One API result from a hit (``_source`` limited to documents.RESULT_SOURCE_FIELDS)."""
+def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, whole_query: str) -> dict[str, Any]:
+    """One API result from a hit (``_source`` limited to documents.RESULT_SOURCE_FIELDS).
+
+    Pass one WordMatcher for all hits of a page: it remembers every token it has judged.
+    """
     src = hit.get("_source", {})
+    matcher = _matcher(query_words)
     highlight: dict[str, list[str]] = {}
-    if query_words:
+    if matcher.words:
         for name in HIGHLIGHT_FIELDS:
-            fragment = highlight_text(str(src.get(name) or ""), query_words)
+            fragment = highlight_text(str(src.get(name) or ""), matcher)
             if fragment:
                 highlight[name] = [fragment]
-        tags = [t for t in src.get("tags") or [] if highlight_text(t, query_words)]
+        tags = [fragment for fragment in (highlight_text(t, matcher) for t in src.get("tags") or []) if fragment]
         if tags:
-            highlight["tags"] = [highlight_text(t, query_words) or "" for t in tags]
+            highlight["tags"] = tags
     return {
         "id": src.get("id", int(hit.get("_id", 0) or 0)),
         "qualified_name": src.get("qualified_name", ""),
@@ -100,7 +121,7 @@ def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str], whole_query: s
         "updated_at": src.get("updated_at"),
         "score": hit.get("_score"),
         "highlight": highlight,
-        "matched_columns": matched_columns(src.get("columns") or [], query_words, whole_query),
+        "matched_columns": matched_columns(src.get("columns") or [], matcher, whole_query),
         "tags": list(src.get("tags") or []),
         "column_count": src.get("column_count", 0),
     }

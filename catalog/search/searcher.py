@@ -14,6 +14,7 @@ from catalog.search import query as q
 from catalog.search.documents import DISPLAY_COLUMNS_CAP
 from catalog.search.indexer import IndexUnavailable, alias_name
 from catalog.search.results import matched_columns, shape_facets, shape_hit, shape_suggestions
+from catalog.search.words import WordMatcher
 from portal.opensearch import get_client
 from portal.roles import Role
 
@@ -27,7 +28,7 @@ def _run(body: dict[str, Any]) -> dict[str, Any] | None:
         raise IndexUnavailable(f"Search is unavailable right now ({type(exc).__name__}).") from exc
 
 
-def _fill_columns_beyond_cap(results: list[dict[str, Any]], words: list[str], whole: str) -> None:
+def _fill_columns_beyond_cap(results: list[dict[str, Any]], words: WordMatcher, whole: str) -> None:
     """Wide tables keep only their first columns in the index; look the rest up for the matches."""
     wide = {r["id"]: r for r in results if not r["matched_columns"] and r["column_count"] > DISPLAY_COLUMNS_CAP}
     if not wide:
@@ -45,9 +46,10 @@ def search(request: q.SearchRequest, role: Role | None) -> dict[str, Any]:
     if answer is None:
         return page
     words, whole = request.words, request.text.lower()
-    results = [shape_hit(hit, words, whole) for hit in answer["hits"]["hits"]]
+    matcher = WordMatcher(words)
+    results = [shape_hit(hit, matcher, whole) for hit in answer["hits"]["hits"]]
     if words:
-        _fill_columns_beyond_cap(results, words, whole)
+        _fill_columns_beyond_cap(results, matcher, whole)
     total = answer["hits"]["total"]
     page.update(
         count=total["value"] if isinstance(total, dict) else int(total),

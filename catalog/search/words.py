@@ -111,6 +111,39 @@ def within_one_edit(a: str, b: str) -> bool:
 
 def word_matches(token: str, query_word: str) -> bool:
     """Whether an indexed word answers a query word: equal, same singular, or one typo away."""
-    if token == query_word or singular(token) == singular(query_word):
-        return True
-    return typo_budget(query_word) > 0 and len(token) >= 4 and within_one_edit(token, query_word)
+    return WordMatcher([query_word]).matches(token)
+
+
+class WordMatcher:
+    """``word_matches`` against a fixed set of query words, remembered per token.
+
+    Shaping one results page checks thousands of tokens (column names, comments) that
+    repeat a lot; answering each distinct token once keeps the portal's overhead small.
+    """
+
+    def __init__(self, query_words: Iterable[str]) -> None:
+        self.words = [(q, singular(q), typo_budget(q) > 0) for q in query_words]
+        self._memo: dict[str, frozenset[int]] = {}
+        # A matching token keeps the first or the second half of the query word intact (one edit
+        # or a plural ending cannot touch both), so text holding neither half cannot match.
+        self._needles = {half for q, _, _ in self.words for half in (q[: (len(q) + 1) // 2], q[len(q) // 2:]) if half}
+
+    def might_match(self, text: str) -> bool:
+        """False when no word of ``text`` can match (a cheap test before splitting it)."""
+        lowered = text.lower()
+        return any(needle in lowered for needle in self._needles)
+
+    def hits(self, token: str) -> frozenset[int]:
+        """Indices of the query words that ``token`` answers."""
+        found = self._memo.get(token)
+        if found is None:
+            single = singular(token)
+            found = frozenset(
+                i for i, (q, q_single, fuzzy) in enumerate(self.words)
+                if token == q or single == q_single or (fuzzy and len(token) >= 4 and within_one_edit(token, q))
+            )
+            self._memo[token] = found
+        return found
+
+    def matches(self, token: str) -> bool:
+        return bool(self.hits(token))
