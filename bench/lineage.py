@@ -272,6 +272,8 @@ def main() -> None:
     # (other processes) weighs on all three alike.
     api_graph, engine_graph, cte_graph, depth3_sizes = [], [], [], []
     api_impact, engine_impact, cte_impact, cte_set, sizes = [], [], [], [], []
+    # The floor any API request pays here (session, user, role, middleware): GET /api/v1/me.
+    floor = [timed(lambda: api("/api/v1/me", {})) for _ in range(50)]
     with connection.cursor() as c:
         c.execute("SET statement_timeout = '120s'")
         for s in starts:
@@ -297,6 +299,7 @@ def main() -> None:
         print(f"machine load average {f.read().split()[0]} on {os.cpu_count()} CPUs (other processes share them)")
     print(f"samples {len(starts)} depth-3 starts (neighbourhood median {statistics.median(depth3_sizes):,.0f}, max {max(depth3_sizes):,} datasets), "
           f"{len(closure_starts)} closure starts (closure median {statistics.median(sizes):,.0f}, max {max(sizes):,} datasets)")
+    print(f"floor   GET /api/v1/me        {ms(floor)}   (framework cost every API answer includes)")
     print(f"graph   API (HTTP stack, node cap {settings.LINEAGE_MAX_NODES}) {ms(api_graph)}   target p95 < 50 ms")
     print(f"        engine, uncapped      {ms(engine_graph)}")
     print(f"        PostgreSQL CTE        {ms(cte_graph)}")
