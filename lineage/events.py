@@ -66,10 +66,16 @@ def _require(obj: dict[str, Any], key: str, path: str) -> Any:
     return obj[key]
 
 
+# Longest namespace/name we store (see lineage.models); longer ones are refused, not cut.
+MAX_LENGTH = {"namespace": 512, "name": 1024, "field": 255}
+
+
 def _string(obj: dict[str, Any], key: str, path: str) -> str:
     value = _require(obj, key, path)
     if not isinstance(value, str) or not value.strip():
         raise EventInvalid(f"{path}{key}", "must be a non-empty string")
+    if len(value) > MAX_LENGTH.get(key, 10_000) or "\x00" in value:
+        raise EventInvalid(f"{path}{key}", f"must be at most {MAX_LENGTH.get(key, 10_000)} characters, without NUL")
     return value
 
 

@@ -26,12 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 
 from catalog.models import Column, Table
 from lineage import naming
-from lineage.events import ColumnMapping, DatasetRef, ParsedEvent, parse_event
+from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
 from lineage.models import ColumnEdge, Dataset, Edge, Event, GraphChange, GraphVersion, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
 
@@ -76,6 +76,9 @@ def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "") -> I
         except IntegrityError:
             existing = Event.objects.get(dedupe_key=key)
             return IngestResult(created=False, event_id=existing.pk, edges=0)
+        except DataError:
+            # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
+            raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
 
         if parsed.kind == "dataset":
             assert parsed.dataset is not None

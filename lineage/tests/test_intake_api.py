@@ -55,6 +55,8 @@ def test_same_run_with_another_event_type_is_a_new_event(client):
         (lambda e: e.update(eventType="FINISHED"), "eventType"),
         (lambda e: e["outputs"][0].pop("namespace"), "outputs[0].namespace"),
         (lambda e: e.update(inputs="orders"), "inputs"),
+        (lambda e: e["outputs"][0].update(name="x" * 1025), "outputs[0].name"),
+        (lambda e: e["job"].update(facets={"note": {"text": "nul \u0000 here"}}), "body"),
         (lambda e: e["outputs"][0]["facets"]["columnLineage"]["fields"]["total"]["inputFields"][0].pop("field"),
          "outputs[0].facets.columnLineage.fields.total.inputFields[0].field"),
     ],
