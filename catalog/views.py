@@ -38,8 +38,12 @@ def search(request: HttpRequest) -> HttpResponse:
         # Degraded: say so and offer browsing straight from the database.
         context.update(unavailable=True, browse=queries.browse(role, page_size=1))
         return render(request, "catalog/search.html", context, status=503)
+    chosen = {f: set(search_request.filters.get(f, ())) for f in FACETS}
+    for facet, buckets in answer["facets"].items():
+        # Chosen values first, so they never hide behind "more".
+        buckets.sort(key=lambda b, picked=chosen[facet]: b["value"] not in picked)
     context.update(answer=answer, request_obj=search_request, pages=_page_numbers(search_request, answer["count"]),
-                   chosen={f: set(search_request.filters.get(f, ())) for f in FACETS})
+                   chosen=chosen)
     return render(request, "catalog/search.html", context)
 
 
