@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +33,13 @@ class LineageIntakeView(APIView):
     allowed_personas = ("provider",)
     parser_classes: list = []  # the body is read here, bounded, before any parsing
 
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+        description="One OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2). 201 {id, created, edges}; "
+        "the same event again (runId + eventType + eventTime) answers 201 with created=false; "
+        "400 names the field breaking the spec; 413 from LINEAGE_MAX_EVENT_BYTES.",
+    )
     def post(self, request: Request) -> Response:
         limit = int(getattr(settings, "LINEAGE_MAX_EVENT_BYTES", 5_000_000))
         too_big = _error(413, f"An event must be smaller than {limit} bytes.", field="body")
@@ -80,6 +89,13 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+_WHERE = [
+    OpenApiParameter("dataset", str, description="Catalog dataset DATABASE.TABLE"),
+    OpenApiParameter("node", str, description="Any dataset as NAMESPACE/NAME (instead of dataset)"),
+    OpenApiParameter("column", str, description="Follow one column (column-level lineage)"),
+]
+
+
 class LineageGraphView(APIView):
     """GET the lineage around a dataset: nodes, edges, truncated (see lineage.queries for visibility).
 
@@ -87,6 +103,15 @@ class LineageGraphView(APIView):
     the ``X-Lineage-Cycle`` header always says whether the returned graph has a cycle.
     """
 
+    @extend_schema(
+        parameters=[
+            *_WHERE,
+            OpenApiParameter("direction", str, enum=list(DIRECTIONS), description="Default both"),
+            OpenApiParameter("depth", int, description="Hops from the dataset, 0-20, default 2"),
+            OpenApiParameter("include", str, description="runs: add last run states of jobs and the cycle flag"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         direction = request.query_params.get("direction", "both")
         if direction not in DIRECTIONS:
@@ -111,6 +136,10 @@ class LineageGraphView(APIView):
 class LineageImpactView(APIView):
     """GET every dataset (and column) downstream of a dataset with its distance, paginated."""
 
+    @extend_schema(
+        parameters=[*_WHERE, OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="1-1000, default 100")],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         page = _int_param(request, "page", 1, 1, 10**9)
         if isinstance(page, Response):
