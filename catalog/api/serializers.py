@@ -49,3 +49,100 @@ def versions_json(qualified_name: str, versions: list[dict[str, Any]]) -> dict[s
             for v in versions
         ],
     }
+
+
+# --- Response shapes, for the OpenAPI schema (/api/v1/docs); the views answer plain dicts. ---
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class MatchedColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    comment = serializers.CharField()
+
+
+class SearchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    qualified_name = serializers.CharField(help_text="database.table")
+    database = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    table_type = serializers.CharField()
+    format = serializers.CharField()
+    location = serializers.CharField()
+    owner = serializers.CharField()
+    classification = serializers.CharField()
+    hub = serializers.CharField()
+    layer = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.FloatField(allow_null=True, help_text="null in browse order (empty query)")
+    highlight = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                      help_text="field → HTML fragments, matched words in <em>")
+    matched_columns = MatchedColumnSerializer(many=True)
+
+
+class SearchPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = SearchResultSerializer(many=True)
+    facets = serializers.DictField(child=FacetValueSerializer(many=True),
+                                   help_text="database, table_type, format, owner, classification, hub, layer")
+
+
+class SuggestionSerializer(serializers.Serializer):
+    qualified_name = serializers.CharField()
+    name = serializers.CharField()
+    database = serializers.CharField()
+
+
+class SuggestPageSerializer(serializers.Serializer):
+    suggestions = SuggestionSerializer(many=True)
+
+
+class ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    comment = serializers.CharField()
+    partition_key = serializers.BooleanField()
+    pii = serializers.BooleanField()
+
+
+class DatasetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    qualified_name = serializers.CharField()
+    database = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(help_text="curated, else Glue's")
+    table_type = serializers.CharField()
+    format = serializers.CharField()
+    location = serializers.CharField()
+    parameters = serializers.DictField()
+    owner = serializers.CharField()
+    classification = serializers.CharField()
+    hub = serializers.CharField()
+    layer = serializers.CharField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    view_sql = serializers.CharField()
+    columns = ColumnSerializer(many=True)
+    partition_keys = serializers.ListField(child=serializers.CharField())
+    tags = serializers.ListField(child=serializers.CharField())
+    pii_columns = serializers.ListField(child=serializers.CharField())
+    curation = serializers.DictField(help_text="description, tags, owner, classification, pii_columns, updated_by, updated_at")
+
+
+class VersionSerializer(serializers.Serializer):
+    version_id = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+    recorded_at = serializers.DateTimeField(allow_null=True)
+    columns = serializers.ListField(child=serializers.DictField())
+    diff = serializers.DictField(help_text="added, removed, type_changed [{name, from, to}], first_seen")
+
+
+class VersionsPageSerializer(serializers.Serializer):
+    qualified_name = serializers.CharField()
+    versions = VersionSerializer(many=True)

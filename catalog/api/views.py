@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
@@ -11,8 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import queries
-from catalog.api.serializers import CurationSerializer, dataset_json, versions_json
+from catalog.api.serializers import (
+    CurationSerializer,
+    DatasetSerializer,
+    SearchPageSerializer,
+    SuggestPageSerializer,
+    VersionsPageSerializer,
+    dataset_json,
+    versions_json,
+)
 from catalog.search import searcher
+from catalog.search.documents import FACETS
 from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
@@ -39,6 +49,15 @@ def _bad_request(message: str) -> Response:
 class SearchView(_CatalogView):
     """GET /api/v1/search?q=&page=&page_size=&<facet>=… — ranked datasets with facets."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Words, a table or column name, or database.table (≤ 500 chars)"),
+            OpenApiParameter("page", int, description="1-based; beyond the end gives no results"),
+            OpenApiParameter("page_size", int, description="default 20, at most 100"),
+            *[OpenApiParameter(f, str, many=True, description="facet filter; repeat for OR") for f in FACETS],
+        ],
+        responses=SearchPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         try:
             search_request = parse_request(request.query_params.lists())
@@ -53,6 +72,8 @@ class SearchView(_CatalogView):
 class SuggestView(_CatalogView):
     """GET /api/v1/search/suggest?q=PREFIX — at most 10 table names as you type."""
 
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="prefix of any word of a table name")],
+                   responses=SuggestPageSerializer)
     def get(self, request: Request) -> Response:
         prefix = request.query_params.get("q", "")
         if len(prefix) > 500:
@@ -66,10 +87,12 @@ class SuggestView(_CatalogView):
 class DatasetView(_CatalogView):
     """GET /api/v1/datasets/DATABASE.TABLE — full detail; PATCH curates (stewards of the hub)."""
 
+    @extend_schema(responses=DatasetSerializer)
     def get(self, request: Request, qualified_name: str) -> Response:
         table = queries.visible_table(current_role(request), qualified_name)
         return Response(dataset_json(queries.dataset_detail(table)))
 
+    @extend_schema(request=CurationSerializer, responses=DatasetSerializer)
     def patch(self, request: Request, qualified_name: str) -> Response:
         role = current_role(request)
         table = queries.visible_table(role, qualified_name)
@@ -88,6 +111,7 @@ class DatasetView(_CatalogView):
 class DatasetVersionsView(_CatalogView):
     """GET /api/v1/datasets/DATABASE.TABLE/versions — Glue versions with schema diffs."""
 
+    @extend_schema(responses=VersionsPageSerializer)
     def get(self, request: Request, qualified_name: str) -> Response:
         table = queries.visible_table(current_role(request), qualified_name)
         return Response(versions_json(table.qualified_name, queries.versions_of(table)))
