@@ -64,12 +64,14 @@ class MatchedColumnSerializer(serializers.Serializer):
     comment = serializers.CharField()
 
 
-class SearchResultSerializer(serializers.Serializer):
+class _TableSerializer(serializers.Serializer):
+    """Fields a search result and a dataset detail share."""
+
     id = serializers.IntegerField()
     qualified_name = serializers.CharField(help_text="database.table")
     database = serializers.CharField()
     name = serializers.CharField()
-    description = serializers.CharField()
+    description = serializers.CharField(help_text="curated, else Glue's")
     table_type = serializers.CharField()
     format = serializers.CharField()
     location = serializers.CharField()
@@ -78,6 +80,9 @@ class SearchResultSerializer(serializers.Serializer):
     hub = serializers.CharField()
     layer = serializers.CharField()
     updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class SearchResultSerializer(_TableSerializer):
     score = serializers.FloatField(allow_null=True, help_text="null in browse order (empty query)")
     highlight = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                       help_text="field → HTML fragments, matched words in <em>")
@@ -111,22 +116,9 @@ class ColumnSerializer(serializers.Serializer):
     pii = serializers.BooleanField()
 
 
-class DatasetSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    qualified_name = serializers.CharField()
-    database = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField(help_text="curated, else Glue's")
-    table_type = serializers.CharField()
-    format = serializers.CharField()
-    location = serializers.CharField()
+class DatasetSerializer(_TableSerializer):
     parameters = serializers.DictField()
-    owner = serializers.CharField()
-    classification = serializers.CharField()
-    hub = serializers.CharField()
-    layer = serializers.CharField()
     created_at = serializers.DateTimeField(allow_null=True)
-    updated_at = serializers.DateTimeField(allow_null=True)
     view_sql = serializers.CharField()
     columns = ColumnSerializer(many=True)
     partition_keys = serializers.ListField(child=serializers.CharField())
