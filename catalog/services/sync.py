@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from catalog import signals
@@ -141,6 +141,44 @@ def _walk(source: GlueSource, databases: Iterable[DatabaseRecord]) -> Iterator[t
         yield "done", record, None
 
 
+class _SignalDispatcher:
+    """Delivers after-commit signals (search indexing, lineage) on one background thread, in commit order.
+
+    During a full sync, indexing batch N then overlaps with reading and writing
+    batch N+1. At most ``depth`` batches wait, so memory stays flat; ``close``
+    delivers what is left before the run finishes. After ``close`` (or on a
+    callback run later, as tests do) delivery is direct.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self._jobs: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._open = True
+        self._thread = threading.Thread(target=self._work, name="sync-signals", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                try:
+                    job()
+                except Exception:  # a receiver's failure must not stop later deliveries
+                    log.exception("after-commit signal delivery failed")
+        finally:
+            connections.close_all()  # this thread's own database connections
+
+    def submit(self, job: Any) -> None:
+        if self._open:
+            self._jobs.put(job)
+        else:
+            job()
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._jobs.put(None)
+            self._thread.join()
+
+
 @dataclass
 class _DatabaseState:
     row: Database
@@ -158,17 +196,26 @@ class _Sync:
         self.partitions = partitions  # "all" | "changed" | "none": which tables' partitions a batch reads
         self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
         self.warnings: list[str] = []
+        # Full syncs deliver signals in the background (see _SignalDispatcher); refreshes deliver at once.
+        self.dispatcher: _SignalDispatcher | None = None
 
     def collect_source_warnings(self) -> None:
         # The prefetch thread may append meanwhile: pop one by one so none is lost.
         while self.source.warnings:
             self.warnings.append(self.source.warnings.pop(0))
 
+    def deliver(self, job: Any) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(job)
+        else:
+            job()
+
     def signal_after_commit(self, table_ids: list[int], added: dict[int, list[dict[str, Any]]] | None = None) -> None:
         if table_ids:
-            transaction.on_commit(partial(_send_tables_changed, self.catalog.pk, list(table_ids)))
+            transaction.on_commit(partial(self.deliver, partial(_send_tables_changed, self.catalog.pk,
+                                                                list(table_ids))))
         if added:
-            transaction.on_commit(partial(_send_partitions_added, added))
+            transaction.on_commit(partial(self.deliver, partial(_send_partitions_added, added)))
 
     # --- Glue reads done before a batch's transaction (no transaction held open on network calls)
 
@@ -332,8 +379,12 @@ def _finish(sync: _Sync, error: str = "") -> SyncRun:
 def _run(sync: _Sync, body: Any) -> SyncRun:
     """Run ``body(pool)`` and record its outcome; Glue unreachable or any bug ends as a failed run."""
     try:
-        with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
-            body(pool)
+        try:
+            with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
+                body(pool)
+        finally:
+            if sync.dispatcher is not None:
+                sync.dispatcher.close()  # committed batches are indexed before the run is finished
     except SourceUnavailable as exc:
         return _finish(sync, error=f"{exc}. The mirror keeps its last good state.")
     except Exception as exc:  # a bug must still end the run, or the catalog stays claimed
@@ -365,6 +416,7 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
     """
     run = run or claim_run(catalog, SyncRun.Kind.FULL)
     sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL))
+    sync.dispatcher = _SignalDispatcher()
 
     def body(pool: ThreadPoolExecutor) -> None:
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog)}

@@ -60,3 +60,13 @@ def test_opensearch_down_still_syncs_and_the_next_success_catches_up(
     assert again.counts["tables_unchanged"] == 2  # nothing changed in Glue, yet the index is caught up
     assert not GlueCatalog.objects.get(pk=catalog.pk).index_stale
     assert indexed_names() == {"orders", "customers"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_sync_has_indexed_every_committed_batch_when_it_returns(catalog: GlueCatalog, search: str) -> None:
+    # Real commits: the search receiver runs on the sync's background delivery thread.
+    run = full_sync(catalog)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert indexed_names() == {"orders", "customers"}
+    assert not GlueCatalog.objects.get(pk=catalog.pk).index_stale
