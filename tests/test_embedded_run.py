@@ -108,6 +108,19 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
         dataset = admin.get(f"{url}api/v1/datasets/{view.qualified_name}", timeout=10)
         assert dataset.status_code == 200, dataset.text
         assert view.upstream[0].split(".")[1] in dataset.text  # the Athena view's SQL came through
+        # "Sync now" from the web process reaches the Celery worker through the shared broker.
+        started = admin.post(f"{url}api/v1/catalog/sync-runs", json={}, timeout=10,
+                             headers={"X-CSRFToken": admin.cookies["csrftoken"], "Referer": url})
+        assert started.status_code in (200, 201, 202), started.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            latest = admin.get(f"{url}api/v1/catalog/sync-runs", timeout=10).json()
+            latest = latest["results"] if isinstance(latest, dict) else latest
+            if len(latest) >= 2 and latest[0]["status"] == "succeeded":
+                break
+            time.sleep(0.5)
+        assert len(latest) >= 2 and latest[0]["status"] == "succeeded", latest
+
         roles_page = _log_in(url, "consumer").get(f"{url}roles/select/", timeout=10).text
         assert "Consumer · finance" in roles_page and "Consumer · marketing" in roles_page
         assert len(children) >= 5  # moto, osmem, worker, beat, web
