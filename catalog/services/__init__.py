@@ -5,4 +5,5 @@
 - ``runs``: the sync claim, progress and outcome.
 - ``events``: Glue change events from SQS, turned into refreshes.
 - ``schedules``: the beat schedule of the sync tasks.
+- ``curation``: steward curation of datasets (search feature).
 """
