@@ -20,6 +20,7 @@ endpoint ``portal.aws`` points at, idempotently (existing items are updated).
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import io
 import json
@@ -302,8 +303,8 @@ class _Planner:
             home = home_of(model)
             if home:
                 self.homes.setdefault(home, []).append(model)
-        self.semantic_referenced = {u for m in self.models.values() if home_of(m) and home_of(m)[1] == "semantic"
-                                    for u in m.upstream}
+        self.semantic_referenced = {u for (_, layer), models in self.homes.items() if layer == "semantic"
+                                    for m in models for u in m.upstream}
 
     def rng(self, *parts: str) -> random.Random:
         # One stream per item: a table's attributes do not move when other tables are added.
@@ -571,7 +572,7 @@ def table_input(spec: TableSpec, bucket: str) -> dict[str, Any]:
         "Compressed": spec.format == "parquet",
         # Crawlers put the data format here; the table's own "classification" is the portal's data class.
         "Parameters": {"classification": spec.format},
-        **json.loads(json.dumps(FORMATS[spec.format])),
+        **copy.deepcopy(FORMATS[spec.format]),
     }
     return {**common, "TableType": "EXTERNAL_TABLE", "PartitionKeys": _glue_columns(spec.partition_keys),
             "StorageDescriptor": storage}
