@@ -72,24 +72,42 @@ def _adjacency(g: nx.DiGraph, direction: str) -> dict[int, dict[int, dict[int, t
     return g._succ if direction == "downstream" else g._pred  # type: ignore[attr-defined, no-any-return]
 
 
+def _levels(g: nx.DiGraph, start: int, direction: str, depth: int | None, max_nodes: int) -> tuple[list[list[int]], bool]:
+    """Breadth-first levels from ``start`` (level k = nodes k hops away, each sorted), and whether the
+    node cap (``max_nodes`` including the start) cut the walk short.
+
+    Each level is one C-level set union and difference, not a Python loop per edge: closures of
+    100k+ datasets take tens of milliseconds. When the cap falls inside a level, the lowest ids of
+    that level are kept, so the answer does not depend on dict order.
+    """
+    adjacency = _adjacency(g, direction)
+    seen = {start}
+    frontier: list[int] = [start]
+    levels: list[list[int]] = []
+    while frontier and (depth is None or len(levels) < depth):
+        reached: set[int] = set()
+        for node in frontier:
+            reached.update(adjacency[node])
+        reached -= seen
+        if not reached:
+            break
+        room = max_nodes - len(seen)
+        level = sorted(reached)
+        if len(level) > room:
+            levels.append(level[:room])
+            return levels, True
+        seen.update(level)
+        levels.append(level)
+        frontier = level
+    return levels, False
+
+
 def _walk(g: nx.DiGraph, start: int, direction: str, depth: int | None, max_nodes: int, seen: dict[int, int]) -> bool:
     """Breadth-first from ``start`` into ``seen`` (node → distance); True when the node cap cut it short."""
-    frontier = [start]
-    distance = 0
-    adjacency = _adjacency(g, direction)
-    while frontier and (depth is None or distance < depth):
-        distance += 1
-        following: list[int] = []
-        for node in frontier:
-            for neighbour in adjacency[node]:
-                if neighbour in seen:
-                    continue
-                if len(seen) >= max_nodes:
-                    return True
-                seen[neighbour] = distance
-                following.append(neighbour)
-        frontier = following
-    return False
+    levels, truncated = _levels(g, start, direction, depth, max_nodes)
+    for distance, level in enumerate(levels, start=1):
+        seen.update(dict.fromkeys(level, distance))
+    return truncated
 
 
 def _directions(direction: str) -> tuple[str, ...]:
@@ -148,14 +166,10 @@ def _edges_among(g: nx.DiGraph, nodes: dict[int, int]) -> Iterator[tuple[int, in
     successors = _adjacency(g, "downstream")
     for u in nodes:
         succ = successors.get(u)
-        if succ is None:
+        if not succ:
             continue
-        if len(succ) > len(nodes):
-            pairs = ((v, succ[v]) for v in nodes if v in succ)
-        else:
-            pairs = ((v, jobs) for v, jobs in succ.items() if v in nodes)
-        for v, jobs in pairs:
-            for job, columns in jobs.items():
+        for v in succ.keys() & nodes.keys():  # C-level intersection, whichever side is bigger
+            for job, columns in succ[v].items():
                 yield u, v, job, columns
 
 
@@ -222,10 +236,8 @@ def impact(g: nx.DiGraph, start: int, column: str | None = None) -> list[Impact]
     if start not in g:
         return []
     if column is None:
-        seen: dict[int, int] = {start: 0}
-        _walk(g, start, "downstream", None, len(g) + 1, seen)
-        del seen[start]
-        return [Impact(n, None, d) for d, n in sorted((d, n) for n, d in seen.items())]
+        levels, _ = _levels(g, start, "downstream", None, len(g) + 1)
+        return [Impact(node, None, distance) for distance, level in enumerate(levels, start=1) for node in level]
     found: dict[tuple[int, str], int] = {}
     visited = {(start, column.casefold())}
     frontier = [(start, column)]
