@@ -308,6 +308,11 @@ def main() -> None:
     print(f"        engine                {ms(engine_impact)}")
     print(f"        PostgreSQL CTE        {ms(cte_impact)}   (with distances, as the API answers)")
     print(f"        CTE / engine          {ratio(cte_impact, engine_impact)}   CTE / API {ratio(cte_impact, api_impact)}   target >= 10x")
+    big = [i for i, size in enumerate(sizes) if size >= 10_000]
+    if big:
+        pick = lambda values: [values[i] for i in big]  # noqa: E731
+        print(f"        closures >= 10,000 datasets ({len(big)} starts): engine {ms(pick(engine_impact))}, "
+              f"CTE {ms(pick(cte_impact))}, CTE / engine {ratio(pick(cte_impact), pick(engine_impact))}")
     print(f"        PostgreSQL CTE, set   {ms(cte_set)}   (reachable ids only, no distances)")
     print(f"        CTE set / engine      {ratio(cte_set, engine_impact)}   CTE set / API {ratio(cte_set, api_impact)}")
 
