@@ -36,11 +36,18 @@ SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
 
 INDEX_SETTINGS: dict[str, Any] = {
     "analysis": {
-        "filter": {"name_prefix": {"type": "edge_ngram", "min_gram": 1, "max_gram": 24}},
+        "filter": {
+            "name_prefix": {"type": "edge_ngram", "min_gram": 1, "max_gram": 24},
+            "whole_prefix": {"type": "edge_ngram", "min_gram": 1, "max_gram": 64},
+        },
         "analyzer": {
             # Documents and queries are split into (singular) words in Python; the index only lower-cases.
             "words": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase"]},
             "prefixes": {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase", "name_prefix"]},
+            # Prefixes of the whole name (and of database.name): "what was typed starts the name"
+            # becomes a term lookup instead of a prefix scan over every name.
+            "whole_prefixes": {"type": "custom", "tokenizer": "keyword", "filter": ["lowercase", "whole_prefix"]},
+            "whole": {"type": "custom", "tokenizer": "keyword", "filter": ["lowercase"]},
             # Descriptions and comments are prose: tokenised and stemmed by OpenSearch (cheaper at 2M columns).
             "prose": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "porter_stem"]},
         },
@@ -52,7 +59,7 @@ _PROSE = {"type": "text", "analyzer": "prose"}
 # Derived search fields are indexed but not stored: _source stays what a result needs.
 DERIVED_FIELDS = (
     "qualified_exact", "name_exact", "name_compact", "name_words", "database_words", "description_words",
-    "tag_words", "column_names", "column_words", "column_comment_words", "suggest",
+    "tag_words", "column_names", "column_words", "column_comment_words", "suggest", "name_start", "qualified_start",
 )
 
 INDEX_MAPPINGS: dict[str, Any] = {
@@ -73,6 +80,8 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "column_words": _WORDS,
         "column_comment_words": _PROSE,
         "suggest": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"},
+        "name_start": {"type": "text", "analyzer": "whole_prefixes", "search_analyzer": "whole"},
+        "qualified_start": {"type": "text", "analyzer": "whole_prefixes", "search_analyzer": "whole"},
         **{facet: {"type": "keyword"} for facet in FACETS},
         "visibility": {"type": "keyword"},
         "updated_at": {"type": "date"},
@@ -173,6 +182,8 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "columns": _display_columns(columns, set(curation.get("pii_columns") or [])),
         "column_count": len(columns),
         "suggest": " ".join(split_words(name)),
+        "name_start": name.lower(),
+        "qualified_start": f"{database}.{name}".lower(),
         "visibility": table.get("visibility") or "hub",
         "updated_at": updated_at.isoformat() if updated_at else None,
         "usage_count": int(table.get("usage_count") or 0),

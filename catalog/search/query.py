@@ -203,23 +203,16 @@ def build_suggest(prefix: str, role: Role | None, limit: int = SUGGEST_LIMIT) ->
     if not words:
         return None
     lowered = " ".join(prefix.split()).lower()
+    matches: list[dict[str, Any]] = [{"match": {"suggest": {"query": " ".join(words), "operator": "and"}}}]
+    if "." in lowered:
+        matches.append({"match": {"qualified_start": {"query": lowered}}})
     query: dict[str, Any] = {
         "bool": {
-            "must": [
-                {
-                    "bool": {
-                        "should": [
-                            {"match": {"suggest": {"query": " ".join(words), "operator": "and"}}},
-                            {"prefix": {"qualified_exact": {"value": lowered}}},
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                }
-            ],
+            "must": [{"bool": {"should": matches, "minimum_should_match": 1}}],
             "should": [
                 # Names (or database.name) that start with what was typed, then exact names, rank first.
-                {"prefix": {"qualified_exact": {"value": lowered, "boost": 20.0}}},
-                {"prefix": {"name_exact": {"value": lowered, "boost": 5.0}}},
+                {"match": {"qualified_start": {"query": lowered, "boost": 20.0}}},
+                {"match": {"name_start": {"query": lowered, "boost": 5.0}}},
                 {"term": {"name_exact": {"value": lowered, "boost": 10.0}}},
             ],
             "filter": [f for f in (search_filter(role),) if f is not None],
