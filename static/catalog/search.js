@@ -37,6 +37,13 @@
     }
   });
 
+  // Open the dataset tab named in the address (e.g. #curation after saving a curation).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.location.hash || !window.bootstrap) { return; }
+    var tab = document.querySelector('[data-bs-toggle="tab"][data-bs-target="' + window.location.hash.replace(/"/g, "") + '"]');
+    if (tab) { window.bootstrap.Tab.getOrCreateInstance(tab).show(); }
+  });
+
   document.addEventListener("input", function (event) {
     var box = event.target.closest("[data-filter-table]");
     if (!box) { return; }
