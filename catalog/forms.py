@@ -11,10 +11,14 @@ from catalog.services.curation import CurationInput
 
 
 class CurationForm(forms.Form):
-    description = forms.CharField(required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}))
-    tags = forms.CharField(required=False, max_length=2_000, help_text="Comma-separated, e.g. gold, finance-kpi")
-    owner = forms.CharField(required=False, max_length=255)
-    classification = forms.ChoiceField(required=False, choices=[("", "— as in Glue —")] + [(c, c) for c in CLASSIFICATIONS])
+    description = forms.CharField(required=False, max_length=20_000,
+                                  widget=forms.Textarea(attrs={"rows": 4, "class": "form-control form-control-sm"}))
+    tags = forms.CharField(required=False, max_length=2_000, help_text="Comma-separated, e.g. gold, finance-kpi",
+                           widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    owner = forms.CharField(required=False, max_length=255,
+                            widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    classification = forms.ChoiceField(required=False, choices=[("", "— as in Glue —")] + [(c, c) for c in CLASSIFICATIONS],
+                                       widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     pii_columns = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="PII columns")
 
     def __init__(self, *args: Any, column_names: list[str], **kwargs: Any) -> None:

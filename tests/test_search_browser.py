@@ -72,3 +72,12 @@ def test_a_steward_types_picks_a_suggestion_filters_by_a_facet_and_reads_a_schem
     assert "partition key" in page.locator("#schema-table").inner_text()
     page.get_by_role("tab", name="Storage & query").click()
     assert 'FROM "sales_prepared"."customer_orders"' in page.locator("#athena-query").inner_text()
+
+    # A steward curates; the page comes back on the Curation tab and search finds the new words at once.
+    page.goto("/datasets/sales_prepared.customer_orders#curation")
+    page.locator("#curation-form textarea[name=description]").fill("Orders of the webshop, one row per order")
+    page.locator("#curation-form").get_by_role("button", name="Save curation").click()
+    page.wait_for_url(re.compile(r"#curation$"))
+    assert page.locator("#curation-form").is_visible()
+    page.goto("/search?q=webshop")
+    assert page.locator("a.dataset-link").first.inner_text() == "sales_prepared.customer_orders"

@@ -38,11 +38,13 @@
   });
 
   // Open the dataset tab named in the address (e.g. #curation after saving a curation).
-  document.addEventListener("DOMContentLoaded", function () {
+  function showTabFromHash() {
     if (!window.location.hash || !window.bootstrap) { return; }
     var tab = document.querySelector('[data-bs-toggle="tab"][data-bs-target="' + window.location.hash.replace(/"/g, "") + '"]');
     if (tab) { window.bootstrap.Tab.getOrCreateInstance(tab).show(); }
-  });
+  }
+  document.addEventListener("DOMContentLoaded", showTabFromHash);
+  window.addEventListener("hashchange", showTabFromHash);
 
   document.addEventListener("input", function (event) {
     var box = event.target.closest("[data-filter-table]");
