@@ -17,6 +17,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import build_scope
+from sqlglot.schema import ensure_schema
 
 _PRESTO_VIEW = re.compile(r"^\s*/\*\s*Presto View:\s*(?P<payload>[A-Za-z0-9+/=\s]+)\*/\s*$")
 
@@ -102,13 +104,19 @@ def view_lineage(view_sql: str, *, default_database: str, schema: Schema | None 
             result.sources.add((table.db or default_database, table.name))
 
     first_select = query.selects if isinstance(query, exp.Select) else query.find(exp.Select).selects  # type: ignore[union-attr]
+    # Qualify and scope the view once for all its columns: lineage() would otherwise
+    # re-qualify the whole query per column (most of a large sync's time went there).
+    scope = build_scope(query)
+    if scope is None:
+        raise ViewSqlError("cannot resolve view SQL: no query scope")
+    mapping_schema = ensure_schema(schema, dialect=dialect)
     seen: set[tuple[str, str, str, str]] = set()
     for projection in first_select:
         target = projection.alias_or_name
         if not target or target == "*":
             continue
         try:
-            root = lineage(target, query, schema=schema, dialect=dialect)
+            root = lineage(target, query, schema=mapping_schema, dialect=dialect, scope=scope, trim_selects=False, copy=False)
         except SqlglotError:
             continue  # one unreadable column does not lose the table-level lineage
         transformation = _transformation(root.expression)
