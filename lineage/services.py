@@ -369,7 +369,8 @@ def link_tables(table_ids: Iterable[int]) -> int:
     return changed
 
 
-def refresh_for_tables(table_ids: list[int]) -> None:
+def refresh_for_tables(table_ids: list[int]) -> dict[str, int]:
     """Follow a catalog change: link datasets to new tables, re-derive lineage of changed views."""
-    link_tables(table_ids)
-    derive_view_lineage(table_ids)
+    linked = link_tables(table_ids)
+    edges = derive_view_lineage(table_ids)
+    return {"tables": len(table_ids), "linked": linked, "view_edges": edges}

@@ -100,3 +100,18 @@ def test_a_table_synced_later_is_linked_to_lineage_already_reported(client):
     table = make_table("raw", "crm_customers", location="s3://landing/crm/customers/")
     tables_changed.send(sender=None, catalog_id=table.catalog_id, table_ids=[table.pk])
     assert Dataset.objects.get(namespace="s3://landing").table == table
+
+
+def test_a_large_catalog_change_derives_view_lineage_in_a_celery_task(celery_worker, settings):
+    import time
+
+    settings.LINEAGE_INLINE_TABLES = 1
+    orders = make_table("sales", "orders", columns=ORDERS)
+    view = make_table("sales", "big_orders", view_sql="SELECT id AS order_id FROM orders", columns=[("order_id", "int")])
+    tables_changed.send(sender=None, catalog_id=view.catalog_id, table_ids=[orders.pk, view.pk])
+    deadline = time.monotonic() + 30
+    while not Edge.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    edge = Edge.objects.get()
+    assert (edge.source.table, edge.target.table) == (orders, view)
+    assert list(edge.columns.values_list("source_column", "target_column")) == [("id", "order_id")]
