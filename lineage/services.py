@@ -193,7 +193,8 @@ def _link(dataset: Dataset, table: Table) -> Dataset:
     if canonical is None:
         dataset.table = table
         dataset.save(update_fields=["table", "updated_at"])
-        return dataset  # same node id: names and visibility are read per request, the graph is unchanged
+        _touch([dataset.pk])
+        return dataset  # same node id: the graph is unchanged, only what the node describes
     if canonical.pk != dataset.pk:
         _merge_into(dataset, canonical)
     return canonical
@@ -254,6 +255,12 @@ def _bump(pairs: Iterable[tuple[int, int]]) -> None:
     if pairs:
         version = _next_version()
         GraphChange.objects.bulk_create([GraphChange(version=version, source_id=s, target_id=t) for s, t in pairs])
+
+
+def _touch(dataset_ids: Iterable[int]) -> None:
+    """Tell every process that these datasets' rows changed (their catalog link): the (d, d) pair
+    re-reads nothing but a self-loop, and makes the readers drop what they cached of d."""
+    _bump((pk, pk) for pk in dataset_ids)
 
 
 def _reload() -> None:
@@ -354,6 +361,7 @@ def link_tables(table_ids: Iterable[int]) -> int:
     for dataset in Dataset.objects.filter(table_id__in=ids, table__deleted_at__isnull=False):
         dataset.table = None
         dataset.save(update_fields=["table", "updated_at"])
+        _touch([dataset.pk])
         changed += 1
     for table in Table.objects.live().filter(pk__in=ids):
         candidates = Q(name=f"table/{table.database_name}/{table.name}") | Q(name__iexact=f"awsdatacatalog.{table.database_name}.{table.name}") | Q(name__iexact=f"{table.database_name}.{table.name}")

@@ -223,3 +223,17 @@ def test_an_s3_dataset_is_found_however_its_path_is_written(client, lake):
         response = client.get("/api/v1/lineage/graph", {"node": node})
         assert response.status_code == 200, node
         assert "crm.public.copy" in names(response.json())
+
+
+@pytest.mark.django_db
+def test_a_dataset_linked_later_to_a_hub_only_table_turns_hidden_for_other_hubs(client):
+    from catalog.signals import tables_changed
+
+    services.ingest_event(run_event([("s3://landing", "/fin/ledger")], [("postgres://x:5432", "a.b.c")]), hub="")
+    login_persona(client, "marketing_consumer")
+    shown = lambda: client.get("/api/v1/lineage/graph", {"node": "postgres://x:5432/a.b.c"}).json()["nodes"]  # noqa: E731
+    assert "s3://landing" in {n["namespace"] for n in shown()}  # described once, and remembered by the process
+    table = make_table("fin", "ledger", hub="finance", visibility="hub", location="s3://landing/fin/ledger/")
+    tables_changed.send(sender=None, catalog_id=table.catalog_id, table_ids=[table.pk])
+    landing = [n for n in shown() if n["kind"] == "dataset" and n["namespace"] != "postgres://x:5432"]
+    assert len(landing) == 1 and landing[0]["hidden"] is True
