@@ -14,13 +14,20 @@ from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import full_sync, refresh_tables
 
 
-@shared_task(name="catalog.tasks.sync_catalog_task")
-def sync_catalog_task(catalog_id: int, full: bool = True, run_id: int | None = None,
+# A table refresh waiting behind a running full sync tries again for about half an hour.
+TABLE_REFRESH_MAX_RETRIES = 30
+
+
+@shared_task(bind=True, name="catalog.tasks.sync_catalog_task", max_retries=TABLE_REFRESH_MAX_RETRIES)
+def sync_catalog_task(self: Any, catalog_id: int, full: bool = True, run_id: int | None = None,
                       tables: list[list[str]] | None = None) -> dict[str, Any]:
     """A full reconcile of one catalog (``full``), or a refresh of ``tables`` ([[database, table], ...]).
 
     ``run_id`` names a run already claimed by ``request_sync``; a run that is no
-    longer running (a redelivered message) makes this a no-op.
+    longer running (a redelivered message) makes this a no-op. A full sync that
+    finds another one running is skipped (that one covers it); a refresh of named
+    tables is retried with backoff instead, since the running sync may already have
+    passed those tables.
     """
     catalog = GlueCatalog.objects.filter(pk=catalog_id).first()
     if catalog is None:
@@ -36,6 +43,8 @@ def sync_catalog_task(catalog_id: int, full: bool = True, run_id: int | None = N
         else:
             run = refresh_tables(catalog, [(d, t) for d, t in tables])
     except SyncAlreadyRunning as exc:
+        if tables and not full:
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60))
         return {"skipped": str(exc), "running_run_id": exc.run.pk}
     return {"run_id": run.pk, "status": run.status, "counts": run.counts, "error": run.error}
 

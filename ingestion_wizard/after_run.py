@@ -28,7 +28,9 @@ def refresh_catalog(p: Pipeline, table_names: list[str]) -> list[int]:
     Table ids. Raises RuntimeError with the sync's own error when the refresh failed.
     """
     from catalog.models import Table
+    from catalog.services.runs import SyncAlreadyRunning
     from catalog.services.sync import ensure_catalogs, refresh_tables
+    from catalog.tasks import sync_catalog_task
 
     catalogs = ensure_catalogs()
     catalog = next((c for c in catalogs if c.account_id == aws.account_id()
@@ -37,7 +39,13 @@ def refresh_catalog(p: Pipeline, table_names: list[str]) -> list[int]:
         raise RuntimeError(f"GLUE_CATALOGS does not include {aws.account_id()}:{settings.AWS_DEFAULT_REGION}, "
                            "where pipelines create their tables.")
     pairs = [tuple(name.split(".", 1)) for name in table_names]
-    run = refresh_tables(catalog, pairs)
+    try:
+        run = refresh_tables(catalog, pairs)
+    except SyncAlreadyRunning as exc:
+        # The running sync may have passed these tables already: refresh them once it ends.
+        sync_catalog_task.apply_async(kwargs={"catalog_id": catalog.pk, "full": False,
+                                              "tables": [list(pair) for pair in pairs]}, countdown=1)
+        raise RuntimeError(f"{exc} The refresh of {', '.join(table_names)} is queued to follow it.") from exc
     if run.error:
         raise RuntimeError(run.error)
     return list(Table.objects.live().filter(catalog=catalog, database_name=p.target_database,

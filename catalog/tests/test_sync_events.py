@@ -124,3 +124,24 @@ def test_a_glue_change_reaches_the_mirror_within_seconds_through_a_real_worker(
     assert Table.objects.get(name="customers").columns.filter(name="email").exists()
     assert time.monotonic() - started < 5
     assert settings.CATALOG_EVENTS_QUEUE_URL == queue
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_refresh_behind_a_running_sync_waits_for_it_instead_of_being_dropped(
+        aws_endpoint: str, celery_worker: object) -> None:
+    from catalog.tasks import sync_catalog_task
+
+    g.create_database("sales", hub="finance", layer="prepared")
+    g.create_table("sales", "orders")
+    catalog = ensure_catalogs()[0]
+    blocker = claim_run(catalog, SyncRun.Kind.FULL)
+
+    sync_catalog_task.apply_async(kwargs={"catalog_id": catalog.pk, "full": False, "tables": [["sales", "orders"]]})
+    time.sleep(2)
+    assert not Table.objects.filter(name="orders").exists()  # held back while the full sync runs
+
+    SyncRun.objects.filter(pk=blocker.pk).update(status=SyncRun.Status.FAILED)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not Table.objects.filter(name="orders").exists():
+        time.sleep(0.2)
+    assert Table.objects.filter(database_name="sales", name="orders", deleted_at__isnull=True).exists()
