@@ -9,22 +9,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.test import Client
 
 from lineage import queries, services
 from lineage.tests.conftest import make_table, run_event
 from portal.roles import Role
-from portal.testing.personas import login_as
+from portal.testing.browser import log_in
 
 GLUE = "arn:aws:glue:eu-central-1:123456789012"
 
-
-def log_in(page: object, live_server: object, username: str, role: Role) -> None:
-    """Copy a force_login session cookie into the browser, so the test needs no login form."""
-    client = Client()
-    login_as(client, username, role)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,  # type: ignore[attr-defined]
-                               "url": live_server.url}])  # type: ignore[attr-defined]
 
 
 def flow(source: str, target: str, job: str, columns: dict | None = None) -> None:

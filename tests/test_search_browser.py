@@ -8,20 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
 from portal.roles import Role
-from portal.testing.personas import login_as
+from portal.testing.browser import log_in
 
-
-def log_in(page: object, live_server: object, username: str, role: Role) -> None:
-    """Copy a force_login session cookie into the browser, so the test needs no login form."""
-    client = Client()
-    login_as(client, username, role)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,  # type: ignore[attr-defined]
-                               "url": live_server.url}])  # type: ignore[attr-defined]
 
 
 @pytest.mark.browser

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from catalog.models import Table
 from catalog.services.sync import ensure_catalogs
 from catalog.tests import sync_glue as g
 from portal.roles import Role
-from portal.testing.personas import login_as
+from portal.testing.browser import log_in
 
 
 @pytest.mark.browser
@@ -20,10 +19,7 @@ def test_an_admin_syncs_now_and_sees_live_progress_to_the_outcome(celery_worker,
     g.create_table("sales", "orders")
     g.create_table("sales", "customers")
     ensure_catalogs()
-    client = Client()
-    login_as(client, "ada", Role("admin"))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    log_in(page, live_server, "ada", Role("admin"))
 
     page.goto("/operations/")
     assert page.locator("text=No sync has run yet.").is_visible()

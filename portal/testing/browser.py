@@ -32,3 +32,19 @@ def page(chromium: object, live_server: object) -> Iterator[object]:
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def log_in(page: object, live_server: object, username: str, role: object) -> object:
+    """Log the browser in as ``username`` acting in ``role``, without the login form.
+
+    Copies a force_login session cookie into the browser context; returns the user.
+    """
+    from django.test import Client
+
+    from portal.testing.personas import login_as
+
+    client = Client()
+    user = login_as(client, username, role)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,  # type: ignore[attr-defined]
+                               "url": live_server.url}])  # type: ignore[attr-defined]
+    return user
