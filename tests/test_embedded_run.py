@@ -3,6 +3,7 @@ and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,11 +13,13 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 from django.conf import settings
 
 from catalog.demo_lake import plan_lake
+from catalog.services.events import DEFAULT_QUEUE_NAME, change_event
 
 STARTUP_TIMEOUT = 120
 # Point the run at nothing the test session uses: its own SQLite, broker, moto and osmem.
@@ -120,6 +123,29 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
                 break
             time.sleep(0.5)
         assert len(latest) >= 2 and latest[0]["status"] == "succeeded", latest
+
+        # The incremental path: a Glue change event on the embedded SQS queue reaches the mirror in seconds.
+        moto_url = "http://127.0.0.1:" + re.search(r"local moto server on port (\d+)", text).group(1)
+        local_aws = {"endpoint_url": moto_url, "region_name": "eu-central-1",
+                     "aws_access_key_id": "embedded", "aws_secret_access_key": "embedded"}
+        glue, sqs = boto3.client("glue", **local_aws), boto3.client("sqs", **local_aws)
+        table = next(t for t in plan_lake(3, 3, 42).tables if not t.is_view)
+        database, name = table.qualified_name.split(".")
+        current = glue.get_table(DatabaseName=database, Name=name)["Table"]
+        table_input = {k: v for k, v in current.items() if k in (
+            "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys", "TableType",
+            "Parameters")}
+        table_input["StorageDescriptor"]["Columns"].append({"Name": "added_by_event", "Type": "string"})
+        glue.update_table(DatabaseName=database, TableInput=table_input)
+        queue_url = sqs.get_queue_url(QueueName=DEFAULT_QUEUE_NAME)["QueueUrl"]
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(change_event(database, [name])))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            detail = admin.get(f"{url}api/v1/datasets/{table.qualified_name}", timeout=10).text
+            if "added_by_event" in detail:
+                break
+            time.sleep(0.5)
+        assert "added_by_event" in detail
 
         roles_page = _log_in(url, "consumer").get(f"{url}roles/select/", timeout=10).text
         assert "Consumer · finance" in roles_page and "Consumer · marketing" in roles_page

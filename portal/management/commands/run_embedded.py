@@ -132,6 +132,11 @@ class Command(BaseCommand):
         embedded.fail_interrupted_syncs()
         self._optional_command("Catalog sync", "sync_catalog", "--full")
         self._optional_command("Search index", "reindex")
+        if own_moto and not os.environ.get("CATALOG_EVENTS_QUEUE_URL"):
+            # The incremental path as in production: Glue change events on SQS, polled by the worker.
+            from catalog.services.events import setup_event_queue
+
+            self._export(env, "CATALOG_EVENTS_QUEUE_URL", setup_event_queue())
 
         supervisor.spawn("celery-worker", [sys.executable, "-m", "celery", "-A", "portal", "worker",
                                            "--loglevel=INFO", "--pool=threads", "--concurrency=4",
