@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 # Runs of letters/digits between separators (anything not a letter or digit, underscore included).
 _CHUNK = re.compile(r"[^\W_]+")
@@ -47,7 +48,19 @@ def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 def split_words(text: str) -> list[str]:
     """``"CustomerOrders_v2.sales-data"`` → ``["customer", "orders", "v", "2", "sales", "data"]``."""
-    return [word for _, _, word in word_spans(text)]
+    return list(_words_of(text))
+
+
+# Column and database names repeat a lot across a catalog (id, customer_id, updated_at …):
+# indexing splits each distinct name once. Bounded, so memory stays flat at millions of columns.
+@lru_cache(maxsize=65536)
+def _words_of(text: str) -> tuple[str, ...]:
+    return tuple(word for _, _, word in word_spans(text))
+
+
+@lru_cache(maxsize=65536)
+def _singular_words_of(text: str) -> tuple[str, ...]:
+    return tuple(singular(word) for word in _words_of(text))
 
 
 def words_text(*texts: str) -> str:
@@ -56,15 +69,14 @@ def words_text(*texts: str) -> str:
     Index and query both go through ``singular`` here, so plural and singular meet without
     relying on a stemmer the OpenSearch flavour may lack.
     """
-    return " ".join(singular(word) for text in texts for word in split_words(text))
+    return " ".join(word for text in texts for word in _singular_words_of(text))
 
 
 def unique_words(texts: Iterable[str]) -> list[str]:
     """Singular words of all ``texts`` in first-seen order, each once (keeps column word fields lean)."""
     seen: dict[str, None] = {}
     for text in texts:
-        for word in split_words(text):
-            seen.setdefault(singular(word), None)
+        seen.update(dict.fromkeys(_singular_words_of(text)))
     return list(seen)
 
 
