@@ -177,6 +177,17 @@ def _datasets(event: dict[str, Any], key: str) -> list[DatasetRef]:
     return [_dataset(item, f"{key}[{i}]") for i, item in enumerate(value)]
 
 
+def _job_and_datasets(event: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """The job identity and its input/output datasets, as RunEvents and JobEvents both carry them."""
+    return {
+        "job_namespace": _string(job, "namespace", "job."),
+        "job_name": _string(job, "name", "job."),
+        "job_facets": _object(job.get("facets") or {}, "job.facets"),
+        "inputs": _datasets(event, "inputs"),
+        "outputs": _datasets(event, "outputs"),
+    }
+
+
 def parse_event(event: Any) -> ParsedEvent:
     """Validate ``event`` (a decoded JSON value) and read what lineage needs from it."""
     if not isinstance(event, dict):
@@ -206,24 +217,11 @@ def parse_event(event: Any) -> ParsedEvent:
             event_type=event_type,
             run_id=_uuid(_require(run, "runId", "run."), "run.runId"),
             parent_run_id=parent_run_id,
-            job_namespace=_string(job, "namespace", "job."),
-            job_name=_string(job, "name", "job."),
-            job_facets=_object(job.get("facets") or {}, "job.facets"),
-            inputs=_datasets(event, "inputs"),
-            outputs=_datasets(event, "outputs"),
+            **_job_and_datasets(event, job),
         )
     if "dataset" in event:
         return ParsedEvent(kind="dataset", event_time=event_time, producer=producer, dataset=_dataset(event["dataset"], "dataset"))
     if "job" in event:
         job = _object(event["job"], "job")
-        return ParsedEvent(
-            kind="job",
-            event_time=event_time,
-            producer=producer,
-            job_namespace=_string(job, "namespace", "job."),
-            job_name=_string(job, "name", "job."),
-            job_facets=_object(job.get("facets") or {}, "job.facets"),
-            inputs=_datasets(event, "inputs"),
-            outputs=_datasets(event, "outputs"),
-        )
+        return ParsedEvent(kind="job", event_time=event_time, producer=producer, **_job_and_datasets(event, job))
     raise EventInvalid("run", "is required (a RunEvent needs run and job; a DatasetEvent dataset; a JobEvent job)")
