@@ -7,7 +7,6 @@ a user, credentials from STS AssumeRole on the role's IAM role.
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from typing import Any
@@ -88,6 +87,6 @@ def client_for_user(service: str, role: Role, username: str, region: str | None 
     return client(service, region, credentials=assume_role_credentials(role, username))
 
 
-@functools.lru_cache(maxsize=1)
 def account_id() -> str:
+    """The portal's own AWS account (read per call, so overridden settings are followed)."""
     return settings.AWS_ACCOUNT_ID
