@@ -7,9 +7,11 @@ names, columns and comments come from the Tuva models (catalog/fixtures/tuva):
 
 1. walk      a bare boto3 paginator walk (get_databases, get_tables per database), nothing else
 2. sync      a full sync into an empty database (DATABASE_URL, default the bench's own PostgreSQL db)
-3. resync    a full reconcile after 1% of the tables changed in Glue (the "incremental reconcile")
-4. indexed   a full sync into an empty database with the search index built along (osmem started here)
-5. lag       event path: Glue update + change event on SQS -> poller -> mirror -> search index, seconds
+3. pass      the partition pass that follows it (one get_partitions call per partitioned table: work the
+             walk does not do, so it is reported on its own, with a bare walk of the same calls beside it)
+4. resync    a full reconcile after 1% of the tables changed in Glue (the "incremental reconcile")
+5. indexed   a full sync into an empty database with the search index built along (osmem started here)
+6. lag       event path: Glue update + change event on SQS -> poller -> mirror -> search index, seconds
 
 Each phase runs in its own process so its peak memory (ru_maxrss) is its own.
 Targets (issue 2): sync <= 1.5x walk, indexed <= 2.3x walk, peak < 300 MB at 100k tables,
@@ -100,6 +102,9 @@ def table_input(rng: random.Random, models: list[dict[str, Any]], name: str, par
 
 
 def serve_moto(port: int, tables: int, databases: int, partitioned_share: float, seed: int) -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per Glue request
     from moto.glue.models import glue_backends
     from moto.server import ThreadedMotoServer
 
@@ -184,6 +189,30 @@ def phase_sync(keep_search: bool) -> dict[str, Any]:
     return {"seconds": seconds, "status": run.status, "counts": run.counts, "warnings": len(run.warnings),
             "error": run.error, "peak_mb": _rss_mb(), "base_mb": base,
             "index_stale": GlueCatalog.objects.get(pk=catalog.pk).index_stale}
+
+
+def phase_partitions() -> dict[str, Any]:
+    """The partition pass after the full sync (sync_partitions), then a bare walk of the same Glue calls."""
+    _django()
+    _only_search_receiver(False)
+    from catalog.models import Table
+    from catalog.services.partitions import sync_partitions
+    from catalog.services.sync import ensure_catalogs
+    from portal import aws
+
+    catalog = ensure_catalogs()[0]
+    tables = list(Table.objects.filter(partitions_pending=True).values_list("database_name", "name"))
+    started = time.perf_counter()
+    run = sync_partitions(catalog)
+    seconds = time.perf_counter() - started
+    glue = aws.client("glue", region=REGION)
+    started = time.perf_counter()
+    for database, name in tables:
+        for _page in glue.get_paginator("get_partitions").paginate(CatalogId=ACCOUNT, DatabaseName=database,
+                                                                   TableName=name):
+            pass
+    return {"seconds": seconds, "walk_seconds": time.perf_counter() - started, "tables": len(tables),
+            "status": run.status, "counts": run.counts, "peak_mb": _rss_mb()}
 
 
 def phase_refresh(tables_file: str) -> dict[str, Any]:
@@ -323,7 +352,7 @@ def main() -> None:
         return serve_moto(args.port, args.tables, databases, args.partitioned, args.seed)
     if args.phase:
         result = {"walk": phase_walk, "sync": lambda: phase_sync(False), "indexed": lambda: phase_sync(True),
-                  "reset": phase_reset, "poller": lambda: phase_poller(args.seconds),
+                  "reset": phase_reset, "poller": lambda: phase_poller(args.seconds), "partitions": phase_partitions,
                   "refresh": lambda: phase_refresh(args.tables_file)}[args.phase]()
         print(json.dumps(result, default=str))
         return
@@ -357,6 +386,10 @@ def main() -> None:
         _run_phase(["--phase", "reset"], env)
         sync = _run_phase(["--phase", "sync"], env)
         print(f"sync: {sync['seconds']:.1f} s {sync['status']} {sync['counts']}", flush=True)
+        passed = _run_phase(["--phase", "partitions"], env)
+        print(f"partition pass: {passed['seconds']:.1f} s for {passed['tables']:,} tables "
+              f"(bare get_partitions walk {passed['walk_seconds']:.1f} s) {passed['status']} {passed['counts']}",
+              flush=True)
         if args.walk_and_sync_only:
             w = walk["seconds"]
             print(f"\nfull sync {sync['seconds']:.1f} s = {sync['seconds'] / w:.2f}x the walk ({w:.1f} s); "
@@ -391,7 +424,7 @@ def main() -> None:
         moto.wait(timeout=60)
         if osmem is not None:
             osmem.close()
-    _report(args, walk, sync, resync, changed, refresh, indexed, lags)
+    _report(args, walk, sync, passed, resync, changed, refresh, indexed, lags)
 
 
 def _prepare_database(database_url: str, env: dict[str, str]) -> None:
@@ -405,8 +438,8 @@ def _prepare_database(database_url: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
 
 
-def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, changed: int, refresh: dict,
-            indexed: dict, lags: list[float]) -> None:
+def _report(args: argparse.Namespace, walk: dict, sync: dict, passed: dict, resync: dict, changed: int,
+            refresh: dict, indexed: dict, lags: list[float]) -> None:
     w = walk["seconds"]
     tables = walk["tables"]
     print()
@@ -420,6 +453,11 @@ def _report(args: argparse.Namespace, walk: dict, sync: dict, resync: dict, chan
         ("  tables/s", f"{tables / sync['seconds']:,.0f}", None, ""),
         ("  peak memory (process RSS)", f"{sync['peak_mb']:.0f} MB", None, "< 300 MB"),
         ("  of which above Django at rest", f"{sync['peak_mb'] - sync['base_mb']:.0f} MB", None, ""),
+        (f"partition pass after it ({passed['tables']:,} tables)", f"{passed['seconds']:.1f} s",
+         passed["seconds"] / w, f"bare get_partitions walk {passed['walk_seconds']:.1f} s "
+                                f"({passed['seconds'] / passed['walk_seconds']:.2f}x)"),
+        ("  sync and pass together", f"{sync['seconds'] + passed['seconds']:.1f} s",
+         (sync["seconds"] + passed["seconds"]) / w, "(the walk does no partition calls)"),
         (f"incremental refresh of {refresh['counts']['tables_updated']:,} changed ({args.changed:.0%}, events)",
          f"{refresh['seconds']:.1f} s", refresh["seconds"] / w,
          f"< 10% of sync ({refresh['seconds'] / sync['seconds']:.1%})"),

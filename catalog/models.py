@@ -88,6 +88,9 @@ class Table(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True)
     column_count = models.PositiveIntegerField(default=0)
     partition_count = models.PositiveIntegerField(default=0)
+    # Partitions not read since the table was created or changed: the partition pass reads these
+    # (one Glue call per table, kept out of the table sync so tables are mirrored without waiting).
+    partitions_pending = models.BooleanField(default=False)
     # Popularity signal for ranking (views, queries, workspaces launched on it).
     usage_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(null=True, blank=True)
@@ -101,7 +104,10 @@ class Table(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["catalog", "database_name", "name"], name="uniq_table"),
         ]
-        indexes = [models.Index(fields=["database_name", "name"], name="table_qualified_name")]
+        indexes = [
+            models.Index(fields=["database_name", "name"], name="table_qualified_name"),
+            models.Index(fields=["catalog", "id"], condition=Q(partitions_pending=True), name="table_partitions_pending"),
+        ]
         ordering = ["database_name", "name"]
 
     def __str__(self) -> str:
@@ -174,6 +180,7 @@ class SyncRun(models.Model):
         FULL = "full"
         INCREMENTAL = "incremental"
         EVENTS = "events"
+        PARTITIONS = "partitions"
 
     catalog = models.ForeignKey(GlueCatalog, on_delete=models.CASCADE, related_name="sync_runs", null=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -187,9 +194,15 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
-            # Two syncs never run at once on the same catalog.
+            # Two syncs never run at once on the same catalog. The partition pass has a claim of its
+            # own: it may run beside a table sync, never beside another partition pass.
             models.UniqueConstraint(
-                fields=["catalog"], condition=Q(status="running"), name="one_running_sync_per_catalog"
+                fields=["catalog"], condition=Q(status="running") & ~Q(kind="partitions"),
+                name="one_running_sync_per_catalog",
+            ),
+            models.UniqueConstraint(
+                fields=["catalog"], condition=Q(status="running", kind="partitions"),
+                name="one_running_partition_pass_per_catalog",
             ),
         ]
 

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.events import poll_events
+from catalog.services.partitions import pending_tables, sync_partitions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import full_sync, refresh_tables
 
@@ -46,6 +47,22 @@ def sync_catalog_task(self: Any, catalog_id: int, full: bool = True, run_id: int
         if tables and not full:
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60))
         return {"skipped": str(exc), "running_run_id": exc.run.pk}
+    if run.kind == SyncRun.Kind.FULL and pending_tables(catalog).exists():
+        sync_partitions_task.delay(catalog.pk)
+    return {"run_id": run.pk, "status": run.status, "counts": run.counts, "error": run.error}
+
+
+@shared_task(bind=True, name="catalog.tasks.sync_partitions_task", max_retries=TABLE_REFRESH_MAX_RETRIES)
+def sync_partitions_task(self: Any, catalog_id: int) -> dict[str, Any]:
+    """The partition pass after a full sync. Behind a running pass it retries: that one may have
+    passed the tables flagged since."""
+    catalog = GlueCatalog.objects.filter(pk=catalog_id).first()
+    if catalog is None:
+        return {"error": f"catalog {catalog_id} does not exist"}
+    try:
+        run = sync_partitions(catalog)
+    except SyncAlreadyRunning as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60))
     return {"run_id": run.pk, "status": run.status, "counts": run.counts, "error": run.error}
 
 

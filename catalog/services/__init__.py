@@ -1,6 +1,7 @@
 """Every write of the catalog app: one module per concern.
 
 - ``sync``: full reconcile and incremental refresh of the Glue mirror (``full_sync``, ``refresh_tables``).
+- ``partitions``: the partition pass after a full sync (``sync_partitions``).
 - ``mirror``: the bulk writes a sync batch makes.
 - ``runs``: the sync claim, progress and outcome.
 - ``events``: Glue change events from SQS, turned into refreshes.

@@ -8,7 +8,7 @@ and send ``tables_changed`` after commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ BATCH = 1000
 _TABLE_FIELDS = (
     "description", "table_type", "location", "format", "input_format", "serde", "view_sql", "parameters", "owner",
     "classification", "hub", "layer", "visibility", "glue_version_id", "fingerprint", "column_count", "created_at",
-    "updated_at", "deleted_at", "synced_at",
+    "updated_at", "deleted_at", "synced_at", "partitions_pending",
 )
 _DATABASE_FIELDS = ("description", "location_uri", "parameters", "hub", "layer", "visibility", "created_at",
                     "deleted_at")
@@ -116,7 +116,8 @@ def upsert_database(catalog: GlueCatalog, record: DatabaseRecord,
     return row, "updated"
 
 
-def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, now: datetime) -> Table:
+def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, now: datetime,
+               partitions_pending: bool) -> Table:
     return Table(
         catalog=catalog, database=database, database_name=record.database_name, name=record.name,
         description=record.description, table_type=record.table_type, location=record.location,
@@ -124,7 +125,7 @@ def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, no
         parameters=record.parameters, owner=record.owner, classification=record.classification, hub=record.hub,
         layer=record.layer, visibility=record.visibility, glue_version_id=record.glue_version_id,
         fingerprint=record.fingerprint, column_count=len(record.columns), created_at=record.created_at,
-        updated_at=record.updated_at, deleted_at=None, synced_at=now,
+        updated_at=record.updated_at, deleted_at=None, synced_at=now, partitions_pending=partitions_pending,
     )
 
 
@@ -198,11 +199,14 @@ def _old_columns(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
 
 
 def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRecord], known: dict[str, Known],
-                 gap_versions: dict[str, list[TableVersionRecord]] | None = None) -> BatchResult:
+                 gap_versions: dict[str, list[TableVersionRecord]] | None = None,
+                 partitions_pending: Collection[str] = ()) -> BatchResult:
     """Reconcile one batch of a database's tables against ``known`` (updated in place).
 
     Call inside a transaction. ``gap_versions`` holds Glue versions between the
     mirrored one and the current one (by table name) so the history has no holes.
+    Created and changed tables named in ``partitions_pending`` are left for the
+    partition pass (``catalog.services.partitions``).
     """
     now = timezone.now()
     result = BatchResult()
@@ -220,7 +224,7 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
     versions: list[TableVersion] = []
     column_rows: list[tuple[int, ColumnRecord]] = []
     if new:
-        rows = [_table_row(catalog, database, r, now) for r in new]
+        rows = [_table_row(catalog, database, r, now, r.name in partitions_pending) for r in new]
         if _postgres():
             for row, pk in zip(rows, allocate_ids(Table, len(rows))):
                 row.pk = pk
@@ -243,7 +247,7 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
         updates: list[Table] = []
         replace_columns: list[int] = []
         for record, seen in changed:
-            row = _table_row(catalog, database, record, now)
+            row = _table_row(catalog, database, record, now, record.name in partitions_pending)
             row.pk = seen.id
             updates.append(row)
             result.updated.append(seen.id)
@@ -303,6 +307,21 @@ def write_partitions(table_partitions: dict[int, list[PartitionRecord]]) -> dict
                      .annotate(n=Count("id")).values("n"))
         Table.objects.filter(pk__in=list(added)).update(partition_count=Subquery(per_table))
     return added
+
+
+def set_partitions_pending(table_ids: list[int], pending: bool, *, unchanged_since: datetime | None = None) -> int:
+    """Flag tables for the partition pass (or clear the flag once their partitions are read).
+
+    ``unchanged_since``: leave tables the sync wrote after that moment alone (a
+    table changed while its partitions were read needs another read).
+    """
+    done = 0
+    for start in range(0, len(table_ids), BATCH):
+        tables = Table.objects.filter(pk__in=table_ids[start:start + BATCH]).exclude(partitions_pending=pending)
+        if unchanged_since is not None:
+            tables = tables.filter(synced_at__lte=unchanged_since)
+        done += tables.update(partitions_pending=pending)
+    return done
 
 
 def soft_delete_tables(table_ids: list[int]) -> int:

@@ -19,8 +19,9 @@ class SyncAlreadyRunning(RuntimeError):
 
     def __init__(self, run: SyncRun) -> None:
         self.run = run
+        what = "partition pass" if run.kind == SyncRun.Kind.PARTITIONS else f"{run.kind} sync"
         super().__init__(
-            f"A {run.kind} sync of catalog {run.catalog} is already running (run #{run.pk}, "
+            f"A {what} of catalog {run.catalog} is already running (run #{run.pk}, "
             f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished."
         )
 
@@ -29,12 +30,21 @@ def _abandoned_before() -> Any:
     return timezone.now() - timedelta(seconds=getattr(settings, "CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600))
 
 
+def _running(catalog: GlueCatalog, kind: str) -> Any:
+    """Running runs holding the same claim as ``kind``: the partition pass is claimed apart from table syncs."""
+    running = SyncRun.objects.filter(catalog=catalog, status=SyncRun.Status.RUNNING)
+    if kind == SyncRun.Kind.PARTITIONS:
+        return running.filter(kind=SyncRun.Kind.PARTITIONS)
+    return running.exclude(kind=SyncRun.Kind.PARTITIONS)
+
+
 def claim_run(catalog: GlueCatalog, kind: str) -> SyncRun:
     """Start a run of ``kind``, or raise SyncAlreadyRunning.
 
-    The partial unique constraint (one running run per catalog) is the claim, so
-    it holds across processes and machines. A running row older than
-    CATALOG_SYNC_TIMEOUT_SECONDS belongs to a crashed worker and is failed first.
+    The partial unique constraints (one running table sync, and one running
+    partition pass, per catalog) are the claim, so it holds across processes and
+    machines. A running row older than CATALOG_SYNC_TIMEOUT_SECONDS belongs to a
+    crashed worker and is failed first.
     """
     for _attempt in range(2):
         try:
@@ -42,7 +52,7 @@ def claim_run(catalog: GlueCatalog, kind: str) -> SyncRun:
                 return SyncRun.objects.create(catalog=catalog, kind=kind, status=SyncRun.Status.RUNNING,
                                               counts={}, warnings=[])
         except IntegrityError:
-            running = SyncRun.objects.filter(catalog=catalog, status=SyncRun.Status.RUNNING).first()
+            running = _running(catalog, kind).first()
             if running is None:
                 continue  # it finished between our insert and our look-up
             abandoned = SyncRun.objects.filter(pk=running.pk, status=SyncRun.Status.RUNNING,
@@ -51,7 +61,7 @@ def claim_run(catalog: GlueCatalog, kind: str) -> SyncRun:
                 error="Abandoned: the worker running it stopped before it finished.")
             if not abandoned:
                 raise SyncAlreadyRunning(running) from None
-    running = SyncRun.objects.filter(catalog=catalog, status=SyncRun.Status.RUNNING).first()
+    running = _running(catalog, kind).first()
     if running is None:  # pragma: no cover - only under a pathological race
         raise RuntimeError("could not claim a sync run")
     raise SyncAlreadyRunning(running)

@@ -4,6 +4,12 @@ Both claim the catalog (one running sync per catalog), read Glue through
 ``catalog.sources.glue``, write through ``catalog.services.mirror`` one database
 batch per transaction, and send ``tables_changed`` / ``partitions_added`` after
 each commit. Glue unreachable fails the run and leaves the mirror as it was.
+
+Partitions cost one Glue call per table. A refresh (a few named tables) reads
+them inline; a full sync only flags new and changed partitioned tables, and the
+partition pass (``catalog.services.partitions``) reads those after it, so the
+tables of a large catalog are mirrored and searchable without waiting for
+thousands of partition listings.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ def _send_tables_changed(catalog_id: int, table_ids: list[int]) -> None:
                 log.error("tables_changed receiver %r failed: %s", receiver, outcome, exc_info=outcome)
 
 
-def _send_partitions_added(added: dict[int, list[dict[str, Any]]]) -> None:
+def send_partitions_added(added: dict[int, list[dict[str, Any]]]) -> None:
     for table_id, partitions in added.items():
         for receiver, outcome in signals.partitions_added.send_robust(sender=Table, table_id=table_id,
                                                                        partitions=partitions):
@@ -189,11 +195,14 @@ class _DatabaseState:
 class _Sync:
     """State of one run: the source, counts, warnings, and the per-database steps."""
 
-    def __init__(self, catalog: GlueCatalog, run: SyncRun, source: GlueSource, partitions: str) -> None:
+    def __init__(self, catalog: GlueCatalog, run: SyncRun, source: GlueSource, partitions: str,
+                 read_partitions: bool) -> None:
         self.catalog = catalog
         self.run = run
         self.source = source
-        self.partitions = partitions  # "all" | "changed" | "none": which tables' partitions a batch reads
+        self.partitions = partitions  # "all" | "changed" | "none": which tables' partitions a batch covers
+        # True: a batch reads those partitions itself; False: it flags them for the partition pass.
+        self.read_partitions = read_partitions
         self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
         self.warnings: list[str] = []
         # Full syncs deliver signals in the background (see _SignalDispatcher); refreshes deliver at once.
@@ -215,7 +224,7 @@ class _Sync:
             transaction.on_commit(partial(self.deliver, partial(_send_tables_changed, self.catalog.pk,
                                                                 list(table_ids))))
         if added:
-            transaction.on_commit(partial(self.deliver, partial(_send_partitions_added, added)))
+            transaction.on_commit(partial(self.deliver, partial(send_partitions_added, added)))
 
     # --- Glue reads done before a batch's transaction (no transaction held open on network calls)
 
@@ -258,16 +267,23 @@ class _Sync:
         """Reconcile one batch of tables (one transaction), then signal what changed."""
         for record in records:
             self.warnings.extend(record.warnings)
+        covered = {r.name for r in self._partitions_to_read(records, known)}
         # Partitions are read on the pool while this batch's tables are written.
         reads: list[Future[tuple[str, list[PartitionRecord] | None]]] = [
-            pool.submit(self._read_partitions, r) for r in self._partitions_to_read(records, known)]
+            pool.submit(self._read_partitions, r) for r in records if r.name in covered] if self.read_partitions else []
+        pending = () if self.read_partitions else covered
         gaps = self._gap_versions(database, records, known)
         with transaction.atomic():
-            result = mirror.write_tables(self.catalog, row, records, known, gaps)
+            result = mirror.write_tables(self.catalog, row, records, known, gaps, partitions_pending=pending)
+            if pending and self.partitions == "all":  # unchanged tables are not written: flag them too
+                written = set(result.changed_ids)
+                mirror.set_partitions_pending([known[n].id for n in pending if known[n].id not in written], True)
             partitions = dict(f.result() for f in reads)
-            added = mirror.write_partitions(
-                {known[name].id: parts for name, parts in partitions.items() if parts is not None}
-            )
+            read = {known[name].id: parts for name, parts in partitions.items() if parts is not None}
+            # Read now: nothing left for the pass. Unreadable: the pass tries again.
+            mirror.set_partitions_pending(list(read), False)
+            mirror.set_partitions_pending([known[name].id for name, parts in partitions.items() if parts is None], True)
+            added = mirror.write_partitions(read)
             self.signal_after_commit(result.changed_ids, added)
         self.counts["tables_created"] += len(result.created)
         self.counts["tables_updated"] += len(result.updated)
@@ -412,10 +428,12 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
     Raises SyncAlreadyRunning when another sync of the catalog is running
     (``run``: a run already claimed by ``request_sync``). Unchanged tables cost
     no writes; tables and databases gone from Glue are soft-deleted; one
-    unreadable database or table becomes a warning.
+    unreadable database or table becomes a warning. Partitions of new and
+    changed tables are left to ``catalog.services.partitions.sync_partitions``.
     """
     run = run or claim_run(catalog, SyncRun.Kind.FULL)
-    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL))
+    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL),
+                 read_partitions=False)
     sync.dispatcher = _SignalDispatcher()
 
     def body(pool: ThreadPoolExecutor) -> None:
@@ -442,7 +460,7 @@ def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, d
         by_database[database_name].add(table_name)
     whole = sorted(set(databases))
     run = claim_run(catalog, kind)
-    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(kind))
+    sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(kind), read_partitions=True)
 
     def body(pool: ThreadPoolExecutor) -> None:
         names = set(by_database) | set(whole)

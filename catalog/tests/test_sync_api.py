@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from catalog.models import GlueCatalog, SyncRun, Table
+from catalog.services.partitions import sync_partitions
 from catalog.services.runs import claim_run
 from catalog.services.sync import ensure_catalogs, full_sync
 from catalog.tasks import sync_catalog_task
@@ -93,6 +94,7 @@ def test_an_unknown_catalog_is_a_400(catalog: GlueCatalog) -> None:
 
 def test_the_operations_page_lists_runs_warnings_and_the_stale_index(client: Any, catalog: GlueCatalog) -> None:
     full_sync(catalog)
+    sync_partitions(catalog)
     SyncRun.objects.create(catalog=None, kind=SyncRun.Kind.EVENTS, status=SyncRun.Status.PARTIAL,
                            warnings=["sales.broken: malformed definition: column 1 has no name"])
     GlueCatalog.objects.filter(pk=catalog.pk).update(index_stale=True)
@@ -101,6 +103,7 @@ def test_the_operations_page_lists_runs_warnings_and_the_stale_index(client: Any
     page = client.get("/operations/").content.decode()
 
     assert "Sync now" in page and "stale" in page
+    assert "partitions of 0 tables read, 0 failed; 0 partitions added" in page
     assert "sales.broken: malformed definition" in page
     assert 'href="/operations/"' in page
 

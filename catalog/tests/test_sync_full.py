@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Column, Database, GlueCatalog, Partition, SyncRun, Table, TableVersion
+from catalog.services.partitions import sync_partitions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, full_sync
 from catalog.tests import sync_glue as g
@@ -52,8 +53,14 @@ def test_a_full_sync_mirrors_tables_columns_partitions_and_portal_keys(catalog: 
     assert run.status == SyncRun.Status.SUCCEEDED, run.warnings or run.error
     assert run.counts["databases_created"] == 2
     assert run.counts["tables_created"] == 3
-    assert run.counts["partitions_added"] == 2
+    # Partitions are left to the partition pass: only the partitioned table is flagged for it.
+    assert run.counts["partitions_added"] == 0
+    assert list(Table.objects.filter(partitions_pending=True).values_list("name", flat=True)) == ["invoices"]
+    passed = sync_partitions(catalog)
+    assert passed.status == SyncRun.Status.SUCCEEDED, passed.warnings or passed.error
+    assert passed.counts == {"tables_read": 1, "tables_failed": 0, "partitions_added": 2}
     invoices = Table.objects.get(database_name="finance_prepared", name="invoices")
+    assert not invoices.partitions_pending
     assert (invoices.hub, invoices.layer, invoices.visibility) == ("finance", "prepared", "hub")
     assert (invoices.owner, invoices.classification, invoices.format) == ("fin-team", "confidential", "parquet")
     assert invoices.location == "s3://lake/invoices/"
