@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -87,6 +87,7 @@ def send_partitions_added(added: dict[int, list[dict[str, Any]]]) -> None:
 
 _DONE = object()
 PREFETCH_PAGES = 2
+READ_AHEAD_DATABASES = 2
 
 
 @dataclass
@@ -94,44 +95,52 @@ class _Raised:
     error: BaseException
 
 
-def prefetch(items: Iterable[Any], depth: int = PREFETCH_PAGES) -> Iterator[Any]:
-    """Iterate ``items`` in a background thread, at most ``depth`` items ahead.
+class Prefetched:
+    """Iterates ``items`` in a background thread started at once, at most ``depth`` items ahead.
 
     Glue pages arrive while the previous page is written to the database, so a
     sync costs about the slower of the two instead of their sum; ``depth`` keeps
     memory flat (never more than a few pages held). Errors surface in the caller.
+    ``close`` stops the thread (also when iteration never started).
     """
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
+    def __init__(self, items: Iterable[Any], depth: int = PREFETCH_PAGES) -> None:
+        self._items = items
+        self._buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="glue-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
             try:
-                buffer.put(item, timeout=0.5)
+                self._buffer.put(item, timeout=0.5)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            for item in items:
-                if not put(item):
+            for item in self._items:
+                if not self._put(item):
                     return
-            put(_DONE)
+            self._put(_DONE)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            put(_Raised(exc))
+            self._put(_Raised(exc))
 
-    thread = threading.Thread(target=produce, name="glue-prefetch", daemon=True)
-    thread.start()
-    try:
-        while (item := buffer.get()) is not _DONE:
-            if isinstance(item, _Raised):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            while (item := self._buffer.get()) is not _DONE:
+                if isinstance(item, _Raised):
+                    raise item.error
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _walk(source: GlueSource, databases: Iterable[DatabaseRecord]) -> Iterator[tuple[str, DatabaseRecord, Any]]:
@@ -145,6 +154,31 @@ def _walk(source: GlueSource, databases: Iterable[DatabaseRecord]) -> Iterator[t
             yield "failed", record, exc
             continue
         yield "done", record, None
+
+
+def read_ahead(source: GlueSource, databases: Iterable[DatabaseRecord],
+               readers: int | None = None) -> Iterator[tuple[str, DatabaseRecord, Any]]:
+    """The steps of ``_walk`` in catalog order, with up to ``readers`` databases read from Glue at once.
+
+    A single reader leaves Glue idle while it parses a page and the next request is
+    not sent yet; with two, one request is always in flight. Each database goes
+    through its own ``Prefetched`` buffer, so at most ``readers`` × PREFETCH_PAGES
+    pages are held, and steps still come database by database, pages in order.
+    """
+    readers = readers or READ_AHEAD_DATABASES
+    remaining = iter(databases)
+    streams: deque[Prefetched] = deque()
+    try:
+        while True:
+            while len(streams) < readers and (record := next(remaining, None)) is not None:
+                streams.append(Prefetched(_walk(source, [record])))
+            if not streams:
+                return
+            yield from streams[0]
+            streams.popleft()
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 class _SignalDispatcher:
@@ -438,7 +472,7 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
 
     def body(pool: ThreadPoolExecutor) -> None:
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog)}
-        seen = sync.consume(prefetch(_walk(sync.source, sync.source.databases())), known_dbs, pool)
+        seen = sync.consume(read_ahead(sync.source, sync.source.databases()), known_dbs, pool)
         # Reached only when the whole database listing succeeded.
         for name, row in known_dbs.items():
             if name not in seen and row.deleted_at is None:

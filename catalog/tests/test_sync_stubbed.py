@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from catalog.models import GlueCatalog, SyncRun, Table
+from catalog.services import sync
 from catalog.services.sync import ensure_catalogs, full_sync
 from portal import aws
 
@@ -30,7 +31,10 @@ def catalog() -> GlueCatalog:
 
 
 @pytest.fixture
-def stub() -> Iterator[tuple[Any, Stubber]]:
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
+    # Stubber answers calls in the order they were queued: one database read at a time keeps
+    # that order fixed (reading ahead concurrently is covered against moto).
+    monkeypatch.setattr(sync, "READ_AHEAD_DATABASES", 1)
     client = aws.client("glue")
     with Stubber(client) as stubber:
         yield client, stubber
