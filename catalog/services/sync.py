@@ -67,12 +67,12 @@ def catalog_source(catalog: GlueCatalog, client: Any = None) -> GlueSource:
     return GlueSource(GlueSourceConfig(account_id=catalog.account_id, region=catalog.region), client=client)
 
 
-def _send_tables_changed(catalog_id: int, table_ids: list[int]) -> None:
+def _send_tables_changed(catalog_id: int, table_ids: list[int], refresh: bool = True) -> None:
     for start in range(0, len(table_ids), SIGNAL_CHUNK):
         chunk = table_ids[start:start + SIGNAL_CHUNK]
         # send_robust: a failing subscriber (search, lineage) must not undo or abort the sync.
         for receiver, outcome in signals.tables_changed.send_robust(sender=Table, catalog_id=catalog_id,
-                                                                     table_ids=chunk):
+                                                                     table_ids=chunk, refresh=refresh):
             if isinstance(outcome, Exception):
                 log.error("tables_changed receiver %r failed: %s", receiver, outcome, exc_info=outcome)
 
@@ -255,8 +255,10 @@ class _Sync:
 
     def signal_after_commit(self, table_ids: list[int], added: dict[int, list[dict[str, Any]]] | None = None) -> None:
         if table_ids:
+            # A full sync (delivered in the background) leaves visibility to the index's refresh
+            # interval; a refresh of named tables (events, ingestion) is searchable at once.
             transaction.on_commit(partial(self.deliver, partial(_send_tables_changed, self.catalog.pk,
-                                                                list(table_ids))))
+                                                                list(table_ids), self.dispatcher is None)))
         if added:
             transaction.on_commit(partial(self.deliver, partial(send_partitions_added, added)))
 
@@ -384,11 +386,16 @@ class _Sync:
         known = mirror.known_tables(self.catalog, record.name, names)
         records: list[TableRecord] = []
         gone: list[int] = []
-        for name in sorted(names):
+        def read(name: str) -> tuple[str, TableRecord | None, ItemFailed | None]:
             try:
-                table = self.source.get_table(record, name)
+                return name, self.source.get_table(record, name), None
             except ItemFailed as exc:
-                self.warnings.append(str(exc))
+                return name, None, exc
+
+        # A burst of events names many tables: read them a few at a time, not one after the other.
+        for name, table, failure in pool.map(read, sorted(names)):
+            if failure is not None:
+                self.warnings.append(str(failure))
                 self.counts["tables_failed"] += 1
                 continue
             if table is not None:
@@ -415,7 +422,7 @@ def _catch_up_index(catalog: GlueCatalog) -> None:
         return
     ids = list(Table.objects.filter(catalog=catalog).order_by("pk").values_list("pk", flat=True))
     log.info("search index of %s was stale; reindexing %d tables", catalog, len(ids))
-    _send_tables_changed(catalog.pk, ids)
+    _send_tables_changed(catalog.pk, ids, refresh=False)
 
 
 def _finish(sync: _Sync, error: str = "") -> SyncRun:
