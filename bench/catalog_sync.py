@@ -68,6 +68,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc), for the per-phase split."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- the moto server process: seeds its Glue backend in-process (fast), then serves ---------------
 
 
@@ -164,7 +170,7 @@ def phase_walk() -> dict[str, Any]:
 
     glue = aws.client("glue", region=REGION)
     base = _rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     tables = columns = 0
     for page in glue.get_paginator("get_databases").paginate(CatalogId=ACCOUNT):
         for db in page["DatabaseList"]:
@@ -172,7 +178,7 @@ def phase_walk() -> dict[str, Any]:
                 tables += len(tpage["TableList"])
                 columns += sum(len(t.get("StorageDescriptor", {}).get("Columns", [])) for t in tpage["TableList"])
     return {"seconds": time.perf_counter() - started, "tables": tables, "columns": columns,
-            "peak_mb": _rss_mb(), "base_mb": base}
+            "peak_mb": _rss_mb(), "base_mb": base, "cpu": time.process_time() - cpu}
 
 
 def phase_sync(keep_search: bool) -> dict[str, Any]:
@@ -183,11 +189,11 @@ def phase_sync(keep_search: bool) -> dict[str, Any]:
 
     catalog = ensure_catalogs()[0]
     base = _rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run = full_sync(catalog)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "status": run.status, "counts": run.counts, "warnings": len(run.warnings),
-            "error": run.error, "peak_mb": _rss_mb(), "base_mb": base,
+            "error": run.error, "peak_mb": _rss_mb(), "base_mb": base, "cpu": time.process_time() - cpu,
             "index_stale": GlueCatalog.objects.get(pk=catalog.pk).index_stale}
 
 
@@ -256,11 +262,25 @@ def phase_poller(seconds: float) -> dict[str, Any]:
     return report.as_dict()
 
 
+# Processes whose CPU each phase reports beside its own (moto, osmem): set once they are started.
+SERVERS: dict[str, int] = {}
+
+
 def _run_phase(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    before = {name: _cpu_seconds(pid) for name, pid in SERVERS.items()}
     out = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"phase {args} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["server_cpu"] = {name: _cpu_seconds(pid) - before[name] for name, pid in SERVERS.items()}
+    return result
+
+
+def _cpu_note(phase: dict[str, Any]) -> str:
+    """Where the CPU went: the phase's own process and each server (2 cores: what can overlap)."""
+    parts = [f"own {phase['cpu']:.0f}"] if "cpu" in phase else []
+    parts += [f"{name} {seconds:.0f}" for name, seconds in phase.get("server_cpu", {}).items()]
+    return f"CPU s: {', '.join(parts)}"
 
 
 # --- orchestration -------------------------------------------------------------------------------------
@@ -375,6 +395,7 @@ def main() -> None:
     ready = moto.stdout.readline()
     if not ready.startswith("READY"):
         raise SystemExit("moto server did not start")
+    SERVERS["moto"] = moto.pid
     print(f"  seeded in {time.perf_counter() - seeded_at:.0f} s", flush=True)
     env = _env(AWS_ENDPOINT_URL=endpoint, DATABASE_URL=database_url, OPENSEARCH_URL="http://127.0.0.1:1",
                AWS_MAX_ATTEMPTS="3", CELERY_BROKER_URL="memory://")
@@ -394,7 +415,8 @@ def main() -> None:
             w = walk["seconds"]
             print(f"\nfull sync {sync['seconds']:.1f} s = {sync['seconds'] / w:.2f}x the walk ({w:.1f} s); "
                   f"{walk['tables'] / sync['seconds']:,.0f} tables/s; peak RSS {sync['peak_mb']:.0f} MB "
-                  f"({sync['peak_mb'] - sync['base_mb']:.0f} MB above Django at rest)")
+                  f"({sync['peak_mb'] - sync['base_mb']:.0f} MB above Django at rest)\n"
+                  f"sync {_cpu_note(sync)}; walk {_cpu_note(walk)}")
             return
         changed = len(_change_tables(endpoint, args.changed, args.seed + 1))
         resync = _run_phase(["--phase", "sync"], env)
@@ -409,6 +431,7 @@ def main() -> None:
 
         osmem = OsmemServer.start(japanese=False)
         env["OPENSEARCH_URL"] = osmem.url
+        SERVERS["osmem"] = _osmem_pid(osmem.url)
         _run_phase(["--phase", "reset"], env)
         indexed = _run_phase(["--phase", "indexed"], env)
         print(f"sync + index: {indexed['seconds']:.1f} s {indexed['status']} stale={indexed['index_stale']}",
@@ -425,6 +448,22 @@ def main() -> None:
         if osmem is not None:
             osmem.close()
     _report(args, walk, sync, passed, resync, changed, refresh, indexed, lags)
+
+
+def _osmem_pid(url: str) -> int:
+    """The osmem-server process listening on ``url``'s port (a child of this process)."""
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    inodes = {line.split()[9] for name in ("/proc/net/tcp", "/proc/net/tcp6") if Path(name).exists()
+              for line in Path(name).read_text().splitlines()[1:]
+              if int(line.split()[1].rsplit(":", 1)[1], 16) == port and line.split()[3] == "0A"}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if any(os.readlink(fd).strip("socket:[]") in inodes for fd in (proc / "fd").iterdir()):
+                    return int(proc.name)
+            except OSError:
+                continue
+    raise SystemExit(f"no process listens on {url}")
 
 
 def _prepare_database(database_url: str, env: dict[str, str]) -> None:
@@ -450,6 +489,7 @@ def _report(args: argparse.Namespace, walk: dict, sync: dict, passed: dict, resy
         ("bare boto3 walk (get_databases/get_tables)", f"{w:.1f} s", 1.0,
          f"mean of {walk['first_seconds']:.1f} s (first) and {walk['last_seconds']:.1f} s (last)"),
         ("full sync into the database", f"{sync['seconds']:.1f} s", sync["seconds"] / w, "<= 1.5x"),
+        ("  " + _cpu_note(sync), "", None, f"(walk: {_cpu_note(walk)})"),
         ("  tables/s", f"{tables / sync['seconds']:,.0f}", None, ""),
         ("  peak memory (process RSS)", f"{sync['peak_mb']:.0f} MB", None, "< 300 MB"),
         ("  of which above Django at rest", f"{sync['peak_mb'] - sync['base_mb']:.0f} MB", None, ""),
@@ -465,6 +505,7 @@ def _report(args: argparse.Namespace, walk: dict, sync: dict, passed: dict, resy
          resync["seconds"] / w, f"({resync['seconds'] / sync['seconds']:.0%} of sync)"),
         ("  peak memory (process RSS)", f"{resync['peak_mb']:.0f} MB", None, ""),
         ("full sync + search index built", f"{indexed['seconds']:.1f} s", indexed["seconds"] / w, "<= 2.3x"),
+        ("  " + _cpu_note(indexed), "", None, ""),
         ("  peak memory (process RSS)", f"{indexed['peak_mb']:.0f} MB", None, ""),
         ("event lag Glue update -> search (median)", f"{statistics.median(lags):.2f} s",
          statistics.median(lags) / w, "< 5 s"),
