@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from catalog.search.documents import DISPLAY_COLUMNS_CAP, build_document
+from catalog.search.documents import COLUMN_COMMENT_CHARS_CAP, DISPLAY_COLUMNS_CAP, build_document
 from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request
 from catalog.search.results import highlight_text, matched_columns
 from catalog.search.words import split_words, word_matches
@@ -125,6 +125,20 @@ def test_documents_merge_curation_and_cap_displayed_columns() -> None:
     assert (doc["owner"], doc["classification"], doc["description"]) == ("ana", "internal", "Orders placed by customers")
     assert len(doc["columns"]) == DISPLAY_COLUMNS_CAP and len(doc["column_names"]) == 100
     assert doc["format"] is None  # empty facet values stay out of the document
+
+
+def test_column_comments_reach_the_document_as_distinct_words_first_seen_first() -> None:
+    columns = [
+        {"name": "claim_id", "type": "string", "comment": "The identifier of the claim.", "partition_key": False},
+        {"name": "payer", "type": "string", "comment": "The payer of the CLAIM (plan_id)", "partition_key": False},
+        {"name": "n", "type": "int", "comment": "", "partition_key": False},
+    ]
+    doc = build_document({"id": 1, "database": "claims", "name": "medical_claim"}, columns)
+    assert doc["column_comment_words"] == "the identifier of claim payer plan_id"
+
+    many = [{"name": f"c{i}", "type": "int", "comment": f"word{i} " * 3, "partition_key": False} for i in range(5000)]
+    capped = build_document({"id": 2, "database": "wide", "name": "t"}, many)["column_comment_words"]
+    assert len(capped) <= COLUMN_COMMENT_CHARS_CAP and capped.startswith("word0 word1 ") and " word4999" not in capped
 
 
 def test_highlights_escape_html_and_mark_matched_words() -> None:
