@@ -7,6 +7,11 @@ or the whole graph is reloaded when a change asks for it (identity merges),
 when too many changes piled up, or when the version went backwards (a restored
 database). Traversal itself is ``lineage.graph`` (pure).
 
+Walks that reach thousands of datasets run over ``lineage.arrays``, a CSR snapshot of the
+graph for one version: built with the graph on a full load, and rebuilt in a background thread
+after deltas; until it matches the version again, every walk uses the networkx graph (same
+answers, tested).
+
 Visibility: catalog datasets follow ``Table.objects.visible_to(role)``.
 Non-catalog datasets (JDBC, Kafka, files…) carry the hub of the provider who
 reported them; "" means every role may see them. A job is visible when its hub
@@ -25,15 +30,16 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import networkx as nx
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 
 from catalog.models import Table
 from lineage import graph as lineage_graph
+from lineage.arrays import ArrayGraph
 from lineage.naming import glue_identity, normalize
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job
 from portal.roles import Role
@@ -52,8 +58,12 @@ class _Loaded:
 
 _lock = threading.Lock()
 _loaded: _Loaded | None = None
+# The array snapshot and the _Loaded (graph and version) it was built from: current while
+# ``_arrays[0] is _loaded`` (every version change makes a new _Loaded).
+_arrays: tuple[_Loaded, ArrayGraph] | None = None
+_arrays_building = False
 # (graph version, start dataset, column) → downstream closure; cleared on every reload.
-_impact_cache: dict[tuple[int, int, str | None], list[lineage_graph.Impact]] = {}
+_impact_cache: dict[tuple[int, int, str | None], Sequence[lineage_graph.Impact]] = {}
 # Rows describing graph nodes, so a request reads only what it has not seen before:
 # dataset id → (namespace, name, table id, hub), job id → (namespace, name, hub).
 # These columns never change, except a dataset's table link, which services log as a
@@ -130,7 +140,7 @@ def _apply_pairs(g: nx.DiGraph, pairs: set[tuple[int, int]]) -> None:
 
 def current_graph() -> nx.DiGraph:
     """The process's graph, brought up to date with the database (never rebuilt per request)."""
-    global _loaded
+    global _loaded, _arrays
     version = current_version()
     loaded = _loaded
     if loaded is not None and loaded.version == version:
@@ -150,6 +160,7 @@ def current_graph() -> nx.DiGraph:
                     _dataset_rows.pop(s, None)
                     _dataset_rows.pop(t, None)
                 _loaded = _Loaded(loaded.graph, version, loaded.loaded_at)
+                _rebuild_arrays_later()
                 return loaded.graph
         started = time.monotonic()
         # Millions of new dicts: cyclic GC passes during the load only cost time, and freezing
@@ -157,20 +168,74 @@ def current_graph() -> nx.DiGraph:
         gc.disable()
         try:
             g, loaded_version = load_graph()
+            loaded = _Loaded(g, loaded_version, time.monotonic())
+            # Built here, not in the background: a full load is slow anyway, and the walks that
+            # follow it should not fall back to the dict graph while the snapshot is being built.
+            arrays = ArrayGraph(g)
         finally:
             gc.enable()
             gc.freeze()
         log.info("Lineage graph loaded: %d nodes, %d edges in %.2fs", g.number_of_nodes(), g.number_of_edges(), time.monotonic() - started)
-        _loaded = _Loaded(g, loaded_version, time.monotonic())
+        _loaded = loaded
+        _arrays = (loaded, arrays)
         _forget_rows()
         return g
 
 
+def current_engine() -> tuple[nx.DiGraph, ArrayGraph | None]:
+    """The current graph and its array snapshot, or None while the snapshot is behind the graph."""
+    g = current_graph()
+    loaded, arrays = _loaded, _arrays  # one consistent pair, whatever other threads do meanwhile
+    if loaded is None:
+        return g, None
+    return loaded.graph, arrays[1] if arrays is not None and arrays[0] is loaded else None
+
+
+def _rebuild_arrays_later() -> None:
+    """Start the background rebuild of the array snapshot unless one is running (called under _lock)."""
+    global _arrays_building
+    if not _arrays_building:
+        _arrays_building = True
+        threading.Thread(target=_rebuild_arrays, name="lineage-arrays", daemon=True).start()
+
+
+def _rebuild_arrays() -> None:
+    """Build snapshots until one matches the current graph version (background thread).
+
+    The graph may be patched while it is read: such a build fails (RuntimeError: a dict changed
+    size) or is thrown away, since patches happen under _lock and make a new _Loaded, which is
+    compared under _lock before the snapshot is published. While changes keep coming, the dict
+    graph answers; a pause between attempts lets a burst of changes settle.
+    """
+    global _arrays, _arrays_building
+    try:
+        while True:
+            loaded = _loaded
+            current = _arrays
+            if loaded is None or (current is not None and current[0] is loaded):
+                return
+            try:
+                arrays = ArrayGraph(loaded.graph)
+            except RuntimeError:
+                arrays = None
+            with _lock:
+                if arrays is not None and _loaded is loaded:
+                    _arrays = (loaded, arrays)
+                    return
+            time.sleep(0.5)
+    except Exception:  # a thread has no caller to tell: log it, the dict graph keeps answering
+        log.exception("Lineage array snapshot rebuild failed")
+    finally:
+        with _lock:
+            _arrays_building = False
+
+
 def forget_graph() -> None:
     """Drop this process's graph (tests whose database rolls back between cases)."""
-    global _loaded
+    global _loaded, _arrays
     with _lock:
         _loaded = None
+        _arrays = None
         _forget_rows()
 
 
@@ -190,23 +255,35 @@ def visible_table(role: Role | None, qualified_name: str) -> Table | None:
     return Table.objects.visible_to(role).filter(database_name=database, name=name).order_by("id").first()
 
 
-def dataset_for_identity(namespace_and_name: str) -> Dataset | None:
-    """Dataset by "NAMESPACE/NAME" (namespaces and names may both hold slashes: try each split)."""
-    candidates = Q(pk__in=[])
+class DatasetRef(NamedTuple):
+    id: int
+    table_id: int | None
+    hub: str
+
+
+def dataset_for_identity(namespace_and_name: str) -> DatasetRef | None:
+    """The canonical dataset "NAMESPACE/NAME" (namespaces and names may both hold slashes: try each
+    split). Plain SQL: on every graph and impact request, and the ORM's OR of Q objects cost more
+    to build than the query costs to run."""
+    pairs = []
     for i, char in enumerate(namespace_and_name):
         if char == "/" and 0 < i < len(namespace_and_name) - 1:
-            namespace, name = normalize(namespace_and_name[:i], namespace_and_name[i + 1:])
-            candidates |= Q(namespace=namespace, name=name)
-    found = Dataset.objects.filter(candidates).order_by("id").first()
-    if found is not None and found.canonical_id:
-        return Dataset.objects.get(pk=found.canonical_id)
-    return found
-
-
-def dataset_visible(role: Role | None, dataset: Dataset, visible_table_ids: set[int]) -> bool:
-    if dataset.table_id:
-        return dataset.table_id in visible_table_ids
-    return _hub_visible(role, dataset.hub)
+            pairs.append(normalize(namespace_and_name[:i], namespace_and_name[i + 1:]))
+    if not pairs:
+        return None
+    table = Dataset._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, table_id, hub, canonical_id FROM {table} WHERE "
+            + " OR ".join(["(namespace = %s AND name = %s)"] * len(pairs))
+            + " ORDER BY id LIMIT 1",
+            [value for pair in pairs for value in pair],
+        )
+        row = cursor.fetchone()
+        if row is not None and row[3]:
+            cursor.execute(f"SELECT id, table_id, hub, canonical_id FROM {table} WHERE id = %s", [row[3]])
+            row = cursor.fetchone()
+    return DatasetRef(*row[:3]) if row is not None else None
 
 
 def _hub_visible(role: Role | None, hub: str) -> bool:
@@ -257,29 +334,28 @@ def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, 
         pk: f"{db}.{name}"
         for pk, db, name in Table.objects.visible_to(role).filter(pk__in=table_ids).order_by().values_list("id", "database_name", "name")
     } if table_ids else {}
+    hubs = {hub: _hub_visible(role, hub) for hub in {r[4] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, table_id, hub in rows:
-        visible = table_id in tables if table_id else _hub_visible(role, hub)
-        node: dict[str, Any] = {"id": f"d{pk}", "kind": "dataset"}
-        if visible:
-            node.update(namespace=namespace, name=name, qualified_name=tables.get(table_id) if table_id else None, hidden=False)
+        if table_id in tables if table_id else hubs[hub]:
+            nodes[pk] = {"id": f"d{pk}", "kind": "dataset", "namespace": namespace, "name": name,
+                         "qualified_name": tables.get(table_id) if table_id else None, "hidden": False}
         else:
-            node.update(HIDDEN)
-        nodes[pk] = node
+            nodes[pk] = {"id": f"d{pk}", "kind": "dataset", **HIDDEN}
     for pk in ids:  # an edge to a row deleted meanwhile still shows as a node
         nodes.setdefault(pk, {"id": f"d{pk}", "kind": "dataset", **HIDDEN})
     return nodes
 
 
 def describe_jobs(role: Role | None, ids: set[int], writes_visible: set[int]) -> dict[int, dict[str, Any]]:
+    rows = _rows(_job_rows, Job, list(ids), ("namespace", "name", "hub"))
+    hubs = {hub: _hub_visible(role, hub) for hub in {r[3] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
-    for pk, namespace, name, hub in _rows(_job_rows, Job, list(ids), ("namespace", "name", "hub")):
-        node: dict[str, Any] = {"id": f"j{pk}", "kind": "job"}
-        if pk in writes_visible and _hub_visible(role, hub):
-            node.update(namespace=namespace, name=name, qualified_name=None, hidden=False)
+    for pk, namespace, name, hub in rows:
+        if pk in writes_visible and hubs[hub]:
+            nodes[pk] = {"id": f"j{pk}", "kind": "job", "namespace": namespace, "name": name, "qualified_name": None, "hidden": False}
         else:
-            node.update(HIDDEN)
-        nodes[pk] = node
+            nodes[pk] = {"id": f"j{pk}", "kind": "job", **HIDDEN}
     for pk in ids:
         nodes.setdefault(pk, {"id": f"j{pk}", "kind": "job", **HIDDEN})
     return nodes
@@ -310,7 +386,7 @@ def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph) -> dict[str,
                 "columns": [] if hidden else [{"from": a, "to": b, "transformation": how} for a, b, how in mappings],
             }
         )
-    nodes = sorted(datasets.values(), key=lambda n: int(n["id"][1:])) + sorted(jobs.values(), key=lambda n: int(n["id"][1:]))
+    nodes = [datasets[pk] for pk in sorted(datasets)] + [jobs[pk] for pk in sorted(jobs)]
     return {"nodes": nodes, "edges": edges, "truncated": sub.truncated}
 
 
@@ -341,10 +417,16 @@ def find_start(role: Role | None, *, dataset: str | None = None, node: str | Non
     found = dataset_for_identity(node or "")
     if found is None:
         raise UnknownDataset(f"No dataset {node!r}.")
-    visible_tables = set(Table.objects.visible_to(role).filter(pk=found.table_id).values_list("id", flat=True)) if found.table_id else set()
-    if not dataset_visible(role, found, visible_tables):
-        raise UnknownDataset(f"No dataset {node!r}.")  # forbidden answers like unknown
-    return Start(found.pk, found.table)
+    # A catalog table's dataset is visible with its table; any other with its hub. Forbidden
+    # answers like unknown.
+    if found.table_id:
+        linked = Table.objects.visible_to(role).filter(pk=found.table_id).first()
+        if linked is None:
+            raise UnknownDataset(f"No dataset {node!r}.")
+        return Start(found.id, linked)
+    if not _hub_visible(role, found.hub):
+        raise UnknownDataset(f"No dataset {node!r}.")
+    return Start(found.id, None)
 
 
 def _lone_table(table: Table) -> dict[str, Any]:
@@ -358,22 +440,22 @@ def graph_document(role: Role | None, start: Start, *, direction: str, depth: in
     if start.dataset_id is None:
         assert start.table is not None
         return _lone_table(start.table), False
-    g = current_graph()
+    g, arrays = current_engine()
     if column:
         sub = lineage_graph.column_neighbourhood(g, start.dataset_id, column, direction=direction, depth=depth, max_nodes=max_nodes())
     else:
-        sub = lineage_graph.neighbourhood(g, start.dataset_id, direction=direction, depth=depth, max_nodes=max_nodes())
+        sub = lineage_graph.neighbourhood(g, start.dataset_id, direction=direction, depth=depth, max_nodes=max_nodes(), arrays=arrays)
     return render_subgraph(role, sub), sub.cycle
 
 
-def _impact(dataset_id: int, column: str | None) -> list[lineage_graph.Impact]:
+def _impact(dataset_id: int, column: str | None) -> Sequence[lineage_graph.Impact]:
     """The closure, computed once per graph version (paging through a big closure re-walks nothing)."""
-    g = current_graph()
+    g, arrays = current_engine()
     version = _loaded.version if _loaded is not None else 0
     key = (version, dataset_id, column)
     found = _impact_cache.get(key)
     if found is None:
-        found = lineage_graph.impact(g, dataset_id, column)
+        found = lineage_graph.impact(g, dataset_id, column, arrays=arrays)
         if len(_impact_cache) >= 16:
             _impact_cache.clear()  # small and short-lived: a new version makes the entries useless anyway
         _impact_cache[key] = found

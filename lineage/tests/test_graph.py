@@ -101,7 +101,7 @@ def test_impact_lists_every_downstream_dataset_with_its_shortest_distance():
     g = chain(1, 2, 3, 4)
     graph.add_edge(g, 1, 4, JOB)
     assert [(i.node, i.distance) for i in graph.impact(g, 1)] == [(2, 1), (4, 1), (3, 2)]
-    assert graph.impact(g, 99) == []
+    assert list(graph.impact(g, 99)) == []
 
 
 def test_column_impact_lists_columns_with_distances():

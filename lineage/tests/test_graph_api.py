@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from lineage import queries, services
+from lineage import graph, queries, services
 from lineage.models import Edge
 from lineage.tests.conftest import make_table, run_event
 from portal.testing.personas import login_persona
@@ -214,6 +216,24 @@ def test_the_graph_follows_new_edges_without_a_full_reload(client, lake):
     services._bump([(export.source_id, export.target_id)])  # what every edge-removing service does
     doc = client.get("/api/v1/lineage/graph", {"dataset": "semantic.customer_kpis", "direction": "downstream"}).json()
     assert "crm.public.kpi_export" not in names(doc)
+
+
+def test_the_array_snapshot_catches_up_with_changes_in_the_background(client, lake):
+    login_persona(client, "admin")
+    client.get("/api/v1/lineage/graph", {"dataset": "raw.customers"})
+    _, built_with_the_graph = queries.current_engine()
+    assert built_with_the_graph is not None
+    ingest([glue("semantic", "customer_kpis")], [(PG, "crm.public.kpi_export")], job="export")
+    client.get("/api/v1/lineage/graph", {"dataset": "raw.customers"})  # applies the change
+    deadline = time.monotonic() + 20
+    while (arrays := queries.current_engine()[1]) is None or arrays is built_with_the_graph:
+        assert time.monotonic() < deadline, "the snapshot was not rebuilt"
+        time.sleep(0.02)
+    export = Edge.objects.get(job__name="export")
+    walked = arrays.neighbourhood(export.source_id, direction="downstream", depth=1)
+    assert {e[:3] for e in walked.edges} == {(export.source_id, export.target_id, export.job_id)}
+    g = queries.current_graph()
+    assert list(arrays.impact(export.source_id)) == list(graph.impact(g, export.source_id))
 
 
 def test_an_s3_dataset_is_found_however_its_path_is_written(client, lake):
