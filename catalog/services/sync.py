@@ -47,6 +47,7 @@ from catalog.sources.glue import (
 log = logging.getLogger(__name__)
 
 SIGNAL_CHUNK = 2000
+COALESCE_IDS = 1000  # a full sync signals changed tables in groups of at least this many (one bulk each)
 PARTITION_THREADS = 4
 COUNT_KEYS = (
     "databases_created", "databases_updated", "databases_unchanged", "databases_deleted", "databases_failed",
@@ -206,6 +207,10 @@ class _SignalDispatcher:
         finally:
             connections.close_all()  # this thread's own database connections
 
+    @property
+    def closed(self) -> bool:
+        return not self._open
+
     def submit(self, job: Any) -> None:
         if self._open:
             self._jobs.put(job)
@@ -241,6 +246,7 @@ class _Sync:
         self.warnings: list[str] = []
         # Full syncs deliver signals in the background (see _SignalDispatcher); refreshes deliver at once.
         self.dispatcher: _SignalDispatcher | None = None
+        self._gathered: list[int] = []  # committed table ids a full sync has not signalled yet
 
     def collect_source_warnings(self) -> None:
         # The prefetch thread may append meanwhile: pop one by one so none is lost.
@@ -255,12 +261,32 @@ class _Sync:
 
     def signal_after_commit(self, table_ids: list[int], added: dict[int, list[dict[str, Any]]] | None = None) -> None:
         if table_ids:
-            # A full sync (delivered in the background) leaves visibility to the index's refresh
-            # interval; a refresh of named tables (events, ingestion) is searchable at once.
-            transaction.on_commit(partial(self.deliver, partial(_send_tables_changed, self.catalog.pk,
-                                                                list(table_ids), self.dispatcher is None)))
+            transaction.on_commit(partial(self._committed, list(table_ids)))
         if added:
             transaction.on_commit(partial(self.deliver, partial(send_partitions_added, added)))
+
+    def _committed(self, table_ids: list[int]) -> None:
+        """A refresh of named tables (events, ingestion) signals at once and is searchable at once.
+
+        A full sync gathers committed ids into signals of at least COALESCE_IDS tables:
+        the index takes them as a few large bulk requests (many small ones each leave a
+        small segment to merge), and visibility is left to the index's refresh interval.
+        """
+        if self.dispatcher is None:
+            _send_tables_changed(self.catalog.pk, table_ids)
+            return
+        self._gathered.extend(table_ids)
+        if self.dispatcher.closed:  # a commit callback run after the sync ended (tests run them late)
+            self.flush()
+            return
+        if len(self._gathered) >= COALESCE_IDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the gathered ids of a full sync to the dispatcher (also at the end of the run)."""
+        if self._gathered:
+            self.deliver(partial(_send_tables_changed, self.catalog.pk, self._gathered, False))
+            self._gathered = []
 
     # --- Glue reads done before a batch's transaction (no transaction held open on network calls)
 
@@ -441,6 +467,7 @@ def _run(sync: _Sync, body: Any) -> SyncRun:
                 body(pool)
         finally:
             if sync.dispatcher is not None:
+                sync.flush()
                 sync.dispatcher.close()  # committed batches are indexed before the run is finished
     except SourceUnavailable as exc:
         return _finish(sync, error=f"{exc}. The mirror keeps its last good state.")

@@ -87,3 +87,33 @@ def test_stopping_early_stops_the_readers() -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_sync_signals_committed_tables_in_large_groups(aws_endpoint: str, search: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog import signals
+    from catalog.services import sync
+    from catalog.tests import sync_glue as g
+
+    monkeypatch.setattr(sync, "COALESCE_IDS", 5)
+    for name in ("a", "b", "c"):
+        g.create_database(name)
+        for number in range(3):
+            g.create_table(name, f"t{number}")
+    signalled: list[tuple[int, bool]] = []
+
+    def receiver(sender: Any, table_ids: list[int], refresh: bool = True, **kwargs: Any) -> None:
+        signalled.append((len(table_ids), refresh))
+
+    signals.tables_changed.connect(receiver, dispatch_uid="test-coalescing")
+    try:
+        sync.full_sync(sync.ensure_catalogs()[0])
+        refreshed = sync.refresh_tables(sync.ensure_catalogs()[0], [("a", "t0")], databases=[])
+    finally:
+        signals.tables_changed.disconnect(dispatch_uid="test-coalescing")
+
+    # Three databases of three tables, committed one by one: one group of 6, the rest at the end;
+    # neither asks the index to refresh. The event refresh that follows changes nothing.
+    assert signalled == [(6, False), (3, False)]
+    assert refreshed.counts["tables_unchanged"] == 1
