@@ -8,9 +8,11 @@ and send ``tables_changed`` after commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -30,9 +32,6 @@ _TABLE_FIELDS = (
 _DATABASE_FIELDS = ("description", "location_uri", "parameters", "hub", "layer", "visibility", "created_at",
                     "deleted_at")
 _COLUMN_ATTNAMES = ("table_id", "name", "type", "comment", "position", "is_partition_key")
-_COLUMN_COPY_SQL = (
-    f"COPY {Column._meta.db_table} (table_id, name, type, comment, position, is_partition_key) FROM STDIN"
-)
 
 
 @dataclass(slots=True)
@@ -167,25 +166,80 @@ def create_objects(objs: Sequence[Model]) -> None:
         type(objs[0]).objects.bulk_create(objs, batch_size=BATCH)
 
 
-def _column_copy_fits() -> bool:
-    return {f.attname for f in Column._meta.concrete_fields if not f.primary_key} == set(_COLUMN_ATTNAMES)
-
-
 def insert_columns(rows: list[tuple[int, ColumnRecord]]) -> None:
     """Bulk insert columns: COPY from plain tuples on PostgreSQL (the bulk of a sync's rows), bulk_create elsewhere."""
     if not rows:
         return
-    if _postgres() and _column_copy_fits():
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(_COLUMN_COPY_SQL) as copy:
-                for table_id, col in rows:
-                    copy.write_row((table_id, col.name, col.type, col.comment, col.position, col.is_partition_key))
+    if _postgres() and _copy_fits(Column, _COLUMN_ATTNAMES, with_pk=False):
+        _copy_rows(Column, _COLUMN_ATTNAMES, ((table_id, c.name, c.type, c.comment, c.position, c.is_partition_key)
+                                              for table_id, c in rows))
         return
     Column.objects.bulk_create(
         [Column(table_id=table_id, name=c.name, type=c.type, comment=c.comment, position=c.position,
                 is_partition_key=c.is_partition_key) for table_id, c in rows],
         batch_size=BATCH,
     )
+
+
+FIRST_SEEN_DIFF = {"added": [], "removed": [], "type_changed": [], "first_seen": True}
+# New tables and their first versions are most of a first sync's rows: on PostgreSQL they go in
+# with COPY from plain tuples in this column order. A model that gained fields since falls back
+# to model instances (copy_objects converts every field generically).
+_NEW_TABLE_COLUMNS = (
+    "id", "catalog_id", "database_id", "database_name", "name", "description", "table_type", "location", "format",
+    "input_format", "serde", "view_sql", "parameters", "owner", "classification", "hub", "layer", "visibility",
+    "glue_version_id", "fingerprint", "column_count", "partition_count", "partitions_pending", "usage_count",
+    "created_at", "updated_at", "deleted_at", "synced_at",
+)
+_FIRST_VERSION_COLUMNS = ("table_id", "version_id", "columns", "diff", "updated_at", "recorded_at")
+
+
+def _copy_fits(model: type[Model], columns: Sequence[str], *, with_pk: bool) -> bool:
+    return {f.attname for f in model._meta.concrete_fields if with_pk or not f.primary_key} == set(columns)
+
+
+@lru_cache(maxsize=65536)
+def _column_json(column: ColumnRecord) -> str:
+    # The same columns (id, customer_id, updated_at …) recur across a catalog: encode each once.
+    return json.dumps(column.as_dict())
+
+
+def _copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _insert_new_tables(catalog: GlueCatalog, database: Database, records: list[TableRecord], now: datetime,
+                       partitions_pending: Collection[str]) -> list[int]:
+    """Insert tables never seen before with their first version (the schema as it is now); returns their ids."""
+    if not (_postgres() and _copy_fits(Table, _NEW_TABLE_COLUMNS, with_pk=True)
+            and _copy_fits(TableVersion, _FIRST_VERSION_COLUMNS, with_pk=False)):
+        rows = [_table_row(catalog, database, r, now, r.name in partitions_pending) for r in records]
+        if _postgres():
+            for row, pk in zip(rows, allocate_ids(Table, len(rows))):
+                row.pk = pk
+            copy_objects(rows)
+        else:
+            rows = Table.objects.bulk_create(rows, batch_size=BATCH)
+        create_objects([TableVersion(table_id=row.pk, version_id=version_key(r), columns=columns_json(r.columns),
+                                     diff=dict(FIRST_SEEN_DIFF), updated_at=r.updated_at)
+                        for row, r in zip(rows, records)])
+        return [row.pk for row in rows]
+    ids = allocate_ids(Table, len(records))
+    _copy_rows(Table, _NEW_TABLE_COLUMNS, (
+        (pk, catalog.pk, database.pk, r.database_name, r.name, r.description, r.table_type, r.location, r.format,
+         r.input_format, r.serde, r.view_sql, json.dumps(r.parameters), r.owner, r.classification, r.hub, r.layer,
+         r.visibility, r.glue_version_id, r.fingerprint, len(r.columns), 0, r.name in partitions_pending, 0,
+         r.created_at, r.updated_at, None, now)
+        for pk, r in zip(ids, records)))
+    first_seen = json.dumps(FIRST_SEEN_DIFF)
+    _copy_rows(TableVersion, _FIRST_VERSION_COLUMNS, (
+        (pk, version_key(r), "[" + ", ".join(map(_column_json, r.columns)) + "]", first_seen, r.updated_at, now)
+        for pk, r in zip(ids, records)))
+    return ids
 
 
 def _old_columns(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -224,22 +278,12 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
     versions: list[TableVersion] = []
     column_rows: list[tuple[int, ColumnRecord]] = []
     if new:
-        rows = [_table_row(catalog, database, r, now, r.name in partitions_pending) for r in new]
-        if _postgres():
-            for row, pk in zip(rows, allocate_ids(Table, len(rows))):
-                row.pk = pk
-            copy_objects(rows)
-        else:
-            rows = Table.objects.bulk_create(rows, batch_size=BATCH)
-        for row, record in zip(rows, new):
-            known[record.name] = Known(row.pk, record.fingerprint, record.glue_version_id, False)
-            result.created.append(row.pk)
-            column_rows.extend((row.pk, c) for c in record.columns)
-            # First sight: the history starts with the schema as it is now.
-            versions.append(TableVersion(table_id=row.pk, version_id=version_key(record),
-                                         columns=columns_json(record.columns),
-                                         diff={"added": [], "removed": [], "type_changed": [], "first_seen": True},
-                                         updated_at=record.updated_at))
+        ids = _insert_new_tables(catalog, database, new, now, partitions_pending)
+        for table_id, record in zip(ids, new):
+            known[record.name] = Known(table_id, record.fingerprint, record.glue_version_id, False)
+            result.created.append(table_id)
+            column_rows.extend((table_id, c) for c in record.columns)
+        result.versions += len(new)
 
     if changed:
         ids = [seen.id for _, seen in changed]
@@ -274,11 +318,9 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
             Column.objects.filter(table_id__in=replace_columns).delete()
 
     insert_columns(column_rows)
-    first_seen = versions[:len(new)]
-    create_objects(first_seen)
     # A version seen before (a table deleted and restored) is not recorded twice.
-    TableVersion.objects.bulk_create(versions[len(new):], batch_size=BATCH, ignore_conflicts=True)
-    result.versions = len(versions)
+    TableVersion.objects.bulk_create(versions, batch_size=BATCH, ignore_conflicts=True)
+    result.versions += len(versions)
     return result
 
 

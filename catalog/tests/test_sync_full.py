@@ -225,3 +225,31 @@ def test_a_sync_abandoned_by_a_crashed_worker_does_not_block_the_next(catalog: G
     assert run.status == SyncRun.Status.SUCCEEDED
     stuck.refresh_from_db()
     assert stuck.status == SyncRun.Status.FAILED and "Abandoned" in stuck.error
+
+
+def test_the_copy_fast_path_stores_what_model_instances_store(catalog: GlueCatalog, lake: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.services import mirror
+
+    def mirrored() -> list[tuple[object, ...]]:
+        tables = sorted(Table.objects.values_list(
+            "database_name", "name", "description", "table_type", "location", "format", "input_format", "serde",
+            "view_sql", "parameters", "owner", "classification", "hub", "layer", "visibility", "glue_version_id",
+            "fingerprint", "column_count", "partition_count", "partitions_pending", "usage_count", "created_at",
+            "updated_at", "deleted_at"))
+        versions = sorted(TableVersion.objects.values_list("table__name", "version_id", "columns", "diff", "updated_at"),
+                          key=repr)
+        return [*tables, *versions]
+
+    full_sync(catalog)
+    fast = mirrored()
+    Table.objects.all().delete()
+    Database.objects.all().delete()
+    monkeypatch.setattr(mirror, "_copy_fits", lambda *args, **kwargs: False)
+    full_sync(catalog)
+
+    assert mirrored() == fast
+    assert any(row[2] == [{"name": "invoice_id", "type": "bigint", "comment": "the invoice_id", "partition_key": False},
+                          {"name": "amount", "type": "decimal(12,2)", "comment": "the amount", "partition_key": False},
+                          {"name": "dt", "type": "string", "comment": "", "partition_key": True}]
+               for row in fast if len(row) == 5)
