@@ -198,10 +198,10 @@ def _copy_fits(model: type[Model], columns: Sequence[str], *, with_pk: bool) -> 
     return {f.attname for f in model._meta.concrete_fields if with_pk or not f.primary_key} == set(columns)
 
 
-@lru_cache(maxsize=65536)
-def _column_json(column: ColumnRecord) -> str:
+@lru_cache(maxsize=16384)
+def _column_json(name: str, type_: str, comment: str, partition_key: bool) -> str:
     # The same columns (id, customer_id, updated_at …) recur across a catalog: encode each once.
-    return json.dumps(column.as_dict())
+    return json.dumps({"name": name, "type": type_, "comment": comment, "partition_key": partition_key})
 
 
 def _copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -237,7 +237,8 @@ def _insert_new_tables(catalog: GlueCatalog, database: Database, records: list[T
         for pk, r in zip(ids, records)))
     first_seen = json.dumps(FIRST_SEEN_DIFF)
     _copy_rows(TableVersion, _FIRST_VERSION_COLUMNS, (
-        (pk, version_key(r), "[" + ", ".join(map(_column_json, r.columns)) + "]", first_seen, r.updated_at, now)
+        (pk, version_key(r), "[" + ", ".join(_column_json(c.name, c.type, c.comment, c.is_partition_key)
+                                              for c in r.columns) + "]", first_seen, r.updated_at, now)
         for pk, r in zip(ids, records)))
     return ids
 
