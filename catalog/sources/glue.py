@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import botocore.exceptions
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,8 +65,9 @@ class GlueSourceConfig(BaseModel):
     page_size: int = Field(100, ge=1, le=1000, description="Items per Glue API page (Glue allows up to 100 tables).")
 
 
-@dataclass(frozen=True, slots=True)
-class ColumnRecord:
+class ColumnRecord(NamedTuple):
+    # A tuple, not a frozen dataclass: a first sync builds millions of these, and a tuple is
+    # several times cheaper to create.
     name: str
     type: str
     comment: str
@@ -131,7 +132,7 @@ class TableRecord:
                 self.layer, self.visibility, self.glue_version_id,
                 self.created_at.isoformat() if self.created_at else "",
                 self.updated_at.isoformat() if self.updated_at else "",
-                tuple((c.name, c.type, c.comment, c.position, c.is_partition_key) for c in self.columns),
+                tuple(map(tuple, self.columns)),  # (name, type, comment, position, is_partition_key) each
             )
             self._fingerprint = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
         return self._fingerprint
@@ -269,16 +270,20 @@ def _columns(raw_columns: Any, partition: bool, start: int, what: str, warnings:
     if not isinstance(raw_columns, list):
         raise ItemFailed(f"{'partition keys' if partition else 'columns'} are not a list")
     result: list[ColumnRecord] = []
+    longest = _LIMITS["column_name"]
     for index, col in enumerate(raw_columns):
         name = col.get("Name") if isinstance(col, dict) else None
         if not isinstance(name, str) or not name:
             raise ItemFailed(f"column {index + 1} has no name")
-        name = _clip(name, "column_name", what, warnings)
+        if len(name) > longest:
+            name = _clip(name, "column_name", what, warnings)
         if (name, partition) in seen:
             warnings.append(f"{what}: duplicate column {name!r} ignored")
             continue
         seen.add((name, partition))
-        result.append(ColumnRecord(name, str(col.get("Type") or ""), str(col.get("Comment") or ""),
+        type_, comment = col.get("Type"), col.get("Comment")
+        result.append(ColumnRecord(name, type_ if type(type_) is str else str(type_ or ""),
+                                   comment if type(comment) is str else str(comment or ""),
                                    start + len(result), partition))
     return result
 
