@@ -95,13 +95,19 @@ class ArrayGraph:
     def _next_level(self, rows: _Rows, frontier: Indices, seen: NDArray[np.bool_], mark: NDArray[np.bool_]) -> Indices:
         """Sorted indices one hop from ``frontier`` and not ``seen`` (marked seen on the way out).
 
-        ``mark`` is an all-False scratch array, left all-False: scattering into it and reading it
-        back with flatnonzero de-duplicates without sorting (one pass over the nodes per level).
+        A few reached nodes are de-duplicated with ``np.unique``; more (past 1/256 of the graph)
+        by scattering them into ``mark`` (an all-False scratch array, left all-False) and reading
+        it back with flatnonzero, one pass over the graph's nodes. Measured: unique costs ~0.1 µs
+        per reached node, the pass ~125 µs over 300k nodes, so they break even near 1/256.
         """
-        mark[rows.targets[rows.positions(frontier)]] = True
-        np.greater(mark, seen, out=mark)  # mark and not seen: one pass over bytes, no gather
-        level = np.flatnonzero(mark)
-        mark[level] = False
+        reached = rows.targets[rows.positions(frontier)]
+        if len(reached) * 256 < len(seen):
+            level = np.unique(reached[~seen[reached]])
+        else:
+            mark[reached] = True
+            np.greater(mark, seen, out=mark)  # mark and not seen: one pass over bytes, no gather
+            level = np.flatnonzero(mark)
+            mark[level] = False
         seen[level] = True
         return level
 
@@ -144,10 +150,12 @@ class ArrayGraph:
         distances = {start: 0}
         for d, new in found:
             distances.update(dict.fromkeys(self.ids[new].tolist(), d))
-        return Subgraph(distances, self._edges_among(kept), truncated)
+        members = np.concatenate([np.array([origin], dtype=np.int64), *(new for _, new in found)])
+        return Subgraph(distances, self._edges_among(members, kept), truncated)
 
-    def _edges_among(self, kept: NDArray[np.bool_]) -> list[Edge]:
-        positions = self.down.positions(np.flatnonzero(kept))
+    def _edges_among(self, members: Indices, kept: NDArray[np.bool_]) -> list[Edge]:
+        """Every job's edge between two ``members`` (``kept``: the same nodes as a mask)."""
+        positions = self.down.positions(members)
         positions = positions[kept[self.down.targets[positions]]]
         ids = self.ids
         return list(

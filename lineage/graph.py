@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 DIRECTIONS = ("upstream", "downstream", "both")
 ColumnMapping = tuple[str, str, str]
 NO_COLUMNS: tuple[ColumnMapping, ...] = ()
-# Walks expected to reach more nodes than this go to the array snapshot when one is given (below
-# it, numpy's per-call overhead costs more than the dict walk; measured with bench/lineage.py).
+# Walks expected to reach more nodes than this go to the array snapshot when one is given. Below
+# it numpy's per-call overhead costs more than the dict walk (measured on the bench's 1M-edge
+# graph: a 100-node neighbourhood ~0.15 ms over dicts, ~0.5 ms over arrays; a 20,000-node one
+# ~60 ms over dicts, ~15 ms over arrays).
 ARRAYS_FROM = 2000
 # (source, target, job, column mappings): one job's edge.
 Edge = tuple[int, int, int, tuple[ColumnMapping, ...]]
