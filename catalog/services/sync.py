@@ -276,10 +276,8 @@ class _Sync:
             _send_tables_changed(self.catalog.pk, table_ids)
             return
         self._gathered.extend(table_ids)
-        if self.dispatcher.closed:  # a commit callback run after the sync ended (tests run them late)
-            self.flush()
-            return
-        if len(self._gathered) >= COALESCE_IDS:
+        # A commit callback run after the sync ended (tests run them late) is delivered at once.
+        if len(self._gathered) >= COALESCE_IDS or self.dispatcher.closed:
             self.flush()
 
     def flush(self) -> None:
@@ -412,6 +410,7 @@ class _Sync:
         known = mirror.known_tables(self.catalog, record.name, names)
         records: list[TableRecord] = []
         gone: list[int] = []
+
         def read(name: str) -> tuple[str, TableRecord | None, ItemFailed | None]:
             try:
                 return name, self.source.get_table(record, name), None
