@@ -29,8 +29,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import networkx as nx
