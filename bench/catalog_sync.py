@@ -322,7 +322,7 @@ def _measure_lag(endpoint: str, env: dict[str, str], samples: int) -> list[float
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
     queue = sqs.create_queue(QueueName="bench-catalog-events")["QueueUrl"]
     glue = boto3.client("glue", region_name=REGION, endpoint_url=endpoint)
-    search = OpenSearch(hosts=[env["OPENSEARCH_URL"]], timeout=10)
+    search = OpenSearch(hosts=[env["OPENSEARCH_URL"]], timeout=60)
     alias = f"{env.get('OPENSEARCH_INDEX_PREFIX', 'datahub')}-tables"
     db = glue.get_databases(CatalogId=ACCOUNT)["DatabaseList"][0]["Name"]
     tables = glue.get_tables(CatalogId=ACCOUNT, DatabaseName=db)["TableList"][:samples]

@@ -22,6 +22,8 @@ def on_tables_changed(sender: Any, *, table_ids: list[int], catalog_id: int | No
     the table, or a re-sync, derives it again).
     """
     ids = list(table_ids)
+    if not ids:  # "make earlier changes visible" (the end of a full sync): nothing to re-derive
+        return
     if len(ids) > settings.LINEAGE_INLINE_TABLES:
         transaction.on_commit(partial(_enqueue, ids))
     else:

@@ -231,6 +231,16 @@ def index_tables(table_ids: Iterable[int], *, refresh: bool = True) -> int:
     return written
 
 
+def refresh() -> None:
+    """Make everything indexed so far searchable (after a full sync's unrefreshed bulks)."""
+    try:
+        get_client().indices.refresh(index=alias_name())
+    except NotFoundError:
+        return  # no index yet: nothing was indexed
+    except OpenSearchException as exc:
+        raise IndexUnavailable(f"OpenSearch refresh failed: {exc}") from exc
+
+
 def _live_table_ids(since: Any = None) -> Iterator[list[int]]:
     """Ids of live tables in batches (keyset paging keeps memory flat at 100k+ tables)."""
     from catalog.models import Table

@@ -22,10 +22,13 @@ log = logging.getLogger(__name__)
 def index_changed_tables(sender: Any, catalog_id: int | None = None, table_ids: list[int] | None = None,
                          refresh: bool = True, **kwargs: Any) -> None:
     """Index (or remove, for soft-deleted tables) the tables a committed sync batch changed."""
-    if not table_ids:
+    if not table_ids and not refresh:
         return
     try:
-        indexer.index_tables(table_ids, refresh=refresh)
+        if table_ids:
+            indexer.index_tables(table_ids, refresh=refresh)
+        else:
+            indexer.refresh()
     except (indexer.IndexUnavailable, OpenSearchConnectionError, TransportError, OSError) as exc:
         log.warning("search index missed %d tables of catalog %s, marked stale: %s", len(table_ids), catalog_id, exc)
         stale = GlueCatalog.objects.all() if catalog_id is None else GlueCatalog.objects.filter(pk=catalog_id)

@@ -69,7 +69,8 @@ def catalog_source(catalog: GlueCatalog, client: Any = None) -> GlueSource:
 
 
 def _send_tables_changed(catalog_id: int, table_ids: list[int], refresh: bool = True) -> None:
-    for start in range(0, len(table_ids), SIGNAL_CHUNK):
+    # No ids with refresh: only "make what was sent before searchable" (see catalog.signals).
+    for start in range(0, max(len(table_ids), 1 if refresh else 0), SIGNAL_CHUNK):
         chunk = table_ids[start:start + SIGNAL_CHUNK]
         # send_robust: a failing subscriber (search, lineage) must not undo or abort the sync.
         for receiver, outcome in signals.tables_changed.send_robust(sender=Table, catalog_id=catalog_id,
@@ -247,6 +248,7 @@ class _Sync:
         # Full syncs deliver signals in the background (see _SignalDispatcher); refreshes deliver at once.
         self.dispatcher: _SignalDispatcher | None = None
         self._gathered: list[int] = []  # committed table ids a full sync has not signalled yet
+        self._unrefreshed = False  # groups went out without a refresh: the last one must ask for it
 
     def collect_source_warnings(self) -> None:
         # The prefetch thread may append meanwhile: pop one by one so none is lost.
@@ -276,14 +278,16 @@ class _Sync:
             _send_tables_changed(self.catalog.pk, table_ids)
             return
         self._gathered.extend(table_ids)
-        # A commit callback run after the sync ended (tests run them late) is delivered at once.
-        if len(self._gathered) >= COALESCE_IDS or self.dispatcher.closed:
+        if self.dispatcher.closed:  # a commit callback run after the sync ended (tests run them late)
+            self.flush(last=True)
+        elif len(self._gathered) >= COALESCE_IDS:
             self.flush()
 
-    def flush(self) -> None:
-        """Hand the gathered ids of a full sync to the dispatcher (also at the end of the run)."""
-        if self._gathered:
-            self.deliver(partial(_send_tables_changed, self.catalog.pk, self._gathered, False))
+    def flush(self, last: bool = False) -> None:
+        """Hand the gathered ids of a full sync to the dispatcher; the ``last`` group asks for a refresh."""
+        if self._gathered or (last and self._unrefreshed):
+            self.deliver(partial(_send_tables_changed, self.catalog.pk, self._gathered, last))
+            self._unrefreshed = not last
             self._gathered = []
 
     # --- Glue reads done before a batch's transaction (no transaction held open on network calls)
@@ -403,33 +407,36 @@ class _Sync:
                 save_progress(self.run, self.counts)
         return seen_databases
 
-    def refresh_database_tables(self, record: DatabaseRecord, known_dbs: dict[str, Database], names: set[str],
-                                pool: ThreadPoolExecutor) -> None:
-        """Re-read only ``names`` of one database; a name Glue no longer has is soft-deleted."""
+    def refresh_database_tables(self, record: DatabaseRecord, known_dbs: dict[str, Database],
+                                tables: dict[str, TableRecord | None | ItemFailed], pool: ThreadPoolExecutor) -> None:
+        """Mirror the named tables of one database as read from Glue (None: gone, so soft-deleted)."""
         row = self.upsert_database(record, known_dbs)
-        known = mirror.known_tables(self.catalog, record.name, names)
+        known = mirror.known_tables(self.catalog, record.name, tables)
         records: list[TableRecord] = []
         gone: list[int] = []
-
-        def read(name: str) -> tuple[str, TableRecord | None, ItemFailed | None]:
-            try:
-                return name, self.source.get_table(record, name), None
-            except ItemFailed as exc:
-                return name, None, exc
-
-        # A burst of events names many tables: read them a few at a time, not one after the other.
-        for name, table, failure in pool.map(read, sorted(names)):
-            if failure is not None:
-                self.warnings.append(str(failure))
+        for name, table in sorted(tables.items()):
+            if isinstance(table, ItemFailed):
+                self.warnings.append(str(table))
                 self.counts["tables_failed"] += 1
-                continue
-            if table is not None:
+            elif table is not None:
                 records.append(table)
             elif name in known and not known[name].deleted:
                 gone.append(known[name].id)
         self.apply(record, row, records, known, pool)
         if gone:
             self.delete_tables(gone)
+
+
+def _read_all(pool: ThreadPoolExecutor, read: Any, keys: Iterable[Any]) -> dict[Any, Any]:
+    """``read(key)`` for every key, a few at a time; an ItemFailed becomes the key's value."""
+    def attempt(key: Any) -> Any:
+        try:
+            return read(key)
+        except ItemFailed as exc:
+            return exc
+
+    keys = list(keys)
+    return dict(zip(keys, pool.map(attempt, keys)))
 
 
 def _partitions_policy(kind: str) -> str:
@@ -466,7 +473,7 @@ def _run(sync: _Sync, body: Any) -> SyncRun:
                 body(pool)
         finally:
             if sync.dispatcher is not None:
-                sync.flush()
+                sync.flush(last=True)
                 sync.dispatcher.close()  # committed batches are indexed before the run is finished
     except SourceUnavailable as exc:
         return _finish(sync, error=f"{exc}. The mirror keeps its last good state.")
@@ -530,13 +537,17 @@ def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, d
     sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(kind), read_partitions=True)
 
     def body(pool: ThreadPoolExecutor) -> None:
-        names = set(by_database) | set(whole)
+        names = sorted(set(by_database) | set(whole))
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog, name__in=names)}
-        for database_name in sorted(names):
-            try:
-                record = sync.source.get_database(database_name)
-            except ItemFailed as exc:
-                sync.warnings.append(str(exc))
+        # A burst of events spans many databases: every Glue read up front, a few at a time.
+        found = _read_all(pool, sync.source.get_database, names)
+        tables = _read_all(pool, lambda pair: sync.source.get_table(found[pair[0]], pair[1]), (
+            (name, table) for name, record in found.items() if isinstance(record, DatabaseRecord)
+            and name not in whole for table in sorted(by_database[name])))
+        for database_name in names:
+            record = found[database_name]
+            if isinstance(record, ItemFailed):
+                sync.warnings.append(str(record))
                 sync.counts["databases_failed"] += 1
                 continue
             if record is None:
@@ -547,7 +558,8 @@ def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, d
             if database_name in whole:
                 sync.consume(_walk(sync.source, [record]), known_dbs, pool)
             else:
-                sync.refresh_database_tables(record, known_dbs, by_database[database_name], pool)
+                read = {name: tables[(database_name, name)] for name in by_database[database_name]}
+                sync.refresh_database_tables(record, known_dbs, read, pool)
             save_progress(run, sync.counts)
 
     return _run(sync, body)

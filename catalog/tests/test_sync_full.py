@@ -253,3 +253,22 @@ def test_the_copy_fast_path_stores_what_model_instances_store(catalog: GlueCatal
                           {"name": "amount", "type": "decimal(12,2)", "comment": "the amount", "partition_key": False},
                           {"name": "dt", "type": "string", "comment": "", "partition_key": True}]
                for row in fast if len(row) == 5)
+
+
+def test_a_refresh_spanning_several_databases_reads_them_all_and_applies_each(catalog: GlueCatalog,
+                                                                               lake: None) -> None:
+    from catalog.services.sync import refresh_tables
+
+    full_sync(catalog)
+    g.update_table("finance_prepared", "fx_rates", [("currency", "string"), ("rate", "double"), ("day", "date")],
+                   fmt="csv", visibility="public", owner="treasury")
+    g.glue().delete_table(CatalogId=g.ACCOUNT, DatabaseName="finance_semantic", Name="revenue")
+
+    run = refresh_tables(catalog, [("finance_prepared", "fx_rates"), ("finance_prepared", "invoices"),
+                                   ("finance_semantic", "revenue"), ("gone_db", "anything")])
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.warnings or run.error
+    assert (run.counts["tables_updated"], run.counts["tables_unchanged"], run.counts["tables_deleted"]) == (1, 1, 1)
+    assert run.counts["partitions_added"] == 2  # invoices' partitions, read inline by the refresh
+    assert Table.objects.get(name="fx_rates").column_count == 3
+    assert Table.objects.get(name="revenue").deleted_at is not None

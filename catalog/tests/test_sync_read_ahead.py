@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from opensearchpy import OpenSearch
 
+from catalog.search.indexer import alias_name
 from catalog.services.sync import _walk, read_ahead
 from catalog.sources.glue import DatabaseRecord, ItemFailed, SourceUnavailable, TablePage
 
@@ -90,13 +93,20 @@ def test_stopping_early_stops_the_readers() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_full_sync_signals_committed_tables_in_large_groups(aws_endpoint: str, search: str,
+@pytest.mark.parametrize(("group", "expected"), [
+    # Three databases of three tables, committed one by one: groups without a refresh, and the
+    # last group asks for the one refresh (with no ids when the last commit filled a group).
+    (5, [(6, False), (3, True)]),
+    (3, [(3, False), (3, False), (3, False), (0, True)]),
+])
+def test_a_full_sync_signals_committed_tables_in_large_groups(aws_endpoint: str, search: str, group: int,
+                                                              expected: list[tuple[int, bool]],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from catalog import signals
     from catalog.services import sync
     from catalog.tests import sync_glue as g
 
-    monkeypatch.setattr(sync, "COALESCE_IDS", 5)
+    monkeypatch.setattr(sync, "COALESCE_IDS", group)
     for name in ("a", "b", "c"):
         g.create_database(name)
         for number in range(3):
@@ -113,7 +123,12 @@ def test_a_full_sync_signals_committed_tables_in_large_groups(aws_endpoint: str,
     finally:
         signals.tables_changed.disconnect(dispatch_uid="test-coalescing")
 
-    # Three databases of three tables, committed one by one: one group of 6, the rest at the end;
-    # neither asks the index to refresh. The event refresh that follows changes nothing.
-    assert signalled == [(6, False), (3, False)]
+    assert signalled == expected
+    # The whole sync is searchable when the run ends; the event refresh that follows changes nothing.
+    assert sync_search_names() == {f"t{n}" for n in range(3)}
     assert refreshed.counts["tables_unchanged"] == 1
+
+
+def sync_search_names() -> set[str]:
+    hits = OpenSearch(hosts=[settings.OPENSEARCH_URL]).search(index=alias_name(), body={"size": 50})["hits"]["hits"]
+    return {hit["_source"]["name"] for hit in hits}
