@@ -30,6 +30,7 @@ def index_changed_tables(sender: Any, catalog_id: int | None = None, table_ids: 
         else:
             indexer.refresh()
     except (indexer.IndexUnavailable, OpenSearchConnectionError, TransportError, OSError) as exc:
-        log.warning("search index missed %d tables of catalog %s, marked stale: %s", len(table_ids), catalog_id, exc)
+        log.warning("search index missed %d tables of catalog %s, marked stale: %s", len(table_ids or []),
+                    catalog_id, exc)
         stale = GlueCatalog.objects.all() if catalog_id is None else GlueCatalog.objects.filter(pk=catalog_id)
         stale.update(index_stale=True)

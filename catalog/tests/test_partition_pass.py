@@ -156,3 +156,18 @@ def test_the_sync_command_runs_the_pass_after_a_full_sync(catalog: GlueCatalog, 
     out = capsys.readouterr().out
     assert "full sync" in out and "partition pass" in out and "partitions added: 3" in out
     assert pending() == [] and partition_keys("orders") == ["2026-11-01", "2026-11-02"]
+
+
+def test_the_scheduled_full_sync_queues_the_pass(catalog: GlueCatalog) -> None:
+    from catalog.tasks import sync_catalog_task
+    from portal.celery import app
+
+    app.conf.task_always_eager = True  # the queued pass runs here, as a worker would run it
+    try:
+        outcome = sync_catalog_task.apply(args=[catalog.pk]).get()
+    finally:
+        app.conf.task_always_eager = False
+
+    assert outcome["status"] == SyncRun.Status.SUCCEEDED
+    passes = SyncRun.objects.filter(kind=SyncRun.Kind.PARTITIONS)
+    assert [p.counts["partitions_added"] for p in passes] == [3] and pending() == []
