@@ -207,6 +207,11 @@ class SyncRun(models.Model):
         ]
 
     @property
+    def label(self) -> str:
+        """What the run is called in messages: "full sync", "events sync", "partition pass"."""
+        return "partition pass" if self.kind == self.Kind.PARTITIONS else f"{self.kind} sync"
+
+    @property
     def seconds(self) -> float | None:
         if not self.finished_at:
             return None

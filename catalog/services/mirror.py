@@ -201,7 +201,7 @@ def _copy_fits(model: type[Model], columns: Sequence[str], *, with_pk: bool) -> 
 @lru_cache(maxsize=16384)
 def _column_json(name: str, type_: str, comment: str, partition_key: bool) -> str:
     # The same columns (id, customer_id, updated_at …) recur across a catalog: encode each once.
-    return json.dumps({"name": name, "type": type_, "comment": comment, "partition_key": partition_key})
+    return json.dumps(ColumnRecord(name, type_, comment, 0, partition_key).as_dict())
 
 
 def _copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -26,8 +26,8 @@ from django.utils import timezone
 from catalog.models import GlueCatalog, SyncRun, Table
 from catalog.services import mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
-from catalog.services.sync import PARTITION_THREADS, catalog_source, send_partitions_added
-from catalog.sources.glue import GlueSource, ItemFailed, PartitionRecord, SourceUnavailable
+from catalog.services.sync import PARTITION_THREADS, catalog_source, read_all, send_partitions_added
+from catalog.sources.glue import ItemFailed, PartitionRecord, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,6 @@ CHUNK = 200
 def pending_tables(catalog: GlueCatalog) -> Any:
     """Live tables of ``catalog`` whose partitions the pass still has to read."""
     return Table.objects.filter(catalog=catalog, partitions_pending=True, deleted_at__isnull=True)
-
-
-def _read(source: GlueSource, table: tuple[int, str, str]) -> tuple[int, list[PartitionRecord] | str]:
-    """(table id, its partitions) or (table id, why they could not be read)."""
-    table_id, database_name, name = table
-    try:
-        return table_id, list(source.partitions(database_name, name))
-    except ItemFailed as exc:
-        return table_id, str(exc)
 
 
 def sync_partitions(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None = None) -> SyncRun:
@@ -68,9 +59,10 @@ def sync_partitions(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | 
                     break
                 after_id = chunk[-1][0]
                 read: dict[int, list[PartitionRecord]] = {}
-                for table_id, outcome in pool.map(partial(_read, source), chunk):
-                    if isinstance(outcome, str):
-                        warnings.append(outcome)  # still flagged: the next pass tries again
+                listed = read_all(pool, lambda table: list(source.partitions(table[1], table[2])), chunk)
+                for (table_id, _, _), outcome in listed.items():
+                    if isinstance(outcome, ItemFailed):
+                        warnings.append(str(outcome))  # still flagged: the next pass tries again
                         counts["tables_failed"] += 1
                     else:
                         read[table_id] = outcome

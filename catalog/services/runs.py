@@ -19,9 +19,8 @@ class SyncAlreadyRunning(RuntimeError):
 
     def __init__(self, run: SyncRun) -> None:
         self.run = run
-        what = "partition pass" if run.kind == SyncRun.Kind.PARTITIONS else f"{run.kind} sync"
         super().__init__(
-            f"A {what} of catalog {run.catalog} is already running (run #{run.pk}, "
+            f"A {run.label} of catalog {run.catalog} is already running (run #{run.pk}, "
             f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished."
         )
 

@@ -427,7 +427,7 @@ class _Sync:
             self.delete_tables(gone)
 
 
-def _read_all(pool: ThreadPoolExecutor, read: Any, keys: Iterable[Any]) -> dict[Any, Any]:
+def read_all(pool: ThreadPoolExecutor, read: Any, keys: Iterable[Any]) -> dict[Any, Any]:
     """``read(key)`` for every key, a few at a time; an ItemFailed becomes the key's value."""
     def attempt(key: Any) -> Any:
         try:
@@ -540,8 +540,8 @@ def refresh_tables(catalog: GlueCatalog, tables: Iterable[tuple[str, str]], *, d
         names = sorted(set(by_database) | set(whole))
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog, name__in=names)}
         # A burst of events spans many databases: every Glue read up front, a few at a time.
-        found = _read_all(pool, sync.source.get_database, names)
-        tables = _read_all(pool, lambda pair: sync.source.get_table(found[pair[0]], pair[1]), (
+        found = read_all(pool, sync.source.get_database, names)
+        tables = read_all(pool, lambda pair: sync.source.get_table(found[pair[0]], pair[1]), (
             (name, table) for name, record in found.items() if isinstance(record, DatabaseRecord)
             and name not in whole for table in sorted(by_database[name])))
         for database_name in names:

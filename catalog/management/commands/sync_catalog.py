@@ -48,8 +48,7 @@ class Command(BaseCommand):
     @staticmethod
     def _summary(run: SyncRun) -> str:
         c = run.counts
-        what = "partition pass" if run.kind == SyncRun.Kind.PARTITIONS else f"{run.kind} sync"
-        lines = [f"Catalog {run.catalog}: {what} #{run.pk} {run.get_status_display()} in {run.seconds or 0:.1f} s"]
+        lines = [f"Catalog {run.catalog}: {run.label} #{run.pk} {run.get_status_display()} in {run.seconds or 0:.1f} s"]
         if run.kind == SyncRun.Kind.PARTITIONS:
             lines.append(f"  tables read: {c.get('tables_read', 0)}, failed: {c.get('tables_failed', 0)}, "
                          f"partitions added: {c.get('partitions_added', 0)}")
