@@ -6,8 +6,10 @@ Weighted fields are declared here, next to the builder that fills them:
 - word fields (``name_words``, ``column_words`` …) hold names already split into singular
   words (see ``catalog.search.words``), so plural and singular match on any OpenSearch;
 - ``suggest`` holds edge n-grams of every word of the name, for prefixes as you type;
-- ``columns`` is a capped display list kept in ``_source`` only (not indexed), while every
-  column name still reaches the word and keyword fields: documents stay lean at 2M columns.
+- columns are not displayed from the index: every column name reaches the word and keyword
+  fields and every comment word the prose field, while a result page reads the few columns
+  it shows from the database. Documents stay lean at 2M columns (a 40-column table is about
+  3 KB instead of 8), so 1,000 of them fit one bulk request.
 Curation (steward description, tags, owner, classification) overrides the Glue values.
 """
 
@@ -22,9 +24,6 @@ from catalog.search.words import split_words, unique_words, words_text
 
 # Facet name → document keyword field (the API's facet names are the field names).
 FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer")
-# Columns carried in _source for display (matched columns); the rest are only searchable.
-DISPLAY_COLUMNS_CAP = 64
-DISPLAY_COMMENT_CHARS = 200
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -33,7 +32,7 @@ _PROSE_WORD = re.compile(r"\w+")
 # Fields a search result needs from _source; the heavy word fields never travel back.
 RESULT_SOURCE_FIELDS: tuple[str, ...] = (
     "id", "qualified_name", "database", "name", "description", "table_type", "format", "location",
-    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "columns", "column_count",
+    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count",
 )
 SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
 
@@ -124,24 +123,11 @@ class CurationData(TypedDict, total=False):
     tags: list[str]
     owner: str
     classification: str
-    pii_columns: list[str]
 
 
 def compact_name(text: str) -> str:
     """Words glued together: ``customer_orders``, ``CustomerOrders`` and ``customer orders`` agree."""
     return "".join(split_words(text))
-
-
-def _display_columns(columns: Sequence[ColumnData], pii: set[str]) -> list[dict[str, Any]]:
-    shown = []
-    for col in columns[:DISPLAY_COLUMNS_CAP]:
-        entry: dict[str, Any] = {"name": col["name"], "type": col["type"], "comment": col["comment"][:DISPLAY_COMMENT_CHARS]}
-        if col["partition_key"]:
-            entry["partition_key"] = True
-        if col["name"] in pii:
-            entry["pii"] = True
-        shown.append(entry)
-    return shown
 
 
 def _comment_words(columns: Iterable[ColumnData]) -> str:
@@ -189,7 +175,6 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "column_names": [c["name"].lower() for c in columns],
         "column_words": " ".join(unique_words(c["name"] for c in columns)),
         "column_comment_words": _comment_words(columns),
-        "columns": _display_columns(columns, set(curation.get("pii_columns") or [])),
         "column_count": len(columns),
         "suggest": " ".join(split_words(name)),
         "name_start": name.lower(),

@@ -89,9 +89,11 @@ def matched_columns(columns: Iterable[Mapping[str, Any]], query_words: Sequence[
     return [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
-def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, whole_query: str) -> dict[str, Any]:
+def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, whole_query: str,
+              columns: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """One API result from a hit (``_source`` limited to documents.RESULT_SOURCE_FIELDS).
 
+    ``columns`` are the table's columns (the index does not carry them for display).
     Pass one WordMatcher for all hits of a page: it remembers every token it has judged.
     """
     src = hit.get("_source", {})
@@ -121,7 +123,7 @@ def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, 
         "updated_at": src.get("updated_at"),
         "score": hit.get("_score"),
         "highlight": highlight,
-        "matched_columns": matched_columns(src.get("columns") or [], matcher, whole_query),
+        "matched_columns": matched_columns(columns, matcher, whole_query),
         "tags": list(src.get("tags") or []),
         "column_count": src.get("column_count", 0),
     }

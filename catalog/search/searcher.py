@@ -11,9 +11,8 @@ from typing import Any
 from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
 from catalog.search import query as q
-from catalog.search.documents import DISPLAY_COLUMNS_CAP
 from catalog.search.indexer import IndexUnavailable, alias_name
-from catalog.search.results import matched_columns, shape_facets, shape_hit, shape_suggestions
+from catalog.search.results import shape_facets, shape_hit, shape_suggestions
 from catalog.search.words import WordMatcher
 from portal.opensearch import get_client
 from portal.roles import Role
@@ -28,15 +27,11 @@ def _run(body: dict[str, Any]) -> dict[str, Any] | None:
         raise IndexUnavailable(f"Search is unavailable right now ({type(exc).__name__}).") from exc
 
 
-def _fill_columns_beyond_cap(results: list[dict[str, Any]], words: WordMatcher, whole: str) -> None:
-    """Wide tables keep only their first columns in the index; look the rest up for the matches."""
-    wide = {r["id"]: r for r in results if not r["matched_columns"] and r["column_count"] > DISPLAY_COLUMNS_CAP}
-    if not wide:
-        return
+def _columns_of_hits(hits: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """The columns of one page of hits, from the database (one query; the index only searches them)."""
     from catalog.queries import columns_of
 
-    for table_id, columns in columns_of(list(wide)).items():
-        wide[table_id]["matched_columns"] = matched_columns(columns[DISPLAY_COLUMNS_CAP:], words, whole)
+    return columns_of([hit["_source"]["id"] for hit in hits]) if hits else {}
 
 
 def search(request: q.SearchRequest, role: Role | None) -> dict[str, Any]:
@@ -47,9 +42,9 @@ def search(request: q.SearchRequest, role: Role | None) -> dict[str, Any]:
         return page
     words, whole = request.words, request.text.lower()
     matcher = WordMatcher(words)
-    results = [shape_hit(hit, matcher, whole) for hit in answer["hits"]["hits"]]
-    if words:
-        _fill_columns_beyond_cap(results, matcher, whole)
+    hits = answer["hits"]["hits"]
+    columns = _columns_of_hits(hits) if words else {}
+    results = [shape_hit(hit, matcher, whole, columns.get(hit["_source"]["id"], ())) for hit in hits]
     total = answer["hits"]["total"]
     page.update(
         count=total["value"] if isinstance(total, dict) else int(total),

@@ -158,6 +158,24 @@ def copy_objects(objs: Sequence[Model]) -> None:
                 copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
 
 
+def update_objects(objs: Sequence[Model], fields: Sequence[str]) -> None:
+    """``UPDATE … WHERE pk = %s`` once per row in one executemany (psycopg pipelines it on PostgreSQL).
+
+    Django's bulk_update builds a CASE WHEN per field and row: with 21 fields it spent
+    most of an event refresh (0.8 of 1.9 s for 119 tables) building expressions.
+    """
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    targets = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in targets)} "
+           f"WHERE {quote(meta.pk.column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[f.get_db_prep_save(f.pre_save(obj, False), connection) for f in targets] + [obj.pk]
+                                 for obj in objs])
+
+
 def create_objects(objs: Sequence[Model]) -> None:
     """Bulk insert rows nobody else can have inserted (the sync holds the catalog's claim)."""
     if _postgres():
@@ -314,7 +332,7 @@ def write_tables(catalog: GlueCatalog, database: Database, records: list[TableRe
                 versions.append(TableVersion(table_id=seen.id, version_id=version_key(record), columns=new_cols,
                                              diff=schema_diff(previous, new_cols), updated_at=record.updated_at))
             known[record.name] = Known(seen.id, record.fingerprint, record.glue_version_id, False)
-        Table.objects.bulk_update(updates, fields=list(_TABLE_FIELDS), batch_size=BATCH)
+        update_objects(updates, _TABLE_FIELDS)
         if replace_columns:
             Column.objects.filter(table_id__in=replace_columns).delete()
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from catalog.search.documents import COLUMN_COMMENT_CHARS_CAP, DISPLAY_COLUMNS_CAP, build_document
+from catalog.search.documents import COLUMN_COMMENT_CHARS_CAP, build_document
 from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request
 from catalog.search.results import highlight_text, matched_columns
 from catalog.search.words import split_words, word_matches
@@ -114,7 +114,7 @@ def test_suggest_needs_a_word_and_matches_every_typed_word_as_a_prefix() -> None
     assert body["size"] == 10
 
 
-def test_documents_merge_curation_and_cap_displayed_columns() -> None:
+def test_documents_merge_curation_and_search_every_column_without_carrying_them_for_display() -> None:
     columns = [{"name": f"col_{i}", "type": "int", "comment": "", "partition_key": False} for i in range(100)]
     doc = build_document(
         {"id": 7, "database": "sales", "name": "CustomerOrders", "owner": "glue-owner", "classification": "internal"},
@@ -123,7 +123,7 @@ def test_documents_merge_curation_and_cap_displayed_columns() -> None:
     )
     assert doc["name_words"] == "customer order" and doc["name_compact"] == "customerorders"
     assert (doc["owner"], doc["classification"], doc["description"]) == ("ana", "internal", "Orders placed by customers")
-    assert len(doc["columns"]) == DISPLAY_COLUMNS_CAP and len(doc["column_names"]) == 100
+    assert "columns" not in doc and len(doc["column_names"]) == 100 and "col_99" in doc["column_names"]
     assert doc["format"] is None  # empty facet values stay out of the document
 
 
