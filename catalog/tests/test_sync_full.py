@@ -136,13 +136,17 @@ def test_a_database_gone_from_glue_is_soft_deleted_with_its_tables(catalog: Glue
 
 def test_a_new_glue_version_is_recorded_with_its_schema_diff(catalog: GlueCatalog, lake: None) -> None:
     full_sync(catalog)
-    g.update_table("finance_prepared", "fx_rates", [("currency", "varchar(3)"), ("rate_date", "date")], fmt="csv")
+    g.update_table("finance_prepared", "fx_rates", [("currency", "varchar(3)"), ("rate_date", "date")], fmt="json",
+                   owner="treasury@example.com", classification="confidential")
 
     run = full_sync(catalog)
 
     assert run.counts["tables_updated"] == 1 and run.counts["versions_recorded"] == 1
     fx = Table.objects.get(name="fx_rates")
     assert fx.glue_version_id == "2"
+    # Every field of the changed row is rewritten (one UPDATE per row), JSON included.
+    assert (fx.format, fx.owner, fx.classification) == ("json", "treasury@example.com", "confidential")
+    assert fx.parameters == {"owner": "treasury@example.com", "classification": "confidential"}
     latest = fx.versions.get(version_id="2")
     assert latest.diff == {"added": ["rate_date"], "removed": ["rate"],
                            "type_changed": [{"name": "currency", "from": "string", "to": "varchar(3)"}]}
