@@ -12,7 +12,6 @@ concrete indices are ``<alias>-v<timestamp>``.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -76,18 +75,13 @@ def ensure_index(client: OpenSearch | None = None) -> None:
 
 
 def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, list[ColumnData]], dict[int, CurationData]]:
-    from catalog.models import Column, Curation, Table
+    from catalog.models import Curation, Table
+    from catalog.queries import columns_of
 
     tables = list(Table.objects.filter(id__in=table_ids).values(*_TABLE_FIELDS))
     live_ids = [t["id"] for t in tables if t["deleted_at"] is None]
-    columns: dict[int, list[ColumnData]] = defaultdict(list)
-    rows = (
-        Column.objects.filter(table_id__in=live_ids)
-        .order_by("table_id", "is_partition_key", "position")
-        .values_list("table_id", "name", "type", "comment", "is_partition_key")
-    )
-    for table_id, name, type_, comment, partition_key in rows:
-        columns[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": partition_key})
+    # The same rows, in the same order and shape, as a dataset page and a result page read.
+    columns: dict[int, list[ColumnData]] = columns_of(live_ids)  # type: ignore[assignment]
     curations: dict[int, CurationData] = {
         row["table_id"]: row  # type: ignore[misc]
         for row in Curation.objects.filter(table_id__in=live_ids).values(
