@@ -9,8 +9,9 @@ Shape of the graph (``nx.DiGraph``):
 Jobs are not nodes: they ride on edges, so traversals only walk datasets.
 Every traversal keeps a visited set, so cycles end (and ``has_cycle`` reports them).
 
-Walks that grow past ``ARRAYS_FROM`` nodes hand over to ``lineage.arrays`` (a CSR snapshot of the
-same graph) when the caller passes one: same answers, a fraction of the time on big walks.
+Dataset walks go to ``lineage.arrays`` (a CSR snapshot of the same graph, walked by compiled code)
+when the caller passes one: same answers, a fraction of the time. The dict walks here answer while
+no snapshot matches the graph (it is rebuilt after changes), and column walks.
 """
 
 from __future__ import annotations
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 DIRECTIONS = ("upstream", "downstream", "both")
 ColumnMapping = tuple[str, str, str]
 NO_COLUMNS: tuple[ColumnMapping, ...] = ()
-# Walks expected to reach more nodes than this go to the array snapshot when one is given. Below
-# it numpy's per-call overhead costs more than the dict walk (measured on the bench's 1M-edge
-# graph: a 100-node neighbourhood ~0.15 ms over dicts, ~0.5 ms over arrays; a 20,000-node one
-# ~60 ms over dicts, ~15 ms over arrays).
-ARRAYS_FROM = 2000
 # (source, target, job, column mappings): one job's edge.
 Edge = tuple[int, int, int, tuple[ColumnMapping, ...]]
 
@@ -162,19 +158,10 @@ def _adjacency(g: nx.DiGraph, direction: str) -> dict[int, dict[int, dict[int, t
     return g._succ if direction == "downstream" else g._pred  # type: ignore[attr-defined, no-any-return]
 
 
-def _next_level(
-    adjacency: dict[int, dict[int, Any]], frontier: Iterable[int], seen: set[int], arrays: ArrayGraph | None = None, reached: int = 0
-) -> set[int] | None:
+def _next_level(adjacency: dict[int, dict[int, Any]], frontier: Iterable[int], seen: set[int]) -> set[int]:
     """The nodes one hop from ``frontier`` not in ``seen``: one C-level union over the frontier's
-    adjacency dicts and one difference, no Python loop per node or edge.
-
-    None when ``arrays`` is given and this level may take the walk past ``ARRAYS_FROM`` nodes
-    (``reached`` so far plus the frontier's degrees, which bound the level's size).
-    """
-    rows = list(map(adjacency.__getitem__, frontier))
-    if arrays is not None and reached + sum(map(len, rows)) > ARRAYS_FROM:
-        return None
-    return set().union(*rows) - seen
+    adjacency dicts and one difference, no Python loop per node or edge."""
+    return set().union(*map(adjacency.__getitem__, frontier)) - seen
 
 
 def _directions(direction: str) -> tuple[str, ...]:
@@ -220,10 +207,11 @@ def neighbourhood(
     level, the nodes kept are taken upstream first, lowest ids first: the answer does not depend
     on dict order, and nothing is sorted when the cap is not reached.
 
-    ``arrays``, a snapshot of this very graph, takes over a walk about to grow past
-    ``ARRAYS_FROM`` nodes (same answer; what was walked so far is thrown away, a few hundred µs).
+    ``arrays``, a snapshot of this very graph, answers instead (same answer, compiled walk).
     """
     ways = _directions(direction)
+    if arrays is not None:
+        return arrays.neighbourhood(start, direction=direction, depth=depth, max_nodes=max_nodes)
     distances: dict[int, int] = {start: 0}
     truncated = False
     if start in g:
@@ -232,10 +220,7 @@ def neighbourhood(
         while distance < depth and any(frontier for _, _, frontier in walks) and not truncated:
             distance += 1
             for index, (adjacency, seen, frontier) in enumerate(walks):
-                level = _next_level(adjacency, frontier, seen, arrays, len(distances))
-                if level is None:
-                    assert arrays is not None
-                    return arrays.neighbourhood(start, direction=direction, depth=depth, max_nodes=max_nodes)
+                level = _next_level(adjacency, frontier, seen)
                 seen |= level
                 walks[index] = (adjacency, seen, level)  # type: ignore[assignment]
                 new = level - distances.keys()
@@ -331,8 +316,10 @@ def impact(g: nx.DiGraph, start: int, column: str | None = None, *, arrays: Arra
 
     Sorted by distance, then node, then column; cycles end at already-seen nodes. Dataset closures
     come back as a ``Closure`` (levels, paged lazily); column closures are small and come as a list.
-    ``arrays`` takes over a dataset closure about to grow past ``ARRAYS_FROM`` (see ``neighbourhood``).
+    ``arrays``, a snapshot of this very graph, answers dataset closures instead (see ``neighbourhood``).
     """
+    if column is None and arrays is not None:
+        return arrays.impact(start)
     if start not in g:
         return []
     if column is None:
@@ -341,10 +328,7 @@ def impact(g: nx.DiGraph, start: int, column: str | None = None, *, arrays: Arra
         levels: list[set[int]] = []
         reached: set[int] = {start}
         while True:
-            level = _next_level(adjacency, reached, seen, arrays, len(seen))
-            if level is None:
-                assert arrays is not None
-                return arrays.impact(start)
+            level = _next_level(adjacency, reached, seen)
             if not level:
                 break
             seen |= level

@@ -7,10 +7,10 @@ or the whole graph is reloaded when a change asks for it (identity merges),
 when too many changes piled up, or when the version went backwards (a restored
 database). Traversal itself is ``lineage.graph`` (pure).
 
-Walks that reach thousands of datasets run over ``lineage.arrays``, a CSR snapshot of the
-graph for one version: built with the graph on a full load, and rebuilt in a background thread
-after deltas; until it matches the version again, every walk uses the networkx graph (same
-answers, tested).
+Dataset walks run over ``lineage.arrays``, a CSR snapshot of the graph for one version walked by
+compiled code: built with the graph on a full load, and rebuilt in a background thread after
+deltas; until it matches the version again, every walk uses the networkx graph (same answers,
+tested). Column walks always use the networkx graph.
 
 Visibility: catalog datasets follow ``Table.objects.visible_to(role)``.
 Non-catalog datasets (JDBC, Kafka, files…) carry the hub of the provider who

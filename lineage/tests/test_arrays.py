@@ -1,16 +1,17 @@
 """lineage.arrays (the CSR snapshot) answers exactly as lineage.graph (the networkx walk), no database.
 
 Random graphs with cycles, self-loops, several jobs on one pair and column mappings; every start,
-direction, depth and node cap; the array walk alone and the hand-over from the dict walk.
+direction, depth and node cap; the array walk alone and through lineage.graph.
 """
 
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lineage import graph
+from lineage import graph, kernels
 from lineage.arrays import ArrayGraph
 
 MAPPINGS = ((), (("a", "b", "DIRECT/IDENTITY"),), (("a", "b", ""), ("c", "d", "INDIRECT/FILTER")))
@@ -52,15 +53,12 @@ def test_closures_are_the_same_over_arrays(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_a_walk_handed_over_to_the_arrays_gives_the_same_answer(seed, monkeypatch):
+def test_walks_given_the_arrays_answer_as_the_dict_walks(seed):
     g, ids = random_graph(seed, nodes=200, edges=600)
     arrays = ArrayGraph(g)
-    expected = {start: (graph.neighbourhood(g, start, depth=3, max_nodes=50), list(graph.impact(g, start))) for start in ids[:30]}
-    for threshold in (0, 5, 40):  # from the first level, or part-way through the walk
-        monkeypatch.setattr(graph, "ARRAYS_FROM", threshold)
-        for start, (around, closure) in expected.items():
-            assert same(graph.neighbourhood(g, start, depth=3, max_nodes=50, arrays=arrays), around)
-            assert list(graph.impact(g, start, arrays=arrays)) == closure
+    for start in ids[:30]:
+        assert same(graph.neighbourhood(g, start, depth=3, max_nodes=50, arrays=arrays), graph.neighbourhood(g, start, depth=3, max_nodes=50))
+        assert list(graph.impact(g, start, arrays=arrays)) == list(graph.impact(g, start))
 
 
 def test_unknown_and_isolated_starts():
@@ -92,3 +90,62 @@ def test_a_closure_pages_like_the_sorted_list_it_stands_for():
         assert closure.distances() == {i.node: i.distance for i in listed}
         with pytest.raises(IndexError):
             closure[len(listed)]
+
+
+def skewed_graph(seed: int, nodes: int = 4000, edges: int = 12_000):
+    """A lake-like graph: a few hub datasets feed a large share of the rest (long rows), with cycles."""
+    rng = random.Random(seed)
+    g = graph.new_graph()
+    ids = rng.sample(range(1, 1_000_000), nodes)
+    hubs = ids[:8]
+    for _ in range(edges):
+        source = rng.choice(hubs) if rng.random() < 0.4 else rng.choice(ids)
+        graph.add_edge(g, source, rng.choice(ids), rng.randrange(1, 40), rng.choice(MAPPINGS))
+    return g, ids
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_big_skewed_graphs_walk_the_same_over_arrays(seed):
+    """Thousands of nodes: closures past COMPACT_FROM (bytes as "seen"), big and small levels (read
+    back from marks, or sorted), hubs whose rows are longer than the neighbourhood (bisection)."""
+    g, ids = skewed_graph(seed)
+    arrays = ArrayGraph(g)
+    starts = ids[:8] + ids[-12:]
+    closures = {start: list(graph.impact(g, start)) for start in starts}
+    assert max(map(len, closures.values())) > kernels.COMPACT_FROM and min(map(len, closures.values())) < kernels.COMPACT_FROM
+    for start in starts:
+        assert list(arrays.impact(start)) == closures[start], start
+        for direction in graph.DIRECTIONS:
+            for depth, cap in ((1, 5), (2, 40), (3, 10**6)):
+                walked = graph.neighbourhood(g, start, direction=direction, depth=depth, max_nodes=cap)
+                assert same(walked, arrays.neighbourhood(start, direction=direction, depth=depth, max_nodes=cap)), (start, direction, depth, cap)
+
+
+def test_walks_leave_the_scratch_bytes_clean_and_answer_the_same_again():
+    g, ids = skewed_graph(7, nodes=3000, edges=9000)
+    arrays = ArrayGraph(g)
+    first = {start: (arrays.neighbourhood(start, depth=3), list(arrays.impact(start))) for start in ids[:20]}
+    for start in reversed(ids[:20]):  # other walks ran in between: stamps of old epochs must not count
+        around, closure = first[start]
+        assert same(arrays.neighbourhood(start, depth=3), around) and list(arrays.impact(start)) == closure
+    *_, marks, seen = kernels.sections.py_func(arrays.buffer, arrays.nodes, arrays.edges)
+    assert not marks.any() and not seen.any()
+
+
+def test_walks_from_many_threads_at_once_answer_as_alone():
+    g, ids = skewed_graph(3, nodes=2000, edges=6000)
+    arrays = ArrayGraph(g)
+    starts = ids[:40]
+    expected = {start: (graph.neighbourhood(g, start, depth=2), list(graph.impact(g, start))) for start in starts}
+
+    def ask(start: int) -> bool:
+        around, closure = expected[start]
+        return same(arrays.neighbourhood(start, depth=2), around) and list(arrays.impact(start)) == closure
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(ask, starts * 5))
+
+
+def test_warm_compiles_the_walks():
+    kernels.warm()  # the same two-node graph, answered: nothing raises, and the walks are compiled
+    assert kernels.neighbourhood.signatures and kernels.closure.signatures

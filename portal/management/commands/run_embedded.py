@@ -13,6 +13,7 @@ import io
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal import embedded
 
 DEFAULT_DEMO_PASSWORD = "datahub-demo"
+
+
+def _warm_lineage_kernels() -> None:
+    from lineage import kernels  # numba: imported here, off the main thread
+
+    kernels.warm()
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -88,6 +95,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         own_moto = not os.environ.get("AWS_ENDPOINT_URL")
         own_search = not os.environ.get("OPENSEARCH_URL")
+        # The compiled lineage walks go into their disk cache meanwhile (seconds, once per machine),
+        # so the web server's first lineage question does not wait for the compiler.
+        threading.Thread(target=_warm_lineage_kernels, name="lineage-kernels", daemon=True).start()
         # moto and osmem come up while the database migrates.
         moto_port = embedded.free_port()
         moto = embedded.spawn_moto(supervisor, moto_port) if own_moto else None
