@@ -14,9 +14,10 @@ The buffer (``build``) is one int64 array, 64-byte aligned:
   the answer) and its id;
 - upstream neighbours, downstream neighbours (each row in index order), and the job id of each
   downstream edge position;
+- for big closures, which touch a good share of all nodes, compact copies of the downstream row
+  starts and the ids (8 bytes per node: streamed, where scattered 64-byte rows are not);
 - two bytes per node, zero between walks: a mark, to sort a big level without sorting, and a
-  compact "seen" for big closures (a byte per node stays in the CPU caches where a 64-byte row
-  does not).
+  compact "seen" for big closures (a byte per node stays in the CPU caches where a row does not).
 
 A node is stamped when its stamp holds the walk's ``epoch``, so no walk clears or allocates per-node
 memory. Epochs must be unique per walk, and walks on one buffer must not overlap: the kernels hold
@@ -47,29 +48,33 @@ def build(ids: np.ndarray, up_start: np.ndarray, up_targets: np.ndarray, down_st
     """The buffer for ``len(ids)`` nodes and ``len(up_targets)`` edges (CSR row starts have one
     more entry than there are nodes; stamps and bytes start at zero)."""
     nodes, edges = len(ids), len(up_targets)
-    size = ROW * nodes + 3 * edges + _byte_words(nodes)
+    size = ROW * nodes + 3 * edges + 2 * nodes + 1 + _byte_words(nodes)
     raw = np.zeros(size + ROW, dtype=np.int64)
     skip = (-raw.ctypes.data % 64) // 8  # start on a cache line, so each node row is one line
     buffer = raw[skip: skip + size]
-    table, up, down, jobs, _, _ = sections.py_func(buffer, nodes, edges)  # the same views, from Python
+    table, up, down, jobs, starts, compact_ids, _, _ = sections.py_func(buffer, nodes, edges)  # the same views, from Python
     table[:, UP_START], table[:, UP_END] = up_start[:-1], up_start[1:]
     table[:, DOWN_START], table[:, DOWN_END] = down_start[:-1], down_start[1:]
     table[:, ID] = ids
-    up[:], down[:], jobs[:] = up_targets, down_targets, edge_jobs
+    up[:], down[:], jobs[:], starts[:], compact_ids[:] = up_targets, down_targets, edge_jobs, down_start, ids
     return buffer
 
 
 @njit(cache=True)
 def sections(buffer, nodes, edges):  # type: ignore[no-untyped-def]
-    """(node table, upstream neighbours, downstream neighbours, edge jobs, mark bytes, seen bytes):
-    views of ``buffer``."""
+    """(node table, upstream neighbours, downstream neighbours, edge jobs, compact downstream row
+    starts, compact ids, mark bytes, seen bytes): views of ``buffer``."""
     at = ROW * nodes
     table = buffer[:at].reshape((nodes, ROW))
     up = buffer[at: at + edges]
     down = buffer[at + edges: at + 2 * edges]
     jobs = buffer[at + 2 * edges: at + 3 * edges]
-    data = buffer[at + 3 * edges: at + 3 * edges + (2 * nodes + 7) // 8].view(np.uint8)
-    return table, up, down, jobs, data[:nodes], data[nodes: 2 * nodes]
+    at += 3 * edges
+    starts = buffer[at: at + nodes + 1]
+    ids = buffer[at + nodes + 1: at + 2 * nodes + 1]
+    at += 2 * nodes + 1
+    data = buffer[at: at + (2 * nodes + 7) // 8].view(np.uint8)
+    return table, up, down, jobs, starts, ids, data[:nodes], data[nodes: 2 * nodes]
 
 
 @njit(cache=True)
@@ -86,32 +91,28 @@ def _index(table, node):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _next_level(table, start, end, seen, neighbours, frontier, epoch, marks, seen_bytes, compact):  # type: ignore[no-untyped-def]
-    """Sorted indices one hop from ``frontier`` not yet seen (and now seen): stamped in the table's
-    ``seen`` column, or when ``compact`` in ``seen_bytes``.
+def _next_level(begin, end, neighbours, frontier, seen, stamp, marks):  # type: ignore[no-untyped-def]
+    """Sorted indices one hop from ``frontier`` whose ``seen`` is not ``stamp`` (and now is).
+
+    Node u's row is ``neighbours[begin[u]:end[u]]``. ``begin``, ``end`` and ``seen`` are columns of
+    the node table (strided views) or compact arrays: numba compiles a version for each.
 
     A small level is sorted; a big one (more than 1/64 of the graph) is marked and read back in
     index order, one pass over a byte per node instead of an n·log n sort.
     """
     found = []
     for u in frontier:
-        for p in range(table[u, start], table[u, end]):
+        for p in range(begin[u], end[u]):
             v = neighbours[p]
-            if compact:
-                if seen_bytes[v]:
-                    continue
-                seen_bytes[v] = 1
-            elif table[v, seen] == epoch:
-                continue
-            else:
-                table[v, seen] = epoch
-            found.append(v)
+            if seen[v] != stamp:
+                seen[v] = stamp
+                found.append(v)
     level = np.empty(len(found), np.int64)
-    if len(found) * 64 > len(table):
+    if len(found) * 64 > len(seen):
         for v in found:
             marks[v] = 1
         k = 0
-        for i in range(len(table)):
+        for i in range(len(seen)):
             if marks[i]:
                 marks[i] = 0
                 level[k] = i
@@ -131,7 +132,7 @@ def neighbourhood(buffer, nodes, edges, epoch, node, ways, depth, max_nodes):  #
     with the nodes in the order they were reached and every job edge between two of them (its
     position finds the edge's column mappings). An unknown ``node`` answers itself alone.
     """
-    table, up, down, jobs, marks, seen_bytes = sections(buffer, nodes, edges)
+    table, up, down, jobs, _, _, marks, _ = sections(buffer, nodes, edges)
     origin = _index(table, node)
     if origin < 0:
         return np.array([0, 1, 0, node, 0], np.int64)
@@ -156,12 +157,12 @@ def neighbourhood(buffer, nodes, edges, epoch, node, ways, depth, max_nodes):  #
             if way == UPSTREAM:
                 if not len(up_frontier):
                     continue
-                up_frontier = _next_level(table, UP_START, UP_END, UP_SEEN, up, up_frontier, epoch, marks, seen_bytes, False)
+                up_frontier = _next_level(table[:, UP_START], table[:, UP_END], up, up_frontier, table[:, UP_SEEN], epoch, marks)
                 level = up_frontier
             else:
                 if not len(down_frontier):
                     continue
-                down_frontier = _next_level(table, DOWN_START, DOWN_END, DOWN_SEEN, down, down_frontier, epoch, marks, seen_bytes, False)
+                down_frontier = _next_level(table[:, DOWN_START], table[:, DOWN_END], down, down_frontier, table[:, DOWN_SEEN], epoch, marks)
                 level = down_frontier
             for v in level:
                 if table[v, KEPT] != epoch:
@@ -214,7 +215,7 @@ def closure(buffer, nodes, edges, epoch, node):  # type: ignore[no-untyped-def]
     ``[L, L level ends, the ids of level 1, of level 2, …]``, each level in id order, ends counted
     from the first id. An unknown ``node`` has an empty closure.
     """
-    table, _, down, _, marks, seen_bytes = sections(buffer, nodes, edges)
+    table, _, down, _, starts, ids, marks, seen_bytes = sections(buffer, nodes, edges)
     origin = _index(table, node)
     if origin < 0:
         return np.zeros(1, np.int64)
@@ -225,13 +226,17 @@ def closure(buffer, nodes, edges, epoch, node):  # type: ignore[no-untyped-def]
     compact = False
     while True:
         if not compact and total > COMPACT_FROM:
-            # Big closure: every edge read checks its target, so keep "seen" where it stays cached.
+            # A big closure: from here on every edge read checks its target's byte, which stays in
+            # the CPU caches, and rows are found through the compact starts.
             compact = True
             seen_bytes[origin] = 1
             for level in levels:
                 for v in level:
                     seen_bytes[v] = 1
-        frontier = _next_level(table, DOWN_START, DOWN_END, DOWN_SEEN, down, frontier, epoch, marks, seen_bytes, compact)
+        if compact:
+            frontier = _next_level(starts[:-1], starts[1:], down, frontier, seen_bytes, 1, marks)
+        else:
+            frontier = _next_level(table[:, DOWN_START], table[:, DOWN_END], down, frontier, table[:, DOWN_SEEN], epoch, marks)
         if not len(frontier):
             break
         levels.append(frontier)
@@ -246,7 +251,7 @@ def closure(buffer, nodes, edges, epoch, node):  # type: ignore[no-untyped-def]
     at = 1 + len(levels)
     for j in range(len(levels)):
         for v in levels[j]:
-            out[at] = table[v, ID]
+            out[at] = ids[v] if compact else table[v, ID]  # big closures: read streamed, not rows
             at += 1
         out[1 + j] = at - 1 - len(levels)
     return out
