@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import pytest
 
 from lineage import graph, kernels
@@ -146,6 +147,7 @@ def test_walks_from_many_threads_at_once_answer_as_alone():
         assert all(pool.map(ask, starts * 5))
 
 
-def test_warm_compiles_the_walks():
-    kernels.warm()  # the same two-node graph, answered: nothing raises, and the walks are compiled
-    assert kernels.neighbourhood.signatures and kernels.closure.signatures
+def test_warm_runs_both_walks_on_the_buffer_types_a_snapshot_uses():
+    kernels.warm()
+    snapshot = ArrayGraph(random_graph(1)[0])
+    assert {s[0] for s in kernels.neighbourhood.signatures} | {s[0] for s in kernels.closure.signatures} == {numba.typeof(snapshot.buffer)}

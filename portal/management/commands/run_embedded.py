@@ -28,9 +28,12 @@ DEFAULT_DEMO_PASSWORD = "datahub-demo"
 
 
 def _warm_lineage_kernels() -> None:
-    from lineage import kernels  # numba: imported here, off the main thread
+    try:
+        from lineage import kernels  # numba: imported here, off the main thread
 
-    kernels.warm()
+        kernels.warm()
+    except Exception as error:  # the walks then compile on first use: slower once, not broken
+        print(f"Lineage walks not compiled ahead ({error}); the first lineage question compiles them.", file=sys.stderr)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
