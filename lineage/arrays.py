@@ -25,7 +25,6 @@ from numpy.typing import NDArray
 from lineage.graph import DIRECTIONS, Closure, ColumnMapping, Edge, Subgraph
 
 Indices = NDArray[np.int64]
-_WAYS = {"upstream": 0, "downstream": 1, "both": 2}  # lineage.kernels.UPSTREAM, DOWNSTREAM, BOTH (numba stays unimported here)
 
 
 def _row_starts(origins: Indices, nodes: int) -> Indices:
@@ -81,7 +80,7 @@ class ArrayGraph:
         """``lineage.graph.neighbourhood`` over the arrays (same nodes, distances, edges, cap)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
-        answer = self._kernels.neighbourhood(self.buffer, self.nodes, self.edges, next(self._epochs), start, _WAYS[direction], depth, max_nodes)
+        answer = self._kernels.neighbourhood(self.buffer, self.nodes, self.edges, next(self._epochs), start, self._kernels.WAYS[direction], depth, max_nodes)
         truncated, k, m, *rest = answer.tolist()  # one conversion to Python ints, then list slices
         distances = dict(zip(rest[:k], rest[k: 2 * k]))
         at = 2 * k

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 UPSTREAM, DOWNSTREAM, BOTH = 0, 1, 2
+WAYS = {"upstream": UPSTREAM, "downstream": DOWNSTREAM, "both": BOTH}  # lineage.graph.DIRECTIONS → ``ways``
 # Columns of the node table.
 UP_START, UP_END, DOWN_START, DOWN_END, UP_SEEN, DOWN_SEEN, KEPT, ID = range(8)
 ROW = 8  # int64s per node: one cache line
@@ -40,7 +41,9 @@ ROW = 8  # int64s per node: one cache line
 COMPACT_FROM = 2048
 
 
-def _byte_words(nodes: int) -> int:
+@njit(cache=True)
+def _byte_words(nodes):  # type: ignore[no-untyped-def]
+    """int64 words holding the two bytes per node (marks, seen)."""
     return (2 * nodes + 7) // 8
 
 
@@ -73,21 +76,15 @@ def sections(buffer, nodes, edges):  # type: ignore[no-untyped-def]
     starts = buffer[at: at + nodes + 1]
     ids = buffer[at + nodes + 1: at + 2 * nodes + 1]
     at += 2 * nodes + 1
-    data = buffer[at: at + (2 * nodes + 7) // 8].view(np.uint8)
+    data = buffer[at: at + _byte_words(nodes)].view(np.uint8)
     return table, up, down, jobs, starts, ids, data[:nodes], data[nodes: 2 * nodes]
 
 
 @njit(cache=True)
 def _index(table, node):  # type: ignore[no-untyped-def]
     """The index of the node with id ``node`` (ids ascend with the index), or -1."""
-    low, high = 0, len(table)
-    while low < high:
-        middle = (low + high) // 2
-        if table[middle, ID] < node:
-            low = middle + 1
-        else:
-            high = middle
-    return low if low < len(table) and table[low, ID] == node else -1
+    i = np.searchsorted(table[:, ID], node)
+    return i if i < len(table) and table[i, ID] == node else -1
 
 
 @njit(cache=True)
