@@ -243,11 +243,7 @@ def phase_reset() -> dict[str, Any]:
 
     names = [m._meta.db_table for m in (Column, Partition, TableVersion, Table, Database, SyncRun, GlueCatalog)]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
-        else:
-            for name in names:
-                cursor.execute(f"DELETE FROM {name}")
+        cursor.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     return {}
 
 

