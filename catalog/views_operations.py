@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import GlueCatalog, SyncRun
+from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, request_sync
 from portal import audit
@@ -58,6 +59,27 @@ def operations_sync(request: HttpRequest) -> HttpResponse:
         audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
                      ip=audit.client_ip(request))
     except SyncAlreadyRunning as exc:
+        notice = str(exc)
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/_sync_runs.html", _context(role, notice))
+    return redirect("catalog:operations")
+
+
+@require_POST
+@role_required
+def operations_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin confirms the deletions a sync held back (see catalog.services.guard)."""
+    role = _operator(request)
+    if not role.is_admin:
+        raise Http404
+    held = get_object_or_404(SyncRun.objects.select_related("catalog"), pk=pk)
+    try:
+        run = confirm_deletions(held)
+        notice = f"Deletions confirmed: sync #{run.pk} of {held.catalog} started."
+        audit.record(request.user, "catalog.sync.confirm_deletes", role=role, target=str(held.catalog),
+                     details={"held_run": held.pk, "run": run.pk, "counts": held.counts},
+                     ip=audit.client_ip(request))
+    except (NotAwaitingConfirmation, SyncAlreadyRunning) as exc:
         notice = str(exc)
     if request.headers.get("HX-Request"):
         return render(request, "catalog/_sync_runs.html", _context(role, notice))

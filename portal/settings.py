@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_json, env_str, parse_glue_catalogs
+from portal.env import env_bool, env_float, env_int, env_json, env_str, parse_glue_catalogs
 from portal.sso import oidc_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -174,6 +174,10 @@ CATALOG_SYNC_PARTITIONS = env_str("CATALOG_SYNC_PARTITIONS", "changed")
 if CATALOG_SYNC_PARTITIONS not in ("changed", "all", "none"):
     raise ImproperlyConfigured("CATALOG_SYNC_PARTITIONS must be changed, all or none")
 CATALOG_SYNC_TIMEOUT_SECONDS = env_int("CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600, minimum=60)
+# The mass-deletion guard (catalog.services.guard): a full sync that would soft-delete more than this share
+# of a catalog's tables (and at least CATALOG_SYNC_GUARD_MIN_DELETES of them, or all) waits for an admin.
+CATALOG_SYNC_MAX_DELETE_SHARE = env_float("CATALOG_SYNC_MAX_DELETE_SHARE", 0.2, minimum=0.0, maximum=1.0)
+CATALOG_SYNC_GUARD_MIN_DELETES = env_int("CATALOG_SYNC_GUARD_MIN_DELETES", 5, minimum=1)
 
 # --- AWS -----------------------------------------------------------------
 # Unset in production means real AWS; the embedded run command points it at moto.

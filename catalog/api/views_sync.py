@@ -6,11 +6,12 @@ from typing import Any
 
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import GlueCatalog, SyncRun
+from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, request_sync
 from portal import audit
@@ -87,3 +88,29 @@ class SyncRunView(RetrieveAPIView):
     allowed_personas = ("steward",)
     serializer_class = SyncRunSerializer
     queryset = SyncRun.objects.select_related("catalog")
+
+
+class SyncRunConfirmView(GenericAPIView):
+    """POST: an admin confirms the deletions a sync held back (status ``needs_confirm``); a new full sync
+    allowed to delete starts (202, the new run). 409: the run is not waiting, or another sync is running."""
+
+    permission_classes = [HasPersona]
+    allowed_personas = ("steward",)
+    serializer_class = SyncRunSerializer
+    queryset = SyncRun.objects.select_related("catalog")
+
+    def post(self, request: Request, pk: int) -> Response:
+        role = current_role(request)
+        if role is None or not role.is_admin:
+            raise PermissionDenied("Only admins may confirm deletions.")
+        held = self.get_object()
+        try:
+            run = confirm_deletions(held)
+        except NotAwaitingConfirmation as exc:
+            return Response({"error": str(exc), "run": SyncRunSerializer(held).data}, status=status.HTTP_409_CONFLICT)
+        except SyncAlreadyRunning as exc:
+            return Response({"error": str(exc), "run": SyncRunSerializer(exc.run).data}, status=status.HTTP_409_CONFLICT)
+        audit.record(request.user, "catalog.sync.confirm_deletes", role=role, target=str(held.catalog),
+                     details={"held_run": held.pk, "run": run.pk, "counts": held.counts},
+                     ip=audit.client_ip(request))
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
