@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Size and shape of the request checked before any work; the request's time budget (portal.limits).
+    "portal.limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,6 +138,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Data Hub Portal API",
@@ -219,6 +226,17 @@ LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above t
 LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
 # A catalog change of more tables than this re-derives lineage in a Celery task instead of inline.
 LINEAGE_INLINE_TABLES = env_int("LINEAGE_INLINE_TABLES", 50, minimum=0)
+
+# --- Bounded cost per request (portal.limits) ------------------------------------------
+# Bodies over this many bytes answer 413 before they are read (a lineage event may be up to LINEAGE_MAX_EVENT_BYTES).
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", max(2_621_440, LINEAGE_MAX_EVENT_BYTES), minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+REQUEST_MAX_JSON_DEPTH = env_int("REQUEST_MAX_JSON_DEPTH", 64, minimum=4)  # deeper JSON answers 400
+REQUEST_MAX_STRING_CHARS = env_int("REQUEST_MAX_STRING_CHARS", 100_000, minimum=256)  # longer strings answer 400
+# PostgreSQL statement_timeout of web requests (0: none); a statement over it answers 503.
+REQUEST_TIME_BUDGET_SECONDS = env_float("REQUEST_TIME_BUDGET_SECONDS", 25.0, minimum=0.0)
+# Catalog syncs one user may start per role (DRF rate: N/second|minute|hour|day).
+CATALOG_SYNC_START_RATE = env_str("CATALOG_SYNC_START_RATE", "12/hour")
 
 # --- Identity ------------------------------------------------------------
 ALLOW_LOCAL_ACCOUNTS = env_bool("ALLOW_LOCAL_ACCOUNTS", EMBEDDED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, request_sync
 from portal import audit
+from portal.limits import SyncStartThrottle
 from portal.permissions import HasPersona
 from portal.roles import current_role
 
@@ -31,11 +32,13 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
 
 class TriggerSerializer(serializers.Serializer):
-    catalog = serializers.CharField(required=False, help_text="Catalog id or ACCOUNT:REGION; optional with one catalog.")
+    catalog = serializers.CharField(required=False, max_length=64,
+                                    help_text="Catalog id or ACCOUNT:REGION; optional with one catalog.")
 
     def validate_catalog(self, value: str) -> GlueCatalog:
         account, _, region = value.rpartition(":")
-        catalog = (GlueCatalog.objects.filter(pk=int(value)).first() if value.isdigit()
+        # isdecimal + isascii: "²" is a digit to str.isdigit() but not a number to int().
+        catalog = (GlueCatalog.objects.filter(pk=int(value)).first() if value.isascii() and value.isdecimal()
                    else GlueCatalog.objects.filter(account_id=account, region=region).first())
         if catalog is None:
             raise serializers.ValidationError(f"unknown catalog {value!r}")
@@ -52,7 +55,7 @@ class SyncRunsView(ListAPIView):
     def get_queryset(self) -> Any:
         qs = SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")
         catalog = self.request.query_params.get("catalog")
-        if catalog and catalog.isdigit():
+        if catalog and catalog.isascii() and catalog.isdecimal() and len(catalog) < 18:
             qs = qs.filter(catalog_id=int(catalog))
         run_status = self.request.query_params.get("status")
         if run_status:
@@ -63,6 +66,9 @@ class SyncRunsView(ListAPIView):
         role = current_role(request)
         if role is None or not role.is_admin:
             raise PermissionDenied("Only admins may start a sync.")
+        throttle = SyncStartThrottle()
+        if not throttle.allow_request(request, self):
+            raise Throttled(throttle.wait(), throttle.refusal())
         form = TriggerSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         catalog = form.validated_data.get("catalog")
