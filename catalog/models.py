@@ -26,6 +26,9 @@ class GlueCatalog(models.Model):
     region = models.CharField(max_length=32)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     index_stale = models.BooleanField(default=False, help_text="Search index missed changes; next sync catches up.")
+    allow_mass_delete = models.BooleanField(
+        default=False, help_text="A full sync may soft-delete more than CATALOG_SYNC_MAX_DELETE_SHARE of the tables "
+        "without an admin's confirmation (see catalog.services.guard).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account_id", "region"], name="uniq_glue_catalog")]
@@ -175,6 +178,9 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded"
         PARTIAL = "partial", "succeeded with warnings"
         FAILED = "failed"
+        # The mass-deletion guard stopped it (catalog.services.guard); an admin confirms or ignores it.
+        NEEDS_CONFIRMATION = "needs_confirm", "stopped: deletions need confirmation"
+        CONFIRMED = "confirmed", "deletions confirmed"
 
     class Kind(models.TextChoices):
         FULL = "full"

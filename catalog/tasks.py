@@ -21,14 +21,14 @@ TABLE_REFRESH_MAX_RETRIES = 30
 
 @shared_task(bind=True, name="catalog.tasks.sync_catalog_task", max_retries=TABLE_REFRESH_MAX_RETRIES)
 def sync_catalog_task(self: Any, catalog_id: int, full: bool = True, run_id: int | None = None,
-                      tables: list[list[str]] | None = None) -> dict[str, Any]:
+                      tables: list[list[str]] | None = None, allow_deletes: bool = False) -> dict[str, Any]:
     """A full reconcile of one catalog (``full``), or a refresh of ``tables`` ([[database, table], ...]).
 
     ``run_id`` names a run already claimed by ``request_sync``; a run that is no
     longer running (a redelivered message) makes this a no-op. A full sync that
     finds another one running is skipped (that one covers it); a refresh of named
     tables is retried with backoff instead, since the running sync may already have
-    passed those tables.
+    passed those tables. ``allow_deletes``: an admin confirmed the deletions the guard held back.
     """
     catalog = GlueCatalog.objects.filter(pk=catalog_id).first()
     if catalog is None:
@@ -40,7 +40,7 @@ def sync_catalog_task(self: Any, catalog_id: int, full: bool = True, run_id: int
             return {"run_id": run_id, "skipped": "run already finished"}
     try:
         if full or not tables:
-            run = full_sync(catalog, run=run)
+            run = full_sync(catalog, run=run, allow_deletes=allow_deletes)
         else:
             run = refresh_tables(catalog, [(d, t) for d, t in tables])
     except SyncAlreadyRunning as exc:

@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("operations/", views_operations.operations, name="operations"),
     path("operations/runs", views_operations.operations_runs, name="operations-runs"),
     path("operations/sync", views_operations.operations_sync, name="operations-sync"),
+    path("operations/sync-runs/<int:pk>/confirm", views_operations.operations_confirm, name="operations-confirm"),
     path("search", views.search, name="search"),
     path("search/suggest", views.suggest, name="suggest"),
     path("browse", views.browse, name="browse"),

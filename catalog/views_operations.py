@@ -7,12 +7,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import GlueCatalog, SyncRun
+from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, request_sync
 from portal import audit
+from portal.limits import SyncStartThrottle
 from portal.roles import Role, current_role, role_required
 
 RECENT_RUNS = 25
+
+
+class SyncThrottled(Exception):
+    """Too many syncs started by this user and role (portal.limits.SyncStartThrottle)."""
 
 
 def _operator(request: HttpRequest) -> Role:
@@ -52,12 +58,36 @@ def operations_sync(request: HttpRequest) -> HttpResponse:
     if not role.is_admin:
         raise Http404
     catalog = get_object_or_404(GlueCatalog, pk=request.POST.get("catalog") or 0)
+    throttle = SyncStartThrottle()
     try:
+        if not throttle.allow_request(request, None):
+            raise SyncThrottled(throttle.refusal())
         run = request_sync(catalog)
         notice = f"Sync #{run.pk} of {catalog} started."
         audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
                      ip=audit.client_ip(request))
-    except SyncAlreadyRunning as exc:
+    except (SyncAlreadyRunning, SyncThrottled) as exc:
+        notice = str(exc)
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/_sync_runs.html", _context(role, notice))
+    return redirect("catalog:operations")
+
+
+@require_POST
+@role_required
+def operations_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin confirms the deletions a sync held back (see catalog.services.guard)."""
+    role = _operator(request)
+    if not role.is_admin:
+        raise Http404
+    held = get_object_or_404(SyncRun.objects.select_related("catalog"), pk=pk)
+    try:
+        run = confirm_deletions(held)
+        notice = f"Deletions confirmed: sync #{run.pk} of {held.catalog} started."
+        audit.record(request.user, "catalog.sync.confirm_deletes", role=role, target=str(held.catalog),
+                     details={"held_run": held.pk, "run": run.pk, "counts": held.counts},
+                     ip=audit.client_ip(request))
+    except (NotAwaitingConfirmation, SyncAlreadyRunning) as exc:
         notice = str(exc)
     if request.headers.get("HX-Request"):
         return render(request, "catalog/_sync_runs.html", _context(role, notice))

@@ -125,17 +125,17 @@ class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["postgresql", "mysql", "oracle", "sqlserver", "kinesis"] = Field(description="Source kind")
-    host: str = Field("", description="Database host name")
+    host: str = Field("", max_length=255, description="Database host name")
     port: int | None = Field(None, ge=1, le=65535, description="Database port")
-    database: str = Field("", description="Database (or service) name")
-    user: str = Field("", description="Database user")
+    database: str = Field("", max_length=255, description="Database (or service) name")
+    user: str = Field("", max_length=255, description="Database user")
     password: SecretStr | None = Field(None, description="Password; goes straight to Secrets Manager")
-    secret_arn: str = Field("", description="ARN of an existing secret holding the password")
-    tables: list[str | TableSpec] = Field(default_factory=list, description="Tables as schema.table")
-    stream_name: str = Field("", description="Kinesis stream name")
+    secret_arn: str = Field("", max_length=2048, description="ARN of an existing secret holding the password")
+    tables: list[str | TableSpec] = Field(default_factory=list, max_length=500, description="Tables as schema.table")
+    stream_name: str = Field("", max_length=128, description="Kinesis stream name")
     stream_mode: Literal["new", "existing"] = Field("new", description="Create the stream or use an existing one")
     shards: int = Field(1, ge=1, le=50, description="Shards of a new stream")
-    columns: list[dict[str, str]] = Field(default_factory=list, description="Stream record columns")
+    columns: list[dict[str, str]] = Field(default_factory=list, max_length=1000, description="Stream record columns")
 
     @field_validator("host")
     @classmethod
@@ -185,9 +185,9 @@ class SourceSpec(BaseModel):
 class TargetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    database: str = Field(description="Glue database to create")
+    database: str = Field(max_length=255, description="Glue database to create")
     layer: Literal["source", "prepared", "semantic"] = Field("source", description="Lake layer")
-    owner: str = Field("", description="Owner shown in the catalog")
+    owner: str = Field("", max_length=255, description="Owner shown in the catalog")
     classification: Literal["public", "internal", "confidential", "strictly-confidential"] = Field("internal")
     partitioning: Literal["load_date", "none"] = Field("load_date", description="Partition raw data by load date")
 

@@ -238,7 +238,8 @@ def test_connection(request: HttpRequest, draft_id: int) -> HttpResponse:
 @require_GET
 def cron_preview(request: HttpRequest) -> HttpResponse:
     """htmx: a cron expression in plain words with its next runs, or why it is invalid."""
-    value = request.GET.get("schedule-cron", "") or request.GET.get("cron", "")
+    # The wizard's field is "schedule-cron", the pipeline page's "schedule" (sent by htmx as the input's own value).
+    value = request.GET.get("schedule-cron", "") or request.GET.get("cron", "") or request.GET.get("schedule", "")
     context: dict[str, Any] = {"value": value}
     if value.strip():
         try:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.limits import budget_message, is_statement_timeout
 
 log = logging.getLogger(__name__)
 
@@ -35,5 +39,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     if isinstance(exc, Http404):
         return Response({"error": "Not found."}, status=404)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": "The request body is over the size limit (REQUEST_MAX_BODY_BYTES)."}, status=413)
+    if is_statement_timeout(exc):
+        log.warning("API request stopped by its time budget: %s", exc)
+        return Response({"error": budget_message()}, status=503, headers={"Retry-After": "30"})
+    if isinstance(exc, DataError):
+        # A value the database refused (too long for its column, out of range): the input's fault.
+        log.warning("API input refused by the database: %s", exc)
+        return Response({"error": "A value is too long or out of range for where it is stored."}, status=400)
     log.exception("Unhandled API error", exc_info=exc)
     return Response({"error": "Internal error; it has been logged."}, status=500)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from portal import roles
+from portal.security import password_reset_available
 
 
 def _granted_in_session(request: HttpRequest) -> list[roles.Role]:
@@ -29,4 +30,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "granted_roles": _granted_in_session(request),
         "embedded_mode": settings.EMBEDDED,
         "allow_local_accounts": settings.ALLOW_LOCAL_ACCOUNTS,
+        "password_reset_available": password_reset_available(),
     }

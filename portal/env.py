@@ -52,6 +52,19 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     return value
 
 
+def env_float(name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
 def env_json(name: str, default: Any) -> Any:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -100,3 +113,21 @@ def parse_glue_catalogs(raw: str, default_account: str, default_region: str) -> 
     if len(set(refs)) != len(refs):
         raise ImproperlyConfigured(f"GLUE_CATALOGS: duplicate catalog in {raw!r}")
     return refs
+
+
+def parse_email_url(raw: str) -> dict[str, Any]:
+    """EMAIL_URL as host, port, user, password, tls, ssl: ``smtp://user:pass@host:587?tls=true`` or ``smtps://``."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps", "submission") or not parts.hostname:
+        raise ImproperlyConfigured(f"EMAIL_URL must look like smtp://user:password@host:587?tls=true, got {parts.scheme}://…")
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a bad port") from None
+    ssl = parts.scheme == "smtps" or query.get("ssl") in ("1", "true", "yes")
+    tls = not ssl and (parts.scheme == "submission" or query.get("tls") in ("1", "true", "yes"))
+    return {"host": parts.hostname, "port": port or (465 if ssl else 587 if tls else 25),
+            "user": unquote(parts.username or ""), "password": unquote(parts.password or ""), "tls": tls, "ssl": ssl}

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from portal import local_postgres
-from portal.env import env_bool, env_int, env_json, env_str, parse_glue_catalogs
+from portal.env import env_bool, env_float, env_int, env_json, env_str, parse_email_url, parse_glue_catalogs
 from portal.sso import oidc_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +33,46 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# --- HTTPS and browser security (portal.security) -------------------------
+# On by default outside the embedded mode (production sits behind TLS); each can be set on its own.
+_PRODUCTION = not (EMBEDDED or DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _PRODUCTION)
+# The header a TLS-terminating proxy sets ("X-Forwarded-Proto: https"); empty when nothing sits in front.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if _PRODUCTION else "")
+SECURE_PROXY_SSL_HEADER = (("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy of every response (portal.security): no inline script anywhere; styles may be
+# inline (cytoscape and htmx set element styles at run time).
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+)
+
+# --- Mail (password reset, notifications) -----------------------------------
+# EMAIL_URL (smtp://user:password@host:587?tls=true, smtps://… for implicit TLS) or EMAIL_HOST and friends.
+EMAIL_URL = env_str("EMAIL_URL")
+_mail = parse_email_url(EMAIL_URL) if EMAIL_URL else {}
+EMAIL_HOST = _mail.get("host") or env_str("EMAIL_HOST")
+EMAIL_PORT = int(_mail.get("port") or env_int("EMAIL_PORT", 25, minimum=1))
+EMAIL_HOST_USER = _mail.get("user") or env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = _mail.get("password") or env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = bool(_mail.get("tls")) or env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = bool(_mail.get("ssl")) or env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Data Hub Portal <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+MAIL_CONFIGURED = bool(EMAIL_HOST)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if MAIL_CONFIGURED
+                        else "django.core.mail.backends.console.EmailBackend")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -60,6 +100,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Size and shape of the request checked before any work; the request's time budget (portal.limits).
+    "portal.limits.RequestLimitsMiddleware",
+    "portal.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +187,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Data Hub Portal API",
@@ -182,6 +230,10 @@ CATALOG_SYNC_PARTITIONS = env_str("CATALOG_SYNC_PARTITIONS", "changed")
 if CATALOG_SYNC_PARTITIONS not in ("changed", "all", "none"):
     raise ImproperlyConfigured("CATALOG_SYNC_PARTITIONS must be changed, all or none")
 CATALOG_SYNC_TIMEOUT_SECONDS = env_int("CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600, minimum=60)
+# The mass-deletion guard (catalog.services.guard): a full sync that would soft-delete more than this share
+# of a catalog's tables (and at least CATALOG_SYNC_GUARD_MIN_DELETES of them, or all) waits for an admin.
+CATALOG_SYNC_MAX_DELETE_SHARE = env_float("CATALOG_SYNC_MAX_DELETE_SHARE", 0.2, minimum=0.0, maximum=1.0)
+CATALOG_SYNC_GUARD_MIN_DELETES = env_int("CATALOG_SYNC_GUARD_MIN_DELETES", 5, minimum=1)
 
 # --- AWS -----------------------------------------------------------------
 # Unset in production means real AWS; the embedded run command points it at moto.
@@ -223,6 +275,17 @@ LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above t
 LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
 # A catalog change of more tables than this re-derives lineage in a Celery task instead of inline.
 LINEAGE_INLINE_TABLES = env_int("LINEAGE_INLINE_TABLES", 50, minimum=0)
+
+# --- Bounded cost per request (portal.limits) ------------------------------------------
+# Bodies over this many bytes answer 413 before they are read (a lineage event may be up to LINEAGE_MAX_EVENT_BYTES).
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", max(2_621_440, LINEAGE_MAX_EVENT_BYTES), minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+REQUEST_MAX_JSON_DEPTH = env_int("REQUEST_MAX_JSON_DEPTH", 64, minimum=4)  # deeper JSON answers 400
+REQUEST_MAX_STRING_CHARS = env_int("REQUEST_MAX_STRING_CHARS", 100_000, minimum=256)  # longer strings answer 400
+# PostgreSQL statement_timeout of web requests (0: none); a statement over it answers 503.
+REQUEST_TIME_BUDGET_SECONDS = env_float("REQUEST_TIME_BUDGET_SECONDS", 25.0, minimum=0.0)
+# Catalog syncs one user may start per role (DRF rate: N/second|minute|hour|day).
+CATALOG_SYNC_START_RATE = env_str("CATALOG_SYNC_START_RATE", "12/hour")
 
 # --- Identity ------------------------------------------------------------
 ALLOW_LOCAL_ACCOUNTS = env_bool("ALLOW_LOCAL_ACCOUNTS", EMBEDDED)

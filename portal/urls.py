@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import views
+from portal import security, views
 
 api_v1 = [
     path("", include("portal.api_urls")),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Before allauth's own route: a reset only where local accounts exist and mail is configured.
+    path("accounts/password/reset/", security.password_reset, name="account_reset_password"),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.page_urls")),
     path("", include("catalog.urls")),

@@ -37,6 +37,8 @@ ROLE_FREE = {"me", "tokens", "tokens/<int:token_id>"}
 # (route, METHOD) -> personas that may write (admins always may). Anything else must get 403/404.
 WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("catalog/sync-runs", "POST"): ("steward", "admin"),
+    # Confirming the deletions a sync held back (catalog.services.guard): admins only, stewards get 403.
+    ("catalog/sync-runs/<int:pk>/confirm", "POST"): ("steward", "admin"),
     ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
     ("lineage", "POST"): ("provider", "admin"),
     ("pipelines", "POST"): ("provider", "admin"),

@@ -7,6 +7,7 @@ from catalog.api import views, views_sync
 urlpatterns: list = [
     path("catalog/sync-runs", views_sync.SyncRunsView.as_view(), name="api-sync-runs"),
     path("catalog/sync-runs/<int:pk>", views_sync.SyncRunView.as_view(), name="api-sync-run"),
+    path("catalog/sync-runs/<int:pk>/confirm", views_sync.SyncRunConfirmView.as_view(), name="api-sync-run-confirm"),
     path("search", views.SearchView.as_view(), name="api-search"),
     path("search/suggest", views.SuggestView.as_view(), name="api-search-suggest"),
     path("datasets/<str:qualified_name>", views.DatasetView.as_view(), name="api-dataset"),

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.exceptions import PermissionDenied, Throttled
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import GlueCatalog, SyncRun
+from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs, request_sync
 from portal import audit
+from portal.limits import SyncStartThrottle
 from portal.permissions import HasPersona
 from portal.roles import current_role
 
@@ -30,11 +32,13 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
 
 class TriggerSerializer(serializers.Serializer):
-    catalog = serializers.CharField(required=False, help_text="Catalog id or ACCOUNT:REGION; optional with one catalog.")
+    catalog = serializers.CharField(required=False, max_length=64,
+                                    help_text="Catalog id or ACCOUNT:REGION; optional with one catalog.")
 
     def validate_catalog(self, value: str) -> GlueCatalog:
         account, _, region = value.rpartition(":")
-        catalog = (GlueCatalog.objects.filter(pk=int(value)).first() if value.isdigit()
+        # isdecimal + isascii: "²" is a digit to str.isdigit() but not a number to int().
+        catalog = (GlueCatalog.objects.filter(pk=int(value)).first() if value.isascii() and value.isdecimal()
                    else GlueCatalog.objects.filter(account_id=account, region=region).first())
         if catalog is None:
             raise serializers.ValidationError(f"unknown catalog {value!r}")
@@ -51,7 +55,7 @@ class SyncRunsView(ListAPIView):
     def get_queryset(self) -> Any:
         qs = SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")
         catalog = self.request.query_params.get("catalog")
-        if catalog and catalog.isdigit():
+        if catalog and catalog.isascii() and catalog.isdecimal() and len(catalog) < 18:
             qs = qs.filter(catalog_id=int(catalog))
         run_status = self.request.query_params.get("status")
         if run_status:
@@ -62,6 +66,9 @@ class SyncRunsView(ListAPIView):
         role = current_role(request)
         if role is None or not role.is_admin:
             raise PermissionDenied("Only admins may start a sync.")
+        throttle = SyncStartThrottle()
+        if not throttle.allow_request(request, self):
+            raise Throttled(throttle.wait(), throttle.refusal())
         form = TriggerSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         catalog = form.validated_data.get("catalog")
@@ -87,3 +94,29 @@ class SyncRunView(RetrieveAPIView):
     allowed_personas = ("steward",)
     serializer_class = SyncRunSerializer
     queryset = SyncRun.objects.select_related("catalog")
+
+
+class SyncRunConfirmView(GenericAPIView):
+    """POST: an admin confirms the deletions a sync held back (status ``needs_confirm``); a new full sync
+    allowed to delete starts (202, the new run). 409: the run is not waiting, or another sync is running."""
+
+    permission_classes = [HasPersona]
+    allowed_personas = ("steward",)
+    serializer_class = SyncRunSerializer
+    queryset = SyncRun.objects.select_related("catalog")
+
+    def post(self, request: Request, pk: int) -> Response:
+        role = current_role(request)
+        if role is None or not role.is_admin:
+            raise PermissionDenied("Only admins may confirm deletions.")
+        held = self.get_object()
+        try:
+            run = confirm_deletions(held)
+        except NotAwaitingConfirmation as exc:
+            return Response({"error": str(exc), "run": SyncRunSerializer(held).data}, status=status.HTTP_409_CONFLICT)
+        except SyncAlreadyRunning as exc:
+            return Response({"error": str(exc), "run": SyncRunSerializer(exc.run).data}, status=status.HTTP_409_CONFLICT)
+        audit.record(request.user, "catalog.sync.confirm_deletes", role=role, target=str(held.catalog),
+                     details={"held_run": held.pk, "run": run.pk, "counts": held.counts},
+                     ip=audit.client_ip(request))
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -72,10 +72,15 @@ def save_progress(run: SyncRun, counts: dict[str, int]) -> None:
     SyncRun.objects.filter(pk=run.pk).update(counts=run.counts)
 
 
-def finish_run(run: SyncRun, counts: dict[str, int], warnings: list[str], error: str = "") -> SyncRun:
-    """Record the outcome: failed with ``error``, partial with warnings, succeeded otherwise."""
+def finish_run(run: SyncRun, counts: dict[str, int], warnings: list[str], error: str = "",
+               held: str = "") -> SyncRun:
+    """Record the outcome: failed with ``error``, stopped by the deletion guard with its ``held``
+    message (first among the warnings), partial with warnings, succeeded otherwise."""
     if error:
         status = SyncRun.Status.FAILED
+    elif held:
+        status = SyncRun.Status.NEEDS_CONFIRMATION
+        warnings = [held, *warnings]
     elif warnings:
         status = SyncRun.Status.PARTIAL
     else:

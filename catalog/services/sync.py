@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from catalog import signals
 from catalog.models import Database, GlueCatalog, SyncRun, Table
-from catalog.services import mirror
+from catalog.services import guard, mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
 from catalog.sources.glue import (
     DatabaseRecord,
@@ -249,6 +249,11 @@ class _Sync:
         self.dispatcher: _SignalDispatcher | None = None
         self._gathered: list[int] = []  # committed table ids a full sync has not signalled yet
         self._unrefreshed = False  # groups went out without a refresh: the last one must ask for it
+        # A full sync holds its soft-deletes until the walk is complete (see catalog.services.guard).
+        self.hold_deletes = False
+        self.held_tables: list[int] = []
+        self.held_databases: list[Database] = []
+        self.held = ""  # the guard's message when it stopped the deletions
 
     def collect_source_warnings(self) -> None:
         # The prefetch thread may append meanwhile: pop one by one so none is lost.
@@ -356,6 +361,9 @@ class _Sync:
         self.counts["partitions_added"] += sum(len(p) for p in added.values())
 
     def delete_tables(self, table_ids: list[int]) -> None:
+        if self.hold_deletes:
+            self.held_tables.extend(table_ids)
+            return
         with transaction.atomic():
             deleted = mirror.soft_delete_tables(table_ids)
             self.signal_after_commit(table_ids)
@@ -367,11 +375,33 @@ class _Sync:
         return row
 
     def delete_database(self, row: Database) -> None:
+        if self.hold_deletes:
+            self.held_databases.append(row)
+            return
         with transaction.atomic():
             ids = mirror.soft_delete_database(row)
             self.signal_after_commit(ids)
         self.counts["databases_deleted"] += 1
         self.counts["tables_deleted"] += len(ids)
+
+    def settle_deletes(self, live: int, allowed: bool) -> None:
+        """Apply the held soft-deletes, or keep them back (``held``) when the guard asks for a confirmation.
+
+        ``live``: the catalog's live tables before the sync; ``allowed``: an admin confirmed,
+        or the catalog allows mass deletion.
+        """
+        tables, databases = self.held_tables, self.held_databases
+        self.hold_deletes, self.held_tables, self.held_databases = False, [], []
+        deleting = len(tables) + Table.objects.filter(database__in=databases, deleted_at__isnull=True).count()
+        if not allowed and guard.needs_confirmation(live, deleting, share=guard.max_delete_share(),
+                                                    min_deletes=guard.min_guarded_deletes()):
+            self.held = guard.held_message(live, deleting, len(databases))
+            self.counts["tables_to_delete"], self.counts["databases_to_delete"] = deleting, len(databases)
+            return
+        if tables:
+            self.delete_tables(tables)
+        for row in databases:
+            self.delete_database(row)
 
     def consume(self, steps: Iterable[tuple[str, DatabaseRecord, Any]], known_dbs: dict[str, Database],
                 pool: ThreadPoolExecutor) -> set[str]:
@@ -459,7 +489,7 @@ def _catch_up_index(catalog: GlueCatalog) -> None:
 
 def _finish(sync: _Sync, error: str = "") -> SyncRun:
     sync.collect_source_warnings()
-    run = finish_run(sync.run, dict(sync.counts), sync.warnings, error)
+    run = finish_run(sync.run, dict(sync.counts), sync.warnings, error, held=sync.held)
     if not error:
         _catch_up_index(sync.catalog)
     return run
@@ -483,8 +513,10 @@ def _run(sync: _Sync, body: Any) -> SyncRun:
     return _finish(sync)
 
 
-def request_sync(catalog: GlueCatalog) -> SyncRun:
+def request_sync(catalog: GlueCatalog, *, allow_deletes: bool = False, confirmed_run: int | None = None) -> SyncRun:
     """Claim a full sync now and run it on a worker; returns the claimed (running) run.
+
+    ``allow_deletes``: an admin confirmed the deletions that run ``confirmed_run`` held back.
 
     Raises SyncAlreadyRunning at once when another sync of the catalog is running,
     so the caller can answer right away (409) instead of queueing a duplicate.
@@ -492,11 +524,16 @@ def request_sync(catalog: GlueCatalog) -> SyncRun:
     from catalog.tasks import sync_catalog_task
 
     run = claim_run(catalog, SyncRun.Kind.FULL)
-    transaction.on_commit(lambda: sync_catalog_task.delay(catalog.pk, full=True, run_id=run.pk))
+    if confirmed_run is not None:
+        run.warnings = [f"The deletions held back by run #{confirmed_run} were confirmed by an admin."]
+        SyncRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
+    transaction.on_commit(lambda: sync_catalog_task.delay(catalog.pk, full=True, run_id=run.pk,
+                                                          allow_deletes=allow_deletes))
     return run
 
 
-def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None = None) -> SyncRun:
+def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None = None,
+              allow_deletes: bool = False) -> SyncRun:
     """Reconcile the whole catalog with Glue; returns the finished run.
 
     Raises SyncAlreadyRunning when another sync of the catalog is running
@@ -504,19 +541,27 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
     no writes; tables and databases gone from Glue are soft-deleted; one
     unreadable database or table becomes a warning. Partitions of new and
     changed tables are left to ``catalog.services.partitions.sync_partitions``.
+    Deleting more than CATALOG_SYNC_MAX_DELETE_SHARE of the tables ends the run as
+    ``needs_confirm`` with nothing deleted, unless ``allow_deletes`` (an admin confirmed)
+    or the catalog's ``allow_mass_delete``.
     """
     run = run or claim_run(catalog, SyncRun.Kind.FULL)
+
     sync = _Sync(catalog, run, catalog_source(catalog, client), _partitions_policy(SyncRun.Kind.FULL),
                  read_partitions=False)
+    sync.warnings.extend(run.warnings or [])  # e.g. "deletions confirmed", noted when the run was claimed
     sync.dispatcher = _SignalDispatcher()
+    sync.hold_deletes = True
 
     def body(pool: ThreadPoolExecutor) -> None:
         known_dbs = {d.name: d for d in Database.objects.filter(catalog=catalog)}
+        live = Table.objects.filter(catalog=catalog, deleted_at__isnull=True).count()
         seen = sync.consume(read_ahead(sync.source, sync.source.databases()), known_dbs, pool)
         # Reached only when the whole database listing succeeded.
         for name, row in known_dbs.items():
             if name not in seen and row.deleted_at is None:
                 sync.delete_database(row)
+        sync.settle_deletes(live, allow_deletes or catalog.allow_mass_delete)
         GlueCatalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
 
     return _run(sync, body)

@@ -26,12 +26,21 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture
 def page(chromium: object, live_server: object) -> Iterator[object]:
-    """A fresh browser page; ``page.base_url`` is the live server's URL."""
+    """A fresh browser page; ``page.base_url`` is the live server's URL.
+
+    Every browser test also checks the Content-Security-Policy: a violation Chromium reports on the
+    console (an inline script or handler, an eval, a foreign source) fails the test at teardown.
+    """
     context = chromium.new_context(base_url=live_server.url)  # type: ignore[attr-defined]
     context.set_default_timeout(15_000)
     pg = context.new_page()
+    violations: list[str] = []
+    pg.on("console", lambda message: violations.append(f"{pg.url}: {message.text}")
+          if "Content Security Policy" in message.text else None)
     yield pg
     context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations in the browser console:\n" + "\n".join(violations))
 
 
 def log_in(page: object, live_server: object, username: str, role: object) -> object:

@@ -35,6 +35,13 @@ _DEFAULTS = {
     "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
     "OPENSEARCH_URL": "http://127.0.0.1:1",
     "OPENSEARCH_TIMEOUT_SECONDS": "5",
+    # The test servers speak plain HTTP on loopback: no HTTPS redirect, no secure-only cookies, no HSTS
+    # (test_deploy_settings checks the production defaults in a process of its own).
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "SECURE_PROXY_SSL_HEADER": "",
     # Playwright's sync API runs an event loop in the test thread; the ORM calls there are still sync.
     "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
 }
