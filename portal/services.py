@@ -35,7 +35,7 @@ class TokenInvalid(Exception):
 
 
 class TooManyBadTokens(Exception):
-    """Too many bad tokens from one address recently; ``retry_after`` seconds to wait."""
+    """Too many bad tokens from one address (and prefix) recently; ``retry_after`` seconds to wait."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many invalid tokens from this address; retry in {retry_after} s.")
@@ -158,33 +158,46 @@ def revoke_token(user: Any, token_id: int, *, actor_role: Role | None = None, ip
     return token
 
 
-def _bad_token_key(ip: str | None) -> str:
-    return f"portal:bad-tokens:{ip or 'unknown'}"
+def _bad_token_keys(ip: str | None, secret: str) -> tuple[str, str]:
+    """Cache keys of the two bad-token counters: this address with this token prefix, and the address alone.
+
+    The prefix (the first characters a token list shows) separates one misconfigured job from
+    the other users behind the same address (a NAT, a proxy), so their counts never mix.
+    """
+    address = ip or "unknown"
+    prefix = hashlib.sha256(secret[:12].encode("utf-8", "replace")).hexdigest()[:16]
+    return f"portal:bad-tokens:{address}:{prefix}", f"portal:bad-tokens:{address}"
 
 
-def check_token_throttle(ip: str | None) -> None:
-    """Raise TooManyBadTokens while ``ip`` has sent BAD_TOKEN_LIMIT bad tokens within the window."""
-    if cache.get(_bad_token_key(ip), 0) >= settings.BAD_TOKEN_LIMIT:
-        raise TooManyBadTokens(settings.BAD_TOKEN_WINDOW_SECONDS)
-
-
-def note_bad_token(ip: str | None) -> None:
-    key = _bad_token_key(ip)
+def _count(key: str) -> int:
     # add() is a no-op when the key exists, so the window starts at the first failure.
     cache.add(key, 0, timeout=settings.BAD_TOKEN_WINDOW_SECONDS)
     try:
-        cache.incr(key)
+        return int(cache.incr(key))
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=settings.BAD_TOKEN_WINDOW_SECONDS)
+        return 1
+
+
+def note_bad_token(ip: str | None, secret: str) -> None:
+    """Count one bad token; raises TooManyBadTokens once this address sent BAD_TOKEN_LIMIT bad tokens
+    with this prefix, or BAD_TOKEN_ADDRESS_LIMIT bad tokens in all, within the window.
+
+    Only ever called for a token that failed: a valid token is never counted nor refused.
+    """
+    by_prefix, by_address = _bad_token_keys(ip, secret)
+    with_prefix, in_all = _count(by_prefix), _count(by_address)
+    if with_prefix > settings.BAD_TOKEN_LIMIT or in_all > settings.BAD_TOKEN_ADDRESS_LIMIT:
+        raise TooManyBadTokens(settings.BAD_TOKEN_WINDOW_SECONDS)
 
 
 def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessToken, Role]:
     """The token and its role (use-case scopes as granted now) for a bearer secret.
 
-    Raises TooManyBadTokens when this address sent too many bad tokens, TokenInvalid when the
-    token is unknown, revoked, expired, its user inactive, or its role no longer granted.
+    A valid token always authenticates, whatever else came from its address. A bad one raises
+    TokenInvalid (unknown, revoked, expired, its user inactive, or its role no longer granted),
+    or TooManyBadTokens once too many bad tokens came from this address (see note_bad_token).
     """
-    check_token_throttle(ip)
     token = (AccessToken.objects.select_related("user", "user__portal_groups").filter(token_hash=hash_token(secret)).first()
              if secret.startswith(TOKEN_PREFIX) else None)
     reason = None
@@ -201,7 +214,7 @@ def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessTok
         if role is None:
             reason = "Token's role is no longer granted to its user."
     if reason is not None or role is None or token is None:
-        note_bad_token(ip)
+        note_bad_token(ip, secret)
         raise TokenInvalid(reason or "Invalid token.")
     now = timezone.now()
     # Only write when it changes meaningfully: one UPDATE per minute per token at most.

@@ -243,8 +243,11 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
 ACCOUNT_FORMS = {"login": "portal.forms.LoginForm"}
-# Bad bearer tokens: after BAD_TOKEN_LIMIT failures from one address within the window, 429.
+# Bad bearer tokens: past BAD_TOKEN_LIMIT failures from one address with one token prefix (or
+# BAD_TOKEN_ADDRESS_LIMIT from the address in all) within the window, bad tokens get 429.
+# Valid tokens are never refused, so users behind the same NAT or proxy are never locked out.
 BAD_TOKEN_LIMIT = env_int("BAD_TOKEN_LIMIT", 10, minimum=1)
+BAD_TOKEN_ADDRESS_LIMIT = env_int("BAD_TOKEN_ADDRESS_LIMIT", 100, minimum=1)
 BAD_TOKEN_WINDOW_SECONDS = env_int("BAD_TOKEN_WINDOW_SECONDS", 300, minimum=1)
 # Proxies (load balancers) in front of the portal whose X-Forwarded-For is trusted for the client address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
