@@ -1,4 +1,5 @@
-"""Every identity write: groups at login, role selection, personal access tokens, bad-token throttling.
+"""Every identity write: groups at login, live grants of sessions, role selection, personal access
+tokens, bad-token throttling.
 
 Called alike by the HTML views, the API views, the allauth signal handlers and the
 ``issue_token`` command.
@@ -7,20 +8,34 @@ Called alike by the HTML views, the API views, the allauth signal handlers and t
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import requests
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from portal import audit, queries
 from portal.models import AccessToken, UserGroups
 from portal.roles import GRANTED_SESSION_KEY, SESSION_KEY, Role, find_role, select_role
+
+log = logging.getLogger(__name__)
+
+# The grants version and sessions epoch a session was last checked against (see enforce_live_grants).
+GRANTS_SESSION_KEY = "portal_grants_version"
+EPOCH_SESSION_KEY = "portal_sessions_epoch"
+# What an SSO session keeps of its sign-in: provider, sub, ID token (logout hint), refresh token, last refresh.
+OIDC_SESSION_KEY = "portal_oidc"
 
 TOKEN_PREFIX = "dhp_"
 MAX_TOKEN_DAYS = 366
@@ -58,13 +73,141 @@ def groups_from_claims(claims: dict[str, Any], claim: str) -> list[str]:
 
 
 def store_groups(user: Any, *, source: str, groups: list[str], provider: str = "") -> UserGroups:
-    """Replace the stored groups of ``user`` (called at every login)."""
+    """Replace the stored groups of ``user`` (at every login and group refresh); a change bumps the
+    user's grants version, so every open session re-checks its role at its next request."""
+    names = sorted(set(groups))
+    before = UserGroups.objects.filter(user=user).values_list("source", "groups").first()
     stored, _ = UserGroups.objects.update_or_create(
-        user=user,
-        defaults={"source": source, "groups": sorted(set(groups)), "provider": provider, "refreshed_at": timezone.now()},
+        user=user, defaults={"source": source, "groups": names, "provider": provider, "refreshed_at": timezone.now()},
     )
+    if before is not None and (before[0] != source or sorted(before[1]) != names):
+        bump_grants(user.pk)
+        stored.refresh_from_db(fields=["grants_version", "sessions_epoch"])
     user.portal_groups = stored  # keep the instance's cached relation current for this request
     return stored
+
+
+def groups_claim_of(provider_id: str) -> str:
+    """The claim that holds the groups for this IdP (its ``groups_claim``, else OIDC_GROUPS_CLAIM)."""
+    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+        if app["provider_id"] == provider_id:
+            return app.get("settings", {}).get("groups_claim") or settings.OIDC_GROUPS_CLAIM
+    return settings.OIDC_GROUPS_CLAIM
+
+
+# --- Live grants: every session re-checks what it acts as -----------------------------
+
+
+def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
+    """Mark the user's grants as changed (and, with ``end_sessions``, every open session as ended).
+
+    Each session compares its stamp with these numbers at its next request (enforce_live_grants).
+    """
+    with transaction.atomic():
+        updated = UserGroups.objects.filter(user_id=user_id).update(
+            grants_version=F("grants_version") + 1, sessions_epoch=F("sessions_epoch") + int(end_sessions))
+        if not updated:  # a local account that never signed in through the login form
+            UserGroups.objects.get_or_create(user_id=user_id, defaults={
+                "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
+                "sessions_epoch": int(end_sessions)})
+        key = queries.grants_cache_key(user_id)
+        cache.delete(key)
+        # Again after commit: a request that read the old row meanwhile must not keep it cached.
+        transaction.on_commit(lambda: cache.delete(key))
+
+
+def stamp_session(request: HttpRequest, user: Any) -> None:
+    """Record in the session the grants it was checked against (at login and after each re-check)."""
+    version, epoch = queries.grants_state(user.pk)
+    request.session[GRANTS_SESSION_KEY] = version
+    request.session[EPOCH_SESSION_KEY] = epoch
+
+
+def enforce_live_grants(request: HttpRequest) -> None:
+    """Called on every request of a signed-in session (portal.middleware.LiveGrantsMiddleware).
+
+    Cheap while nothing changed (one cache read). A session ended elsewhere (back-channel logout)
+    is signed out; a selected role the user no longer holds is dropped with a message, so the
+    session falls back to role selection instead of acting on.
+    """
+    user = request.user
+    version, epoch = queries.grants_state(user.pk)
+    session = request.session
+    if session.get(EPOCH_SESSION_KEY, 0) < epoch:
+        audit.record(user, "auth.session_ended", target=f"user:{user.username}",
+                     details={"reason": "signed out at the identity provider"}, ip=audit.client_ip(request))
+        logout(request)
+        messages.warning(request, "You were signed out at the identity provider. Please sign in again.")
+        return
+    if session.get(GRANTS_SESSION_KEY) == version:
+        return
+    roles = remember_granted_roles(request, user)
+    selected = session.get(SESSION_KEY)
+    if selected:
+        try:
+            role: Role | None = Role.from_dict(selected)
+        except (KeyError, ValueError, TypeError):
+            role = None
+        kept = find_role(roles, role.key) if role is not None else None
+        if kept is None:
+            session.pop(SESSION_KEY, None)
+            label = role.label if role is not None else "role"
+            audit.record(user, "auth.role_lost", role=role, target=f"user:{user.username}",
+                         details={"roles": [r.key for r in roles]}, ip=audit.client_ip(request))
+            messages.warning(request, f"Your role {label} is no longer granted to you. "
+                                      "Choose one of the roles you hold.")
+        elif kept != role:
+            select_role(request, kept)  # same role, its use-case scopes changed
+    session[GRANTS_SESSION_KEY] = version
+    session[EPOCH_SESSION_KEY] = epoch
+
+
+def end_user_sessions(user: Any, *, reason: str, ip: str | None = None) -> None:
+    """End every open portal session of ``user`` at its next request (e.g. IdP back-channel logout)."""
+    bump_grants(user.pk, end_sessions=True)
+    audit.record(user, "auth.sessions_ended", target=f"user:{user.username}", details={"reason": reason}, ip=ip)
+
+
+def refresh_session_groups(request: HttpRequest) -> None:
+    """Re-read the groups of an SSO session from its IdP once it is older than OIDC_REFRESH_SECONDS.
+
+    Uses the refresh token from the sign-in (userinfo with the refreshed access token). A refused
+    refresh ends the session; an IdP that does not answer is tried again a minute later.
+    """
+    from portal import oidc
+
+    data = request.session.get(OIDC_SESSION_KEY)
+    if not isinstance(data, dict) or not data.get("refresh_token"):
+        return
+    now = time.time()
+    if now - float(data.get("refreshed_at", 0)) < settings.OIDC_REFRESH_SECONDS:
+        return
+    # One refresh at a time per session: IdPs that rotate refresh tokens refuse the second one.
+    if not cache.add(f"portal:oidc-refresh:{request.session.session_key}", 1, 30):
+        return
+    user = request.user
+    try:
+        from allauth.socialaccount.adapter import get_adapter
+
+        app = get_adapter().get_provider(request, data["provider"]).app
+        claims, refresh_token = oidc.refresh_userinfo(app, data["refresh_token"])
+        if claims.get("sub") != data.get("sub"):
+            raise oidc.RefreshRefused("The IdP's userinfo answer is about another user.")
+    except oidc.RefreshRefused as exc:
+        audit.record(user, "auth.refresh_refused", target=f"user:{user.username}", details={"reason": str(exc)},
+                     ip=audit.client_ip(request))
+        logout(request)
+        messages.warning(request, "Your sign-in has ended at the identity provider. Please sign in again.")
+        return
+    except (requests.RequestException, ValueError, KeyError, oidc.OAuth2Error) as exc:
+        log.warning("Group refresh of %s failed, retried in a minute: %s", user.username, exc)
+        data["refreshed_at"] = now - settings.OIDC_REFRESH_SECONDS + 60
+        request.session[OIDC_SESSION_KEY] = data
+        return
+    store_groups(user, source=UserGroups.SOURCE_SSO, provider=data["provider"],
+                 groups=groups_from_claims(claims, groups_claim_of(data["provider"])))
+    data.update(refresh_token=refresh_token, refreshed_at=now)
+    request.session[OIDC_SESSION_KEY] = data
 
 
 def after_login(request: HttpRequest, user: Any, *, source: str, groups: list[str], provider: str = "") -> list[Role]:
@@ -83,6 +226,7 @@ def after_login(request: HttpRequest, user: Any, *, source: str, groups: list[st
         kept = find_role(roles, Role.from_dict(previous).key)
         if kept is not None:
             select_role(request, kept)
+    stamp_session(request, user)
     audit.record(user, "auth.login", role=roles[0] if len(roles) == 1 else None, target=f"user:{user.username}",
                  details={"source": source, "provider": provider, "roles": [r.key for r in roles]},
                  ip=audit.client_ip(request))

@@ -22,9 +22,7 @@ import werkzeug.serving
 from django.test import override_settings
 
 from portal.models import AccessToken, UserGroups
-from portal.roles import Role
 from portal.sso import oidc_apps
-from portal.testing.personas import bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +64,7 @@ def sso(idp: IdP, live_server) -> Iterator[IdP]:
         {"id": "partner", "name": "Partner SSO", "issuer": idp.url, "client_id": "portal-partner", "secret": "other",
          "groups_claim": "roles"},
     ]
-    apps = oidc_apps("", "", "", "groups", providers)
+    apps = oidc_apps("", "", "", "groups", providers, allow_http=True)
     with override_settings(SOCIALACCOUNT_PROVIDERS={"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": apps}}):
         yield idp
 
@@ -174,7 +172,7 @@ def test_the_login_cannot_start_with_a_get(sso, live_server):
 
 
 def test_an_unreachable_idp_gives_a_clear_error_page_not_a_500(live_server):
-    apps = oidc_apps("http://127.0.0.1:1", "portal", "s", "groups", None)
+    apps = oidc_apps("http://127.0.0.1:1", "portal", "s", "groups", None, allow_http=True)
     with override_settings(SOCIALACCOUNT_PROVIDERS={"openid_connect": {"APPS": apps}}):
         browser = requests.Session()
         browser.get(f"{live_server.url}/accounts/login/", timeout=10)
