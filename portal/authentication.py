@@ -3,7 +3,8 @@
 ``Authorization: Bearer TOKEN``. On success ``request.token_role`` holds the
 token's Role, which ``portal.roles.current_role`` prefers over the session.
 Unknown, revoked or expired tokens, and tokens whose role the user no longer
-holds, answer 401; an address that keeps sending bad tokens gets 429.
+holds, answer 401; an address that keeps sending bad tokens gets 429 for them,
+while valid tokens from the same address keep working.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
+from portal import services
 from portal.roles import current_role
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,26 @@ log = logging.getLogger(__name__)
 # Pages that work without a role: sign-in/out, role pages, tokens, the admin site, the API
 # (which answers 403 JSON itself), static files and health checks.
 ROLE_FREE_PREFIXES = ("/accounts/", "/roles/", "/tokens/", "/admin/", "/api/", "/static/", "/healthz", "/favicon")
+
+
+class LiveGrantsMiddleware:
+    """Every request of a signed-in session acts on the grants of now, not those of its sign-in.
+
+    A role removed anywhere (a later login with fewer groups, an admin, the IdP's back-channel
+    logout, a group refresh) ends in this session at its next request; see
+    ``services.enforce_live_grants``. SSO sessions past OIDC_REFRESH_SECONDS first re-read their
+    groups from the IdP. Bearer-token requests are checked by the token authentication instead.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            services.refresh_session_groups(request)
+            if request.user.is_authenticated:
+                services.enforce_live_grants(request)
+        return self.get_response(request)
 
 
 class RoleRequiredMiddleware:

@@ -27,6 +27,11 @@ class UserGroups(models.Model):
     provider = models.CharField(max_length=50, blank=True, help_text="allauth provider id for SSO users")
     groups = models.JSONField(default=list)
     refreshed_at = models.DateTimeField(default=timezone.now)
+    # Bumped whenever what the user may act as changes (groups, admin edits, back-channel logout):
+    # every open session re-checks its role at its next request (portal.middleware.LiveGrantsMiddleware).
+    grants_version = models.PositiveIntegerField(default=0)
+    # Bumped to end every open session of the user (IdP back-channel logout).
+    sessions_epoch = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.source}): {', '.join(self.groups)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from portal.models import AccessToken, AuditEvent, UserGroups
@@ -30,6 +32,25 @@ def granted_roles(user: Any) -> list[Role]:
     if user.is_superuser and not any(r.is_admin for r in roles):
         roles.insert(0, Role("admin"))
     return roles
+
+
+def grants_cache_key(user_id: int) -> str:
+    return f"portal:grants:{user_id}"
+
+
+def grants_state(user_id: int) -> tuple[int, int]:
+    """(grants version, sessions epoch) of a user: one cache read per request, the database on a miss.
+
+    Written by ``services.bump_grants``; kept ``GRANTS_CACHE_SECONDS`` at most, so a process whose
+    cache another process cannot clear (no CACHE_URL) is never staler than that.
+    """
+    key = grants_cache_key(user_id)
+    state = cache.get(key)
+    if state is None:
+        row = UserGroups.objects.filter(user_id=user_id).values_list("grants_version", "sessions_epoch").first()
+        state = tuple(row) if row else (0, 0)
+        cache.set(key, state, settings.GRANTS_CACHE_SECONDS)
+    return state[0], state[1]
 
 
 def tokens_of(user: Any) -> QuerySet[AccessToken]:

@@ -1,4 +1,5 @@
-"""Every identity write: groups at login, role selection, personal access tokens, bad-token throttling.
+"""Every identity write: groups at login, live grants of sessions, role selection, personal access
+tokens, bad-token throttling.
 
 Called alike by the HTML views, the API views, the allauth signal handlers and the
 ``issue_token`` command.
@@ -7,20 +8,34 @@ Called alike by the HTML views, the API views, the allauth signal handlers and t
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import requests
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from portal import audit, queries
 from portal.models import AccessToken, UserGroups
 from portal.roles import GRANTED_SESSION_KEY, SESSION_KEY, Role, find_role, select_role
+
+log = logging.getLogger(__name__)
+
+# The grants version and sessions epoch a session was last checked against (see enforce_live_grants).
+GRANTS_SESSION_KEY = "portal_grants_version"
+EPOCH_SESSION_KEY = "portal_sessions_epoch"
+# What an SSO session keeps of its sign-in: provider, sub, ID token (logout hint), refresh token, last refresh.
+OIDC_SESSION_KEY = "portal_oidc"
 
 TOKEN_PREFIX = "dhp_"
 MAX_TOKEN_DAYS = 366
@@ -35,7 +50,7 @@ class TokenInvalid(Exception):
 
 
 class TooManyBadTokens(Exception):
-    """Too many bad tokens from one address recently; ``retry_after`` seconds to wait."""
+    """Too many bad tokens from one address (and prefix) recently; ``retry_after`` seconds to wait."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many invalid tokens from this address; retry in {retry_after} s.")
@@ -58,13 +73,141 @@ def groups_from_claims(claims: dict[str, Any], claim: str) -> list[str]:
 
 
 def store_groups(user: Any, *, source: str, groups: list[str], provider: str = "") -> UserGroups:
-    """Replace the stored groups of ``user`` (called at every login)."""
+    """Replace the stored groups of ``user`` (at every login and group refresh); a change bumps the
+    user's grants version, so every open session re-checks its role at its next request."""
+    names = sorted(set(groups))
+    before = UserGroups.objects.filter(user=user).values_list("source", "groups").first()
     stored, _ = UserGroups.objects.update_or_create(
-        user=user,
-        defaults={"source": source, "groups": sorted(set(groups)), "provider": provider, "refreshed_at": timezone.now()},
+        user=user, defaults={"source": source, "groups": names, "provider": provider, "refreshed_at": timezone.now()},
     )
+    if before is not None and (before[0] != source or sorted(before[1]) != names):
+        bump_grants(user.pk)
+        stored.refresh_from_db(fields=["grants_version", "sessions_epoch"])
     user.portal_groups = stored  # keep the instance's cached relation current for this request
     return stored
+
+
+def groups_claim_of(provider_id: str) -> str:
+    """The claim that holds the groups for this IdP (its ``groups_claim``, else OIDC_GROUPS_CLAIM)."""
+    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+        if app["provider_id"] == provider_id:
+            return app.get("settings", {}).get("groups_claim") or settings.OIDC_GROUPS_CLAIM
+    return settings.OIDC_GROUPS_CLAIM
+
+
+# --- Live grants: every session re-checks what it acts as -----------------------------
+
+
+def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
+    """Mark the user's grants as changed (and, with ``end_sessions``, every open session as ended).
+
+    Each session compares its stamp with these numbers at its next request (enforce_live_grants).
+    """
+    with transaction.atomic():
+        updated = UserGroups.objects.filter(user_id=user_id).update(
+            grants_version=F("grants_version") + 1, sessions_epoch=F("sessions_epoch") + int(end_sessions))
+        if not updated:  # a local account that never signed in through the login form
+            UserGroups.objects.get_or_create(user_id=user_id, defaults={
+                "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
+                "sessions_epoch": int(end_sessions)})
+        key = queries.grants_cache_key(user_id)
+        cache.delete(key)
+        # Again after commit: a request that read the old row meanwhile must not keep it cached.
+        transaction.on_commit(lambda: cache.delete(key))
+
+
+def stamp_session(request: HttpRequest, user: Any) -> None:
+    """Record in the session the grants it was checked against (at login and after each re-check)."""
+    version, epoch = queries.grants_state(user.pk)
+    request.session[GRANTS_SESSION_KEY] = version
+    request.session[EPOCH_SESSION_KEY] = epoch
+
+
+def enforce_live_grants(request: HttpRequest) -> None:
+    """Called on every request of a signed-in session (portal.middleware.LiveGrantsMiddleware).
+
+    Cheap while nothing changed (one cache read). A session ended elsewhere (back-channel logout)
+    is signed out; a selected role the user no longer holds is dropped with a message, so the
+    session falls back to role selection instead of acting on.
+    """
+    user = request.user
+    version, epoch = queries.grants_state(user.pk)
+    session = request.session
+    if session.get(EPOCH_SESSION_KEY, 0) < epoch:
+        audit.record(user, "auth.session_ended", target=f"user:{user.username}",
+                     details={"reason": "signed out at the identity provider"}, ip=audit.client_ip(request))
+        logout(request)
+        messages.warning(request, "You were signed out at the identity provider. Please sign in again.")
+        return
+    if session.get(GRANTS_SESSION_KEY) == version:
+        return
+    roles = remember_granted_roles(request, user)
+    selected = session.get(SESSION_KEY)
+    if selected:
+        try:
+            role: Role | None = Role.from_dict(selected)
+        except (KeyError, ValueError, TypeError):
+            role = None
+        kept = find_role(roles, role.key) if role is not None else None
+        if kept is None:
+            session.pop(SESSION_KEY, None)
+            label = role.label if role is not None else "role"
+            audit.record(user, "auth.role_lost", role=role, target=f"user:{user.username}",
+                         details={"roles": [r.key for r in roles]}, ip=audit.client_ip(request))
+            messages.warning(request, f"Your role {label} is no longer granted to you. "
+                                      "Choose one of the roles you hold.")
+        elif kept != role:
+            select_role(request, kept)  # same role, its use-case scopes changed
+    session[GRANTS_SESSION_KEY] = version
+    session[EPOCH_SESSION_KEY] = epoch
+
+
+def end_user_sessions(user: Any, *, reason: str, ip: str | None = None) -> None:
+    """End every open portal session of ``user`` at its next request (e.g. IdP back-channel logout)."""
+    bump_grants(user.pk, end_sessions=True)
+    audit.record(user, "auth.sessions_ended", target=f"user:{user.username}", details={"reason": reason}, ip=ip)
+
+
+def refresh_session_groups(request: HttpRequest) -> None:
+    """Re-read the groups of an SSO session from its IdP once it is older than OIDC_REFRESH_SECONDS.
+
+    Uses the refresh token from the sign-in (userinfo with the refreshed access token). A refused
+    refresh ends the session; an IdP that does not answer is tried again a minute later.
+    """
+    from portal import oidc
+
+    data = request.session.get(OIDC_SESSION_KEY)
+    if not isinstance(data, dict) or not data.get("refresh_token"):
+        return
+    now = time.time()
+    if now - float(data.get("refreshed_at", 0)) < settings.OIDC_REFRESH_SECONDS:
+        return
+    # One refresh at a time per session: IdPs that rotate refresh tokens refuse the second one.
+    if not cache.add(f"portal:oidc-refresh:{request.session.session_key}", 1, 30):
+        return
+    user = request.user
+    try:
+        from allauth.socialaccount.adapter import get_adapter
+
+        app = get_adapter().get_provider(request, data["provider"]).app
+        claims, refresh_token = oidc.refresh_userinfo(app, data["refresh_token"])
+        if claims.get("sub") != data.get("sub"):
+            raise oidc.RefreshRefused("The IdP's userinfo answer is about another user.")
+    except oidc.RefreshRefused as exc:
+        audit.record(user, "auth.refresh_refused", target=f"user:{user.username}", details={"reason": str(exc)},
+                     ip=audit.client_ip(request))
+        logout(request)
+        messages.warning(request, "Your sign-in has ended at the identity provider. Please sign in again.")
+        return
+    except (requests.RequestException, ValueError, KeyError, oidc.OAuth2Error) as exc:
+        log.warning("Group refresh of %s failed, retried in a minute: %s", user.username, exc)
+        data["refreshed_at"] = now - settings.OIDC_REFRESH_SECONDS + 60
+        request.session[OIDC_SESSION_KEY] = data
+        return
+    store_groups(user, source=UserGroups.SOURCE_SSO, provider=data["provider"],
+                 groups=groups_from_claims(claims, groups_claim_of(data["provider"])))
+    data.update(refresh_token=refresh_token, refreshed_at=now)
+    request.session[OIDC_SESSION_KEY] = data
 
 
 def after_login(request: HttpRequest, user: Any, *, source: str, groups: list[str], provider: str = "") -> list[Role]:
@@ -83,6 +226,7 @@ def after_login(request: HttpRequest, user: Any, *, source: str, groups: list[st
         kept = find_role(roles, Role.from_dict(previous).key)
         if kept is not None:
             select_role(request, kept)
+    stamp_session(request, user)
     audit.record(user, "auth.login", role=roles[0] if len(roles) == 1 else None, target=f"user:{user.username}",
                  details={"source": source, "provider": provider, "roles": [r.key for r in roles]},
                  ip=audit.client_ip(request))
@@ -158,33 +302,46 @@ def revoke_token(user: Any, token_id: int, *, actor_role: Role | None = None, ip
     return token
 
 
-def _bad_token_key(ip: str | None) -> str:
-    return f"portal:bad-tokens:{ip or 'unknown'}"
+def _bad_token_keys(ip: str | None, secret: str) -> tuple[str, str]:
+    """Cache keys of the two bad-token counters: this address with this token prefix, and the address alone.
+
+    The prefix (the first characters a token list shows) separates one misconfigured job from
+    the other users behind the same address (a NAT, a proxy), so their counts never mix.
+    """
+    address = ip or "unknown"
+    prefix = hashlib.sha256(secret[:12].encode("utf-8", "replace")).hexdigest()[:16]
+    return f"portal:bad-tokens:{address}:{prefix}", f"portal:bad-tokens:{address}"
 
 
-def check_token_throttle(ip: str | None) -> None:
-    """Raise TooManyBadTokens while ``ip`` has sent BAD_TOKEN_LIMIT bad tokens within the window."""
-    if cache.get(_bad_token_key(ip), 0) >= settings.BAD_TOKEN_LIMIT:
-        raise TooManyBadTokens(settings.BAD_TOKEN_WINDOW_SECONDS)
-
-
-def note_bad_token(ip: str | None) -> None:
-    key = _bad_token_key(ip)
+def _count(key: str) -> int:
     # add() is a no-op when the key exists, so the window starts at the first failure.
     cache.add(key, 0, timeout=settings.BAD_TOKEN_WINDOW_SECONDS)
     try:
-        cache.incr(key)
+        return int(cache.incr(key))
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=settings.BAD_TOKEN_WINDOW_SECONDS)
+        return 1
+
+
+def note_bad_token(ip: str | None, secret: str) -> None:
+    """Count one bad token; raises TooManyBadTokens once this address sent BAD_TOKEN_LIMIT bad tokens
+    with this prefix, or BAD_TOKEN_ADDRESS_LIMIT bad tokens in all, within the window.
+
+    Only ever called for a token that failed: a valid token is never counted nor refused.
+    """
+    by_prefix, by_address = _bad_token_keys(ip, secret)
+    with_prefix, in_all = _count(by_prefix), _count(by_address)
+    if with_prefix > settings.BAD_TOKEN_LIMIT or in_all > settings.BAD_TOKEN_ADDRESS_LIMIT:
+        raise TooManyBadTokens(settings.BAD_TOKEN_WINDOW_SECONDS)
 
 
 def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessToken, Role]:
     """The token and its role (use-case scopes as granted now) for a bearer secret.
 
-    Raises TooManyBadTokens when this address sent too many bad tokens, TokenInvalid when the
-    token is unknown, revoked, expired, its user inactive, or its role no longer granted.
+    A valid token always authenticates, whatever else came from its address. A bad one raises
+    TokenInvalid (unknown, revoked, expired, its user inactive, or its role no longer granted),
+    or TooManyBadTokens once too many bad tokens came from this address (see note_bad_token).
     """
-    check_token_throttle(ip)
     token = (AccessToken.objects.select_related("user", "user__portal_groups").filter(token_hash=hash_token(secret)).first()
              if secret.startswith(TOKEN_PREFIX) else None)
     reason = None
@@ -201,7 +358,7 @@ def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessTok
         if role is None:
             reason = "Token's role is no longer granted to its user."
     if reason is not None or role is None or token is None:
-        note_bad_token(ip)
+        note_bad_token(ip, secret)
         raise TokenInvalid(reason or "Invalid token.")
     now = timezone.now()
     # Only write when it changes meaningfully: one UPDATE per minute per token at most.

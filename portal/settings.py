@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal import local_postgres
 from portal.env import env_bool, env_float, env_int, env_json, env_str, parse_email_url, parse_glue_catalogs
-from portal.sso import oidc_apps
+from portal.sso import DEFAULT_SCOPES, ClientAuth, oidc_apps, parse_scopes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Each request re-checks the session's role against the user's live grants (one cache read).
+    "portal.middleware.LiveGrantsMiddleware",
     # Signed-in users without a selected role are sent to role selection (HTML pages only).
     "portal.middleware.RoleRequiredMiddleware",
     "portal.middleware.IdentityProviderErrorMiddleware",  # an unreachable IdP: 503 page, not 500
@@ -299,11 +301,30 @@ ROLE_GROUP_PATTERN = env_str(
 ADMIN_GROUP = env_str("ADMIN_GROUP", "dh-admins")
 # Consumers' use-case scopes: a group matching this adds read scope <use_case> to each consumer role.
 USE_CASE_GROUP_PATTERN = env_str("USE_CASE_GROUP_PATTERN", r"^dh-usecase-(?P<use_case>[a-z0-9-]+)-consumer$")
+# The test plugin (portal.testing.env) sets PORTAL_TESTS; only there and in the embedded mode may an
+# issuer be plain http:// (a local mock IdP).
+PORTAL_TESTS = env_bool("PORTAL_TESTS", False)
+# Scopes asked for (OIDC_GROUPS_SCOPE is added: the scope some IdPs need to send the groups claim, e.g. "groups"),
+# and how the portal authenticates at the token endpoint (private_key_jwt signs with OIDC_PRIVATE_KEY).
+OIDC_SCOPES = parse_scopes(env_str("OIDC_SCOPES", " ".join(DEFAULT_SCOPES)), "OIDC_SCOPES")
+if env_str("OIDC_GROUPS_SCOPE"):
+    OIDC_SCOPES = parse_scopes([*OIDC_SCOPES, env_str("OIDC_GROUPS_SCOPE")], "OIDC_GROUPS_SCOPE")
+OIDC_TOKEN_AUTH_METHOD = env_str("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic")
+# A session older than this (with a refresh token from the IdP) re-reads the user's groups from the IdP.
+OIDC_REFRESH_SECONDS = env_int("OIDC_REFRESH_SECONDS", 900, minimum=10)
+# Seconds a user's grants version stays cached per process (Redis with CACHE_URL: changes reach every
+# process at once; without it, within this many seconds).
+GRANTS_CACHE_SECONDS = env_int("GRANTS_CACHE_SECONDS", 30, minimum=1)
+# Leeway for exp/iat of ID and logout tokens (clock skew between the IdP and the portal).
+OIDC_LEEWAY_SECONDS = env_int("OIDC_LEEWAY_SECONDS", 60, minimum=0)
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "OAUTH_PKCE_ENABLED": True,
         "APPS": oidc_apps(OIDC_ISSUER_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_GROUPS_CLAIM,
-                          env_json("OIDC_PROVIDERS", None)),
+                          env_json("OIDC_PROVIDERS", None),
+                          auth=ClientAuth(OIDC_SCOPES, OIDC_TOKEN_AUTH_METHOD, env_str("OIDC_PRIVATE_KEY"),
+                                          env_str("OIDC_PRIVATE_KEY_ID")),
+                          allow_http=EMBEDDED or PORTAL_TESTS),
     }
 }
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the login starts with a POST (login CSRF)
@@ -314,8 +335,11 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
 ACCOUNT_FORMS = {"login": "portal.forms.LoginForm"}
-# Bad bearer tokens: after BAD_TOKEN_LIMIT failures from one address within the window, 429.
+# Bad bearer tokens: past BAD_TOKEN_LIMIT failures from one address with one token prefix (or
+# BAD_TOKEN_ADDRESS_LIMIT from the address in all) within the window, bad tokens get 429.
+# Valid tokens are never refused, so users behind the same NAT or proxy are never locked out.
 BAD_TOKEN_LIMIT = env_int("BAD_TOKEN_LIMIT", 10, minimum=1)
+BAD_TOKEN_ADDRESS_LIMIT = env_int("BAD_TOKEN_ADDRESS_LIMIT", 100, minimum=1)
 BAD_TOKEN_WINDOW_SECONDS = env_int("BAD_TOKEN_WINDOW_SECONDS", 300, minimum=1)
 # Proxies (load balancers) in front of the portal whose X-Forwarded-For is trusted for the client address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

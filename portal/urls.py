@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import security, views
+from portal import security, sso_views, views
 
 api_v1 = [
     path("", include("portal.api_urls")),
@@ -22,6 +22,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before allauth's own route: a reset only where local accounts exist and mail is configured.
     path("accounts/password/reset/", security.password_reset, name="account_reset_password"),
+    # Before allauth's routes: the strict OIDC callback, sign-out through the IdP, back-channel logout.
+    path("accounts/logout/", sso_views.logout, name="account_logout"),
+    path("accounts/oidc/<str:provider_id>/login/callback/", sso_views.callback, name="openid_connect_callback"),
+    path("accounts/oidc/<str:provider_id>/backchannel-logout/", sso_views.backchannel_logout,
+         name="oidc-backchannel-logout"),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.page_urls")),
     path("", include("catalog.urls")),

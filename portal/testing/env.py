@@ -31,6 +31,8 @@ _DEFAULTS = {
     "AWS_ACCOUNT_ID": "123456789012",
     "AWS_MAX_ATTEMPTS": "2",
     "ALLOW_LOCAL_ACCOUNTS": "true",
+    # Admits plain-http:// issuers (the mock IdPs on loopback); production refuses them at start-up.
+    "PORTAL_TESTS": "true",
     # Placeholders until the session fixtures start moto and osmem and set the real URLs.
     "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
     "OPENSEARCH_URL": "http://127.0.0.1:1",

@@ -22,9 +22,7 @@ import werkzeug.serving
 from django.test import override_settings
 
 from portal.models import AccessToken, UserGroups
-from portal.roles import Role
 from portal.sso import oidc_apps
-from portal.testing.personas import bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,11 +36,12 @@ class IdP:
         requests.put(f"{self.url}/users/{sub}", json=claims, timeout=5).raise_for_status()
 
 
-@pytest.fixture(scope="module")
-def idp() -> Iterator[IdP]:
-    # The mock refuses plain http unless told otherwise (it is a test IdP on localhost).
+@pytest.fixture(scope="module", params=[False, True], ids=["nonce-optional", "nonce-required"])
+def idp(request) -> Iterator[IdP]:
+    # The mock refuses plain http unless told otherwise (it is a test IdP on localhost). With
+    # require_nonce (its CLI's ``-n true``, as many corporate IdPs) it refuses a login without a nonce.
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
-    app = oidc_provider_mock.app()
+    app = oidc_provider_mock.app(require_nonce=request.param)
     server = werkzeug.serving.make_server("localhost", 0, app, threaded=True)
     provider = IdP(f"http://localhost:{server.server_port}")
 
@@ -66,7 +65,7 @@ def sso(idp: IdP, live_server) -> Iterator[IdP]:
         {"id": "partner", "name": "Partner SSO", "issuer": idp.url, "client_id": "portal-partner", "secret": "other",
          "groups_claim": "roles"},
     ]
-    apps = oidc_apps("", "", "", "groups", providers)
+    apps = oidc_apps("", "", "", "groups", providers, allow_http=True)
     with override_settings(SOCIALACCOUNT_PROVIDERS={"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": apps}}):
         yield idp
 
@@ -107,6 +106,7 @@ def test_an_sso_login_maps_groups_to_roles_and_asks_which_role_to_act_in(sso, li
     verifier = sso.token_requests[-1]["code_verifier"]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert authorize["code_challenge"] == [challenge]
+    assert len(authorize["nonce"][0]) >= 32  # sent always; the ID token's nonce is checked against it
 
     assert urlparse(page.url).path == "/roles/select/"
     assert "Consumer · finance" in page.text and "Steward · marketing" in page.text
@@ -174,7 +174,7 @@ def test_the_login_cannot_start_with_a_get(sso, live_server):
 
 
 def test_an_unreachable_idp_gives_a_clear_error_page_not_a_500(live_server):
-    apps = oidc_apps("http://127.0.0.1:1", "portal", "s", "groups", None)
+    apps = oidc_apps("http://127.0.0.1:1", "portal", "s", "groups", None, allow_http=True)
     with override_settings(SOCIALACCOUNT_PROVIDERS={"openid_connect": {"APPS": apps}}):
         browser = requests.Session()
         browser.get(f"{live_server.url}/accounts/login/", timeout=10)
@@ -186,3 +186,21 @@ def test_an_unreachable_idp_gives_a_clear_error_page_not_a_500(live_server):
 def test_starting_a_login_without_the_csrf_token_is_refused(sso, live_server):
     response = requests.post(f"{live_server.url}/accounts/oidc/corp/login/", allow_redirects=False, timeout=10)
     assert response.status_code == 403
+
+
+def test_sign_out_goes_through_the_idps_end_session_endpoint_and_back(sso, live_server):
+    sso.set_user("out-sub", email="out@example.com", preferred_username="out", groups=["dh-sales-provider"])
+    browser, _, _ = sign_in(live_server.url, sso, "out-sub")
+    left = browser.post(f"{live_server.url}/accounts/logout/", allow_redirects=False, timeout=10,
+                        data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert left.status_code == 302
+    target = urlparse(left.headers["Location"])
+    assert left.headers["Location"].startswith(f"{sso.url}/oauth2/end_session")
+    params = parse_qs(target.query)
+    assert params["post_logout_redirect_uri"] == [f"{live_server.url}/"]
+    assert params["id_token_hint"][0].count(".") == 2
+    # The mock asks the user to confirm, then sends the browser back to the portal, signed out.
+    confirmed = browser.post(f"{sso.url}/oauth2/end_session/confirm", allow_redirects=False, timeout=10,
+                             data={"redirect_uri": params["post_logout_redirect_uri"][0]})
+    assert confirmed.headers["Location"] == f"{live_server.url}/"
+    assert browser.get(f"{live_server.url}/api/v1/me", timeout=10).status_code == 401

@@ -96,14 +96,33 @@ def test_a_token_cannot_be_issued_for_a_role_the_user_does_not_hold():
 
 @override_settings(BAD_TOKEN_LIMIT=3, BAD_TOKEN_WINDOW_SECONDS=60)
 def test_repeated_bad_tokens_from_one_address_are_slowed_down(client):
-    good = token_for("jane", FINANCE_CONSUMER)
     for _ in range(3):
         assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer("dhp_guess")).status_code == 401
-    blocked = client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer(good))
+    blocked = client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer("dhp_guess"))
     assert blocked.status_code == 429
     assert int(blocked["Retry-After"]) > 0
-    # Another address is unaffected.
-    assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.10", **bearer(good)).status_code == 200
+    # Another address sending the same bad token is not slowed down by the first one's count.
+    assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.10", **bearer("dhp_guess")).status_code == 401
+
+
+def test_a_valid_token_works_after_ten_bad_ones_from_its_address(client):
+    # The default limits (10 per address and prefix): a job behind the same NAT keeps failing.
+    good = token_for("jane", FINANCE_CONSUMER)
+    statuses = [client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer("dhp_guessguess")).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer(good)).status_code == 200
+    # Another user's bad tokens (another prefix) from that address are not throttled by the first job's count.
+    assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer("dhp_otheruser1")).status_code == 401
+
+
+@override_settings(BAD_TOKEN_LIMIT=50, BAD_TOKEN_ADDRESS_LIMIT=4)
+def test_many_different_bad_tokens_from_one_address_are_slowed_down_but_valid_ones_pass(client):
+    good = token_for("jane", FINANCE_CONSUMER)
+    statuses = [client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer(f"dhp_guess{i:04d}")).status_code
+                for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    assert client.get("/api/v1/me", REMOTE_ADDR="10.9.9.9", **bearer(good)).status_code == 200
 
 
 def test_the_tokens_page_shows_a_new_token_once_and_lists_it(client):
