@@ -15,10 +15,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ingestion_wizard import after_run, executor, provisioning
+from ingestion_wizard import after_run, executor, provisioning, secret_services
 from ingestion_wizard.aws_errors import StepFailed, TransientAWSError
+# Re-exported: views, the API and forms catch services.IngestionError and its kinds.
+from ingestion_wizard.errors import (  # noqa: F401
+    Conflict, Forbidden, IngestionError, NotAllowed, TooManyAttempts, Unavailable)
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
-from ingestion_wizard.secrets import SecretUnavailable, delete_secret, read_password, store_password
+from ingestion_wizard.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
 from ingestion_wizard.validation import PipelineSpec
 from portal import audit, aws
@@ -27,27 +30,6 @@ from portal.roles import Role
 log = logging.getLogger(__name__)
 # A Glue job's own timeout is 48 h by default; a local load of a few million rows takes minutes.
 RUN_ABANDON_AFTER = timedelta(hours=48)
-
-
-class IngestionError(Exception):
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotAllowed(IngestionError):
-    status = 404  # forbidden objects answer "not found"
-
-
-class Conflict(IngestionError):
-    status = 409
-
-
-class Unavailable(IngestionError):
-    status = 503
 
 
 # --- Checks shared by the wizard and the API ---------------------------------
@@ -74,13 +56,42 @@ def target_database_problem(name: str, *, exclude_pipeline: int | None = None) -
     return f"Database {name} already exists in the Glue catalog."
 
 
-def test_connection(spec: ConnectionSpec) -> str:
-    """The server version; raises IngestionError with the driver's exact message."""
+# One answer for every failure short of reaching a database: a closed port, an open non-database
+# port, a refused host and a timeout look alike, so "Test connection" cannot map a network.
+CONNECT_FAILED = "Could not reach a database server at this host and port."
+LOGIN_FAILED = "The database server refused the login: check the database name, user and password."
+
+
+def _connect_problem(exc: SourceError) -> IngestionError:
+    log.info("source connection failed: %s", exc)
+    return IngestionError(LOGIN_FAILED if exc.reached_database else CONNECT_FAILED, field="source.host")
+
+
+def _count_attempt(user: Any) -> None:
+    """Rate limit of connection attempts on behalf of a person (INGESTION_TEST_CONNECTION_PER_MINUTE)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    key = f"ingestion:test-connection:{getattr(user, 'pk', None) or 'anonymous'}:{int(timezone.now().timestamp()) // 60}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > settings.INGESTION_TEST_CONNECTION_PER_MINUTE:
+        raise TooManyAttempts("Too many connection attempts; wait a minute and try again.")
+
+
+def test_connection(spec: ConnectionSpec, *, user: Any = None) -> str:
+    """The server version. Raises TooManyAttempts past the per-user limit and IngestionError with
+    CONNECT_FAILED or LOGIN_FAILED (the driver's own reason goes to the log only)."""
+    _count_attempt(user)
     try:
         with open_source(spec) as source:
             return source.test_connection()
     except SourceError as exc:
-        raise IngestionError(str(exc)) from None
+        raise _connect_problem(exc) from None
 
 
 def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
@@ -88,38 +99,31 @@ def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
         with open_source(spec) as source:
             return source.list_tables()
     except SourceError as exc:
-        raise IngestionError(str(exc)) from None
+        raise _connect_problem(exc) from None
 
 
 def connection_from(kind: str, host: str, port: int, database: str, user: str, *, password: str | None = None,
-                    secret_arn: str = "") -> ConnectionSpec:
+                    secret_arn: str = "", hub: str = "", actor: Any = None, role: Role | None = None,
+                    draft: Any = None) -> ConnectionSpec:
+    """A connection spec with the typed password, or the one behind ``secret_arn`` when the
+    draft (or ``hub``'s provider role) may use it (secret_services.use_reference: Forbidden otherwise)."""
     if password is None:
-        try:
-            password = read_password(secret_arn)
-        except SecretUnavailable as exc:
-            raise Unavailable(str(exc)) from None
+        from ingestion_wizard import secret_services
+
+        hub = hub or getattr(draft, "hub", "") or (role.hub if role and role.hub else "")
+        password = secret_services.use_reference(secret_arn, hub=hub, user=actor, role=role, draft=draft).password
     return ConnectionSpec(kind, host, int(port), database, user, password)
 
 
-def stash_password(*, hub: str, label: str, user: str, password: str) -> str:
-    """Puts a password into Secrets Manager straight away; returns the ARN (wizard, API)."""
+def check_source_host(host: str, port: int, database: str) -> None:
+    """Refuses a host the portal may not connect to (hosts.vet), for kinds the portal never connects
+    to itself as well (Glue does, from the lake's network)."""
+    from ingestion_wizard import hosts
+
     try:
-        return store_password(hub=hub, label=label, user=user, password=password)
-    except SecretUnavailable as exc:
-        raise Unavailable(str(exc)) from None
-
-
-def discard_draft(draft: Any) -> None:
-    """Deletes a wizard draft and the secret its connection step created (no pipeline uses it)."""
-    raw = (draft.data or {}).get("step_data", {}).get("connection", {}).get("connection-secret_arn") or [""]
-    arn = raw[0] if isinstance(raw, list) else raw
-    if arn and not Pipeline.objects.filter(secret_arn=arn).exists():
-        try:
-            delete_secret(arn)
-        except ClientError as exc:
-            raise Unavailable(f"Could not delete the draft's secret: {exc.response.get('Error', {}).get('Code')}") \
-                from None
-    draft.delete()
+        hosts.vet(host, port, database)
+    except hosts.HostRefused as exc:
+        raise IngestionError(str(exc), field="source.host") from None
 
 
 def ensure_can_provide(role: Role | None, hub: str) -> None:
@@ -129,10 +133,12 @@ def ensure_can_provide(role: Role | None, hub: str) -> None:
 
 
 # --- Create and provision --------------------------------------------------------
-def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source: bool = True) -> Pipeline:
-    """Validates against the world (role, name collision, the source itself), stores the
-    password in Secrets Manager, records the pipeline and its pending steps, and starts
-    provisioning after commit. Raises IngestionError; on failure nothing is left behind.
+def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source: bool = True,
+                    draft: Any = None) -> Pipeline:
+    """Validates against the world (role, name collision, source host, secret reference, the
+    source itself), stores a given password in Secrets Manager, records the pipeline and its
+    pending steps, and starts provisioning after commit. ``draft``: the wizard draft whose own
+    secret the spec may name. Raises IngestionError; on failure nothing is left behind.
     """
     ensure_can_provide(role, spec.hub)
     problem = target_database_problem(spec.target.database)
@@ -140,10 +146,14 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
         raise Conflict(problem, field="target.database")
     src = spec.source
     tables = src.table_specs() if src.kind != "kinesis" else []
+    secret: secret_services.SecretUse | None = None
+    if src.kind != "kinesis":
+        check_source_host(src.host, src.port or 0, src.database)
+        if src.password is None:
+            secret = secret_services.use_reference(src.secret_arn, hub=spec.hub, user=user, role=role, draft=draft)
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
-        password = src.password.get_secret_value() if src.password is not None else None
-        conn = connection_from(src.kind, src.host, src.port or 0, src.database, src.user, password=password,
-                               secret_arn=src.secret_arn)
+        password = src.password.get_secret_value() if src.password is not None else secret.password  # type: ignore[union-attr]
+        conn = ConnectionSpec(src.kind, src.host, int(src.port or 0), src.database, src.user, password)
         known = {t.ref: t for t in discover_tables(conn)}
         for t in tables:
             ref = f"{t['schema']}.{t['name']}" if t["schema"] else f"{src.database}.{t['name']}"
@@ -153,11 +163,11 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             column = t.get("incremental_column")
             if column and column not in {c.name for c in known[ref].columns}:
                 raise IngestionError(f"Column {column} is not in {ref}.", field="source.tables")
-    secret_arn = src.secret_arn
+    secret_arn = secret.arn if secret is not None else ""
     created_secret = False
     if src.kind != "kinesis" and src.password is not None:
-        secret_arn = stash_password(hub=spec.hub, label=spec.name, user=src.user,
-                                    password=src.password.get_secret_value())
+        secret_arn = secret_services.create_for_pipeline(hub=spec.hub, label=spec.name, db_user=src.user,
+                                                         password=src.password.get_secret_value(), user=user)
         created_secret = True
     try:
         with transaction.atomic():
@@ -172,6 +182,8 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
                 classification=spec.target.classification, partitioning=spec.target.partitioning,
                 schedule=spec.schedule or "",
             )
+            if secret_arn and (created_secret or (secret is not None and secret.managed)):
+                secret_services.adopt(secret_arn, pipeline)
             ProvisioningStep.objects.bulk_create([
                 ProvisioningStep(pipeline=pipeline, position=i, key=s.key, label=s.label)
                 for i, s in enumerate(provisioning.steps_for(pipeline))
@@ -182,12 +194,12 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
     except IntegrityError:
         if created_secret:
-            delete_secret(secret_arn)
+            secret_services.forget(secret_arn)
         raise Conflict(f"Database {spec.target.database} is already the target of another pipeline.",
                        field="target.database") from None
     except Exception:
         if created_secret:
-            delete_secret(secret_arn)
+            secret_services.forget(secret_arn)
         raise
     return pipeline
 
@@ -317,8 +329,8 @@ def teardown(pipeline_id: int) -> str:
             return "failed"
         ProvisioningStep.objects.filter(pk=step.pk).update(status=ProvisioningStep.Status.REMOVED,
                                                            finished_at=timezone.now())
-    if pipeline.secret_arn and not pipeline.steps.filter(key="secret").exists():
-        delete_secret(pipeline.secret_arn)
+    # Only secrets the portal created for this pipeline; a provider's own secret stays theirs.
+    secret_services.release(pipeline)
     with transaction.atomic():
         _drop_schedule(pipeline)
         pipeline.delete()

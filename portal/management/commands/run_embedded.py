@@ -85,6 +85,8 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("PORTAL_EMBEDDED", "1")
         env.setdefault("DEBUG", "1")
+        # Demo sources run on this machine: loopback is an allowed source network (ingestion_wizard.hosts).
+        env.setdefault("INGESTION_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         env["PORTAL_DATA_DIR"] = str(data_dir)
         env["PYTHONUNBUFFERED"] = "1"
         return env
