@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ingestion_wizard import after_run, executor, provisioning, secret_services
@@ -24,7 +25,7 @@ from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 from ingestion_wizard.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
 from ingestion_wizard.validation import PipelineSpec
-from portal import audit, aws
+from portal import audit, aws, leases
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
@@ -214,11 +215,19 @@ def enqueue_provisioning(pipeline_id: int) -> None:
           tasks.finish_provisioning.si(pipeline_id)).apply_async()
 
 
-def provision_step(pipeline_id: int, key: str) -> str:
-    """Runs one step: 'skipped' (already done or pipeline stopped), 'succeeded'.
+def _lease_seconds() -> int:
+    from django.conf import settings
 
-    Raises TransientAWSError for the task to retry; a permanent failure marks the
-    step and the pipeline failed with the reason and returns 'failed'.
+    return settings.INGESTION_LEASE_SECONDS
+
+
+def provision_step(pipeline_id: int, key: str) -> str:
+    """Runs one step: 'skipped' (already done, pipeline stopped, or an earlier step not done),
+    'busy' (another worker holds its lease), 'succeeded'.
+
+    The step is claimed with a compare-and-set: pending, or running under a lapsed lease (its
+    worker died); the lease is renewed while the step works. Raises TransientAWSError for the
+    task to retry; a permanent failure marks the step and the pipeline failed and returns 'failed'.
     """
     pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
     if pipeline is None or pipeline.status != Pipeline.Status.PROVISIONING:
@@ -226,14 +235,21 @@ def provision_step(pipeline_id: int, key: str) -> str:
     step = ProvisioningStep.objects.get(pipeline=pipeline, key=key)
     if step.status == ProvisioningStep.Status.SUCCEEDED:
         return "skipped"
-    ProvisioningStep.objects.filter(pk=step.pk).update(
-        status=ProvisioningStep.Status.RUNNING, started_at=step.started_at or timezone.now(),
-        attempts=step.attempts + 1, error="",
-    )
+    # Steps depend on earlier ones (the job on its connection): never run one out of order.
+    if pipeline.steps.filter(position__lt=step.position).exclude(status=ProvisioningStep.Status.SUCCEEDED).exists():
+        return "skipped"
+    claimed = ProvisioningStep.objects.filter(pk=step.pk).filter(
+        Q(status=ProvisioningStep.Status.PENDING) | Q(status=ProvisioningStep.Status.RUNNING) & leases.lapsed()
+    ).update(status=ProvisioningStep.Status.RUNNING, started_at=step.started_at or timezone.now(),
+             attempts=F("attempts") + 1, error="", lease_expires_at=leases.expiry(_lease_seconds()))
+    if not claimed:
+        return "busy"
     try:
-        resource = provisioning.STEPS_BY_KEY[key].ensure(pipeline)
+        with leases.held(ProvisioningStep, step.pk, _lease_seconds()):
+            resource = provisioning.STEPS_BY_KEY[key].ensure(pipeline)
     except TransientAWSError as exc:
-        ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Retrying: {exc}")
+        # The lease is given up at once: the task's own retry (or a retry by a person) claims it again.
+        ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Retrying: {exc}", lease_expires_at=timezone.now())
         raise
     except StepFailed as exc:
         fail_step(pipeline_id, key, str(exc))
@@ -244,16 +260,22 @@ def provision_step(pipeline_id: int, key: str) -> str:
         return "failed"
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=ProvisioningStep.Status.SUCCEEDED, resource=resource, finished_at=timezone.now(), error="",
+        lease_expires_at=None,
     )
     audit.record(None, "ingestion.provisioning.step", target=f"pipeline:{pipeline_id}",
                  details={"step": key, "resource": resource})
     return "succeeded"
 
 
+def stalled_steps(pipeline: Pipeline) -> Any:
+    """Steps left running by a worker that is gone (their lease lapsed)."""
+    return pipeline.steps.filter(Q(status=ProvisioningStep.Status.RUNNING) & leases.lapsed())
+
+
 def fail_step(pipeline_id: int, key: str, reason: str) -> None:
     with transaction.atomic():
         ProvisioningStep.objects.filter(pipeline_id=pipeline_id, key=key).update(
-            status=ProvisioningStep.Status.FAILED, error=reason, finished_at=timezone.now())
+            status=ProvisioningStep.Status.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline_id, status=Pipeline.Status.PROVISIONING).update(
             status=Pipeline.Status.FAILED, error=f"Step '{key}' failed: {reason}")
     audit.record(None, "ingestion.provisioning.failed", target=f"pipeline:{pipeline_id}",
@@ -277,17 +299,38 @@ def finish_provisioning(pipeline_id: int) -> str:
 
 
 def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
-    """Resumes a failed provisioning from the failed step (succeeded steps are skipped)."""
-    if pipeline.status != Pipeline.Status.FAILED:
-        raise Conflict(f"Only a failed pipeline can be retried (this one is {pipeline.status}).")
+    """Resumes provisioning from the first step not done (succeeded steps are skipped): after a
+    failure, or when a worker died mid-step (its lease lapsed). Conflict while a worker holds one."""
+    resumable = pipeline.status == Pipeline.Status.FAILED or (
+        pipeline.status == Pipeline.Status.PROVISIONING and stalled_steps(pipeline).exists())
+    if not resumable:
+        held = pipeline.steps.filter(status=ProvisioningStep.Status.RUNNING).first()
+        if pipeline.status == Pipeline.Status.PROVISIONING and held is not None:
+            raise Conflict(f"Step '{held.key}' is being worked on (its worker renews its lease); retry once it "
+                           "stops or its lease lapses.")
+        raise Conflict(f"Only a failed or stalled pipeline can be retried (this one is {pipeline.status}).")
     with transaction.atomic():
-        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).update(
-            status=ProvisioningStep.Status.PENDING, error="", finished_at=None)
+        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).filter(
+            ~Q(status=ProvisioningStep.Status.RUNNING) | leases.lapsed()).update(
+            status=ProvisioningStep.Status.PENDING, error="", finished_at=None, lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")
         audit.record(user, "ingestion.provisioning.retry", role=role, target=f"pipeline:{pipeline.pk}")
         transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
     pipeline.refresh_from_db()
     return pipeline
+
+
+def resume_stalled_provisioning() -> list[int]:
+    """Beat's sweep: re-enqueues provisioning of pipelines whose step lost its worker."""
+    resumed = []
+    for pipeline in Pipeline.objects.filter(status=Pipeline.Status.PROVISIONING):
+        if stalled_steps(pipeline).exists():
+            try:
+                retry_provisioning(pipeline, user=None)
+            except Conflict:
+                continue
+            resumed.append(pipeline.pk)
+    return resumed
 
 
 # --- Delete ------------------------------------------------------------------------
@@ -439,8 +482,12 @@ def fail_abandoned_runs(pipeline: Pipeline) -> int:
     otherwise one lost run would block every later run of the pipeline."""
     cutoff = timezone.now() - RUN_ABANDON_AFTER
     hours = RUN_ABANDON_AFTER.total_seconds() / 3600
-    return PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
-                                      created_at__lt=cutoff).update(
+    lapsed = PipelineRun.objects.filter(pipeline=pipeline, status="running", executor="local",
+                                        lease_expires_at__lt=timezone.now()).update(
+        status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
+        error="Abandoned: the worker running it stopped renewing its lease (it was lost).")
+    return lapsed + PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
+                                               created_at__lt=cutoff).update(
         status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
         error=f"Abandoned: no outcome after {hours:.0f} hours (the worker running it was lost).")
 
@@ -463,9 +510,13 @@ def _append_log(run: PipelineRun, line: str) -> None:
 
 
 def claim_run(run_id: int) -> PipelineRun | None:
-    """queued → running with a compare-and-set; None when another worker has it or it is done."""
-    claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
-        status=PipelineRun.Status.RUNNING, started_at=timezone.now())
+    """queued → running with a compare-and-set, holding a lease; a local run whose lease lapsed (its
+    worker died) is claimed again. None when another worker has it or it is done."""
+    claimed = PipelineRun.objects.filter(pk=run_id).filter(
+        Q(status=PipelineRun.Status.QUEUED)
+        | Q(status=PipelineRun.Status.RUNNING, executor="local", lease_expires_at__lt=timezone.now())
+    ).update(status=PipelineRun.Status.RUNNING, started_at=timezone.now(),
+             lease_expires_at=leases.expiry(_lease_seconds()))
     return PipelineRun.objects.select_related("pipeline").get(pk=run_id) if claimed else None
 
 
@@ -486,7 +537,8 @@ def execute_local_run(run: PipelineRun) -> str:
         result.loads.append(executor.TableLoad(pipeline.stream_name, f"{pipeline.target_database}.{table}"))
     else:
         try:
-            result = executor.run_local(pipeline, run.pk, lambda line: _append_log(run, line))
+            with leases.held(PipelineRun, run.pk, _lease_seconds()):
+                result = executor.run_local(pipeline, run.pk, lambda line: _append_log(run, line))
         except TransientAWSError:
             raise
         except (SourceError, StepFailed) as exc:
