@@ -298,9 +298,10 @@ def finish_provisioning(pipeline_id: int) -> str:
     return "ready"
 
 
-def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
+def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None, enqueue: bool = True) -> Pipeline:
     """Resumes provisioning from the first step not done (succeeded steps are skipped): after a
-    failure, or when a worker died mid-step (its lease lapsed). Conflict while a worker holds one."""
+    failure, or when a worker died mid-step (its lease lapsed). Conflict while a worker holds one.
+    ``enqueue=False``: the caller runs the steps itself (manage.py provision_pipeline)."""
     resumable = pipeline.status == Pipeline.Status.FAILED or (
         pipeline.status == Pipeline.Status.PROVISIONING and stalled_steps(pipeline).exists())
     if not resumable:
@@ -315,7 +316,8 @@ def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = Non
             status=ProvisioningStep.Status.PENDING, error="", finished_at=None, lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")
         audit.record(user, "ingestion.provisioning.retry", role=role, target=f"pipeline:{pipeline.pk}")
-        transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
     pipeline.refresh_from_db()
     return pipeline
 
