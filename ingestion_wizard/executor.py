@@ -22,7 +22,6 @@ from django.conf import settings
 from ingestion_wizard import provisioning
 from ingestion_wizard.aws_errors import classify
 from ingestion_wizard.models import Pipeline
-from ingestion_wizard.secrets import read_password
 from ingestion_wizard.sources import ConnectionSpec, TableInfo, open_source
 from portal import aws
 
@@ -55,8 +54,11 @@ class RunResult:
 
 
 def connection_spec(p: Pipeline) -> ConnectionSpec:
+    """The source connection of a run; its host is vetted again when the source connects (hosts)."""
+    from ingestion_wizard.secret_services import pipeline_password
+
     return ConnectionSpec(p.source_kind, p.host, int(p.port or 0), p.source_database, p.source_user,
-                          read_password(p.secret_arn))
+                          pipeline_password(p))
 
 
 def arrow_schema(info: TableInfo) -> Any:

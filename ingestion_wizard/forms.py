@@ -58,9 +58,11 @@ class ConnectionForm(forms.Form):
                                help_text="Goes straight to AWS Secrets Manager; the portal keeps only its ARN.")
     secret_arn = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, kind: str = "postgresql", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kind: str = "postgresql", draft: Any = None, role: Any = None, actor: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.draft, self.role, self.actor = draft, role, actor
         self.fields["port"].initial = DEFAULT_PORTS.get(kind)
         self.server_version = ""
 
@@ -71,12 +73,19 @@ class ConnectionForm(forms.Form):
         if not data.get("password") and not data.get("secret_arn"):
             self.add_error("password", "Give the password.")
             return data
+        try:
+            # Glue connects to the other kinds from the lake's network; the host rule applies alike.
+            services.check_source_host(data["host"], data["port"], data["database"])
+        except services.IngestionError as exc:
+            self.add_error("host", exc.message)
+            return data
         if self.kind not in LOCAL_KINDS:
             return data  # the Glue job connects; nothing to test from the portal
         try:
             conn = services.connection_from(self.kind, data["host"], data["port"], data["database"], data["user"],
-                                            password=data.get("password") or None, secret_arn=data.get("secret_arn", ""))
-            self.server_version = services.test_connection(conn)
+                                            password=data.get("password") or None, secret_arn=data.get("secret_arn", ""),
+                                            actor=self.actor, role=self.role, draft=self.draft)
+            self.server_version = services.test_connection(conn, user=self.actor)
         except services.IngestionError as exc:
             raise forms.ValidationError(f"Could not connect: {exc.message}") from None
         return data

@@ -151,9 +151,13 @@ class ProvisioningStep(Timed):
     key = models.CharField(max_length=32)
     label = models.CharField(max_length=120)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    resource = models.CharField(max_length=2048, blank=True, help_text="ARN or name of the AWS resource")
+    # Text, not varchar: the SNS step lists one topic ARN per table (30 tables pass 2,048 characters).
+    resource = models.TextField(blank=True, help_text="ARN(s) or name of the AWS resource")
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # While "running", the worker holding the step renews this; once it passes, the worker is
+    # presumed lost (killed, machine gone) and the step may be claimed again (see leases.py).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]
@@ -173,6 +177,8 @@ class PipelineRun(Timed):
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     executor = models.CharField(max_length=8, blank=True)
     glue_run_id = models.CharField(max_length=255, blank=True)
+    # Renewed by the worker executing a local run; an expired lease lets the next worker take it over.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     partition = models.CharField(max_length=64, blank=True)
     rows = models.BigIntegerField(default=0)
     bytes = models.BigIntegerField(default=0)
@@ -188,6 +194,23 @@ class PipelineRun(Timed):
                 fields=["pipeline"], condition=Q(status__in=["queued", "running"]), name="one_active_run_per_pipeline"
             ),
         ]
+
+
+class ManagedSecret(models.Model):
+    """A Secrets Manager secret the portal itself created, first for a wizard draft, then for
+    the one pipeline built from it. Only these are ever deleted by the portal (draft discarded,
+    pipeline torn down); any other secret a pipeline refers to belongs to its provider."""
+
+    arn = models.CharField(max_length=2048, unique=True)
+    hub = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    draft = models.ForeignKey("Draft", null=True, blank=True, on_delete=models.SET_NULL, related_name="secrets")
+    pipeline = models.ForeignKey(Pipeline, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="managed_secrets")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.arn
 
 
 class Draft(models.Model):

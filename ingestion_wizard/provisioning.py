@@ -93,19 +93,28 @@ def _missing(exc: ClientError) -> bool:
 
 
 def ensure_secret(p: Pipeline) -> str:
+    """Checks the pipeline may still use its secret (secret_services: the portal's own for it, or
+    the provider's, read with the provider role's credentials)."""
+    from ingestion_wizard.secret_services import pipeline_password
+    from ingestion_wizard.secrets import SecretUnavailable
+
     if not p.secret_arn:
         raise StepFailed("The pipeline has no source secret; create it again with the password.")
-    sm = aws.client("secretsmanager")
-    return _call(sm.describe_secret, SecretId=p.secret_arn)["ARN"]
+    try:
+        pipeline_password(p)
+    except SecretUnavailable as exc:
+        raise StepFailed(str(exc)) from None
+    return p.secret_arn
 
 
 def remove_secret(p: Pipeline, resource: str) -> None:
-    sm = aws.client("secretsmanager")
+    """Deletes only the secrets the portal created for this pipeline; a provider's own stays."""
+    from ingestion_wizard.secret_services import release
+
     try:
-        sm.delete_secret(SecretId=resource or p.secret_arn, RecoveryWindowInDays=7)
+        release(p)
     except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+        raise classify(exc) from None
 
 
 def _policy_statements(p: Pipeline) -> list[dict[str, Any]]:

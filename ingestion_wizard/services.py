@@ -13,41 +13,24 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from ingestion_wizard import after_run, executor, provisioning
+from ingestion_wizard import after_run, executor, provisioning, secret_services
 from ingestion_wizard.aws_errors import StepFailed, TransientAWSError
+# Re-exported: views, the API and forms catch services.IngestionError and its kinds.
+from ingestion_wizard.errors import (  # noqa: F401
+    Conflict, Forbidden, IngestionError, NotAllowed, TooManyAttempts, Unavailable)
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
-from ingestion_wizard.secrets import SecretUnavailable, delete_secret, read_password, store_password
+from ingestion_wizard.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
 from ingestion_wizard.validation import PipelineSpec
-from portal import audit, aws
+from portal import audit, aws, leases
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
 # A Glue job's own timeout is 48 h by default; a local load of a few million rows takes minutes.
 RUN_ABANDON_AFTER = timedelta(hours=48)
-
-
-class IngestionError(Exception):
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotAllowed(IngestionError):
-    status = 404  # forbidden objects answer "not found"
-
-
-class Conflict(IngestionError):
-    status = 409
-
-
-class Unavailable(IngestionError):
-    status = 503
 
 
 # --- Checks shared by the wizard and the API ---------------------------------
@@ -74,13 +57,42 @@ def target_database_problem(name: str, *, exclude_pipeline: int | None = None) -
     return f"Database {name} already exists in the Glue catalog."
 
 
-def test_connection(spec: ConnectionSpec) -> str:
-    """The server version; raises IngestionError with the driver's exact message."""
+# One answer for every failure short of reaching a database: a closed port, an open non-database
+# port, a refused host and a timeout look alike, so "Test connection" cannot map a network.
+CONNECT_FAILED = "Could not reach a database server at this host and port."
+LOGIN_FAILED = "The database server refused the login: check the database name, user and password."
+
+
+def _connect_problem(exc: SourceError) -> IngestionError:
+    log.info("source connection failed: %s", exc)
+    return IngestionError(LOGIN_FAILED if exc.reached_database else CONNECT_FAILED, field="source.host")
+
+
+def _count_attempt(user: Any) -> None:
+    """Rate limit of connection attempts on behalf of a person (INGESTION_TEST_CONNECTION_PER_MINUTE)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    key = f"ingestion:test-connection:{getattr(user, 'pk', None) or 'anonymous'}:{int(timezone.now().timestamp()) // 60}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > settings.INGESTION_TEST_CONNECTION_PER_MINUTE:
+        raise TooManyAttempts("Too many connection attempts; wait a minute and try again.")
+
+
+def test_connection(spec: ConnectionSpec, *, user: Any = None) -> str:
+    """The server version. Raises TooManyAttempts past the per-user limit and IngestionError with
+    CONNECT_FAILED or LOGIN_FAILED (the driver's own reason goes to the log only)."""
+    _count_attempt(user)
     try:
         with open_source(spec) as source:
             return source.test_connection()
     except SourceError as exc:
-        raise IngestionError(str(exc)) from None
+        raise _connect_problem(exc) from None
 
 
 def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
@@ -88,38 +100,31 @@ def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
         with open_source(spec) as source:
             return source.list_tables()
     except SourceError as exc:
-        raise IngestionError(str(exc)) from None
+        raise _connect_problem(exc) from None
 
 
 def connection_from(kind: str, host: str, port: int, database: str, user: str, *, password: str | None = None,
-                    secret_arn: str = "") -> ConnectionSpec:
+                    secret_arn: str = "", hub: str = "", actor: Any = None, role: Role | None = None,
+                    draft: Any = None) -> ConnectionSpec:
+    """A connection spec with the typed password, or the one behind ``secret_arn`` when the
+    draft (or ``hub``'s provider role) may use it (secret_services.use_reference: Forbidden otherwise)."""
     if password is None:
-        try:
-            password = read_password(secret_arn)
-        except SecretUnavailable as exc:
-            raise Unavailable(str(exc)) from None
+        from ingestion_wizard import secret_services
+
+        hub = hub or getattr(draft, "hub", "") or (role.hub if role and role.hub else "")
+        password = secret_services.use_reference(secret_arn, hub=hub, user=actor, role=role, draft=draft).password
     return ConnectionSpec(kind, host, int(port), database, user, password)
 
 
-def stash_password(*, hub: str, label: str, user: str, password: str) -> str:
-    """Puts a password into Secrets Manager straight away; returns the ARN (wizard, API)."""
+def check_source_host(host: str, port: int, database: str) -> None:
+    """Refuses a host the portal may not connect to (hosts.vet), for kinds the portal never connects
+    to itself as well (Glue does, from the lake's network)."""
+    from ingestion_wizard import hosts
+
     try:
-        return store_password(hub=hub, label=label, user=user, password=password)
-    except SecretUnavailable as exc:
-        raise Unavailable(str(exc)) from None
-
-
-def discard_draft(draft: Any) -> None:
-    """Deletes a wizard draft and the secret its connection step created (no pipeline uses it)."""
-    raw = (draft.data or {}).get("step_data", {}).get("connection", {}).get("connection-secret_arn") or [""]
-    arn = raw[0] if isinstance(raw, list) else raw
-    if arn and not Pipeline.objects.filter(secret_arn=arn).exists():
-        try:
-            delete_secret(arn)
-        except ClientError as exc:
-            raise Unavailable(f"Could not delete the draft's secret: {exc.response.get('Error', {}).get('Code')}") \
-                from None
-    draft.delete()
+        hosts.vet(host, port, database)
+    except hosts.HostRefused as exc:
+        raise IngestionError(str(exc), field="source.host") from None
 
 
 def ensure_can_provide(role: Role | None, hub: str) -> None:
@@ -129,10 +134,12 @@ def ensure_can_provide(role: Role | None, hub: str) -> None:
 
 
 # --- Create and provision --------------------------------------------------------
-def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source: bool = True) -> Pipeline:
-    """Validates against the world (role, name collision, the source itself), stores the
-    password in Secrets Manager, records the pipeline and its pending steps, and starts
-    provisioning after commit. Raises IngestionError; on failure nothing is left behind.
+def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source: bool = True,
+                    draft: Any = None) -> Pipeline:
+    """Validates against the world (role, name collision, source host, secret reference, the
+    source itself), stores a given password in Secrets Manager, records the pipeline and its
+    pending steps, and starts provisioning after commit. ``draft``: the wizard draft whose own
+    secret the spec may name. Raises IngestionError; on failure nothing is left behind.
     """
     ensure_can_provide(role, spec.hub)
     problem = target_database_problem(spec.target.database)
@@ -140,10 +147,14 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
         raise Conflict(problem, field="target.database")
     src = spec.source
     tables = src.table_specs() if src.kind != "kinesis" else []
+    secret: secret_services.SecretUse | None = None
+    if src.kind != "kinesis":
+        check_source_host(src.host, src.port or 0, src.database)
+        if src.password is None:
+            secret = secret_services.use_reference(src.secret_arn, hub=spec.hub, user=user, role=role, draft=draft)
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
-        password = src.password.get_secret_value() if src.password is not None else None
-        conn = connection_from(src.kind, src.host, src.port or 0, src.database, src.user, password=password,
-                               secret_arn=src.secret_arn)
+        password = src.password.get_secret_value() if src.password is not None else secret.password  # type: ignore[union-attr]
+        conn = ConnectionSpec(src.kind, src.host, int(src.port or 0), src.database, src.user, password)
         known = {t.ref: t for t in discover_tables(conn)}
         for t in tables:
             ref = f"{t['schema']}.{t['name']}" if t["schema"] else f"{src.database}.{t['name']}"
@@ -153,11 +164,11 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             column = t.get("incremental_column")
             if column and column not in {c.name for c in known[ref].columns}:
                 raise IngestionError(f"Column {column} is not in {ref}.", field="source.tables")
-    secret_arn = src.secret_arn
+    secret_arn = secret.arn if secret is not None else ""
     created_secret = False
     if src.kind != "kinesis" and src.password is not None:
-        secret_arn = stash_password(hub=spec.hub, label=spec.name, user=src.user,
-                                    password=src.password.get_secret_value())
+        secret_arn = secret_services.create_for_pipeline(hub=spec.hub, label=spec.name, db_user=src.user,
+                                                         password=src.password.get_secret_value(), user=user)
         created_secret = True
     try:
         with transaction.atomic():
@@ -172,6 +183,8 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
                 classification=spec.target.classification, partitioning=spec.target.partitioning,
                 schedule=spec.schedule or "",
             )
+            if secret_arn and (created_secret or (secret is not None and secret.managed)):
+                secret_services.adopt(secret_arn, pipeline)
             ProvisioningStep.objects.bulk_create([
                 ProvisioningStep(pipeline=pipeline, position=i, key=s.key, label=s.label)
                 for i, s in enumerate(provisioning.steps_for(pipeline))
@@ -182,12 +195,12 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
     except IntegrityError:
         if created_secret:
-            delete_secret(secret_arn)
+            secret_services.forget(secret_arn)
         raise Conflict(f"Database {spec.target.database} is already the target of another pipeline.",
                        field="target.database") from None
     except Exception:
         if created_secret:
-            delete_secret(secret_arn)
+            secret_services.forget(secret_arn)
         raise
     return pipeline
 
@@ -202,11 +215,19 @@ def enqueue_provisioning(pipeline_id: int) -> None:
           tasks.finish_provisioning.si(pipeline_id)).apply_async()
 
 
-def provision_step(pipeline_id: int, key: str) -> str:
-    """Runs one step: 'skipped' (already done or pipeline stopped), 'succeeded'.
+def _lease_seconds() -> int:
+    from django.conf import settings
 
-    Raises TransientAWSError for the task to retry; a permanent failure marks the
-    step and the pipeline failed with the reason and returns 'failed'.
+    return settings.INGESTION_LEASE_SECONDS
+
+
+def provision_step(pipeline_id: int, key: str) -> str:
+    """Runs one step: 'skipped' (already done, pipeline stopped, or an earlier step not done),
+    'busy' (another worker holds its lease), 'succeeded'.
+
+    The step is claimed with a compare-and-set: pending, or running under a lapsed lease (its
+    worker died); the lease is renewed while the step works. Raises TransientAWSError for the
+    task to retry; a permanent failure marks the step and the pipeline failed and returns 'failed'.
     """
     pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
     if pipeline is None or pipeline.status != Pipeline.Status.PROVISIONING:
@@ -214,14 +235,21 @@ def provision_step(pipeline_id: int, key: str) -> str:
     step = ProvisioningStep.objects.get(pipeline=pipeline, key=key)
     if step.status == ProvisioningStep.Status.SUCCEEDED:
         return "skipped"
-    ProvisioningStep.objects.filter(pk=step.pk).update(
-        status=ProvisioningStep.Status.RUNNING, started_at=step.started_at or timezone.now(),
-        attempts=step.attempts + 1, error="",
-    )
+    # Steps depend on earlier ones (the job on its connection): never run one out of order.
+    if pipeline.steps.filter(position__lt=step.position).exclude(status=ProvisioningStep.Status.SUCCEEDED).exists():
+        return "skipped"
+    claimed = ProvisioningStep.objects.filter(pk=step.pk).filter(
+        Q(status=ProvisioningStep.Status.PENDING) | Q(status=ProvisioningStep.Status.RUNNING) & leases.lapsed()
+    ).update(status=ProvisioningStep.Status.RUNNING, started_at=step.started_at or timezone.now(),
+             attempts=F("attempts") + 1, error="", lease_expires_at=leases.expiry(_lease_seconds()))
+    if not claimed:
+        return "busy"
     try:
-        resource = provisioning.STEPS_BY_KEY[key].ensure(pipeline)
+        with leases.held(ProvisioningStep, step.pk, _lease_seconds()):
+            resource = provisioning.STEPS_BY_KEY[key].ensure(pipeline)
     except TransientAWSError as exc:
-        ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Retrying: {exc}")
+        # The lease is given up at once: the task's own retry (or a retry by a person) claims it again.
+        ProvisioningStep.objects.filter(pk=step.pk).update(error=f"Retrying: {exc}", lease_expires_at=timezone.now())
         raise
     except StepFailed as exc:
         fail_step(pipeline_id, key, str(exc))
@@ -232,16 +260,22 @@ def provision_step(pipeline_id: int, key: str) -> str:
         return "failed"
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=ProvisioningStep.Status.SUCCEEDED, resource=resource, finished_at=timezone.now(), error="",
+        lease_expires_at=None,
     )
     audit.record(None, "ingestion.provisioning.step", target=f"pipeline:{pipeline_id}",
                  details={"step": key, "resource": resource})
     return "succeeded"
 
 
+def stalled_steps(pipeline: Pipeline) -> Any:
+    """Steps left running by a worker that is gone (their lease lapsed)."""
+    return pipeline.steps.filter(Q(status=ProvisioningStep.Status.RUNNING) & leases.lapsed())
+
+
 def fail_step(pipeline_id: int, key: str, reason: str) -> None:
     with transaction.atomic():
         ProvisioningStep.objects.filter(pipeline_id=pipeline_id, key=key).update(
-            status=ProvisioningStep.Status.FAILED, error=reason, finished_at=timezone.now())
+            status=ProvisioningStep.Status.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline_id, status=Pipeline.Status.PROVISIONING).update(
             status=Pipeline.Status.FAILED, error=f"Step '{key}' failed: {reason}")
     audit.record(None, "ingestion.provisioning.failed", target=f"pipeline:{pipeline_id}",
@@ -264,18 +298,41 @@ def finish_provisioning(pipeline_id: int) -> str:
     return "ready"
 
 
-def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None) -> Pipeline:
-    """Resumes a failed provisioning from the failed step (succeeded steps are skipped)."""
-    if pipeline.status != Pipeline.Status.FAILED:
-        raise Conflict(f"Only a failed pipeline can be retried (this one is {pipeline.status}).")
+def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None, enqueue: bool = True) -> Pipeline:
+    """Resumes provisioning from the first step not done (succeeded steps are skipped): after a
+    failure, or when a worker died mid-step (its lease lapsed). Conflict while a worker holds one.
+    ``enqueue=False``: the caller runs the steps itself (manage.py provision_pipeline)."""
+    resumable = pipeline.status == Pipeline.Status.FAILED or (
+        pipeline.status == Pipeline.Status.PROVISIONING and stalled_steps(pipeline).exists())
+    if not resumable:
+        held = pipeline.steps.filter(status=ProvisioningStep.Status.RUNNING).first()
+        if pipeline.status == Pipeline.Status.PROVISIONING and held is not None:
+            raise Conflict(f"Step '{held.key}' is being worked on (its worker renews its lease); retry once it "
+                           "stops or its lease lapses.")
+        raise Conflict(f"Only a failed or stalled pipeline can be retried (this one is {pipeline.status}).")
     with transaction.atomic():
-        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).update(
-            status=ProvisioningStep.Status.PENDING, error="", finished_at=None)
+        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).filter(
+            ~Q(status=ProvisioningStep.Status.RUNNING) | leases.lapsed()).update(
+            status=ProvisioningStep.Status.PENDING, error="", finished_at=None, lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")
         audit.record(user, "ingestion.provisioning.retry", role=role, target=f"pipeline:{pipeline.pk}")
-        transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
     pipeline.refresh_from_db()
     return pipeline
+
+
+def resume_stalled_provisioning() -> list[int]:
+    """Beat's sweep: re-enqueues provisioning of pipelines whose step lost its worker."""
+    resumed = []
+    for pipeline in Pipeline.objects.filter(status=Pipeline.Status.PROVISIONING):
+        if stalled_steps(pipeline).exists():
+            try:
+                retry_provisioning(pipeline, user=None)
+            except Conflict:
+                continue
+            resumed.append(pipeline.pk)
+    return resumed
 
 
 # --- Delete ------------------------------------------------------------------------
@@ -317,8 +374,8 @@ def teardown(pipeline_id: int) -> str:
             return "failed"
         ProvisioningStep.objects.filter(pk=step.pk).update(status=ProvisioningStep.Status.REMOVED,
                                                            finished_at=timezone.now())
-    if pipeline.secret_arn and not pipeline.steps.filter(key="secret").exists():
-        delete_secret(pipeline.secret_arn)
+    # Only secrets the portal created for this pipeline; a provider's own secret stays theirs.
+    secret_services.release(pipeline)
     with transaction.atomic():
         _drop_schedule(pipeline)
         pipeline.delete()
@@ -427,8 +484,12 @@ def fail_abandoned_runs(pipeline: Pipeline) -> int:
     otherwise one lost run would block every later run of the pipeline."""
     cutoff = timezone.now() - RUN_ABANDON_AFTER
     hours = RUN_ABANDON_AFTER.total_seconds() / 3600
-    return PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
-                                      created_at__lt=cutoff).update(
+    lapsed = PipelineRun.objects.filter(pipeline=pipeline, status="running", executor="local",
+                                        lease_expires_at__lt=timezone.now()).update(
+        status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
+        error="Abandoned: the worker running it stopped renewing its lease (it was lost).")
+    return lapsed + PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
+                                               created_at__lt=cutoff).update(
         status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
         error=f"Abandoned: no outcome after {hours:.0f} hours (the worker running it was lost).")
 
@@ -451,9 +512,13 @@ def _append_log(run: PipelineRun, line: str) -> None:
 
 
 def claim_run(run_id: int) -> PipelineRun | None:
-    """queued → running with a compare-and-set; None when another worker has it or it is done."""
-    claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
-        status=PipelineRun.Status.RUNNING, started_at=timezone.now())
+    """queued → running with a compare-and-set, holding a lease; a local run whose lease lapsed (its
+    worker died) is claimed again. None when another worker has it or it is done."""
+    claimed = PipelineRun.objects.filter(pk=run_id).filter(
+        Q(status=PipelineRun.Status.QUEUED)
+        | Q(status=PipelineRun.Status.RUNNING, executor="local", lease_expires_at__lt=timezone.now())
+    ).update(status=PipelineRun.Status.RUNNING, started_at=timezone.now(),
+             lease_expires_at=leases.expiry(_lease_seconds()))
     return PipelineRun.objects.select_related("pipeline").get(pk=run_id) if claimed else None
 
 
@@ -474,7 +539,8 @@ def execute_local_run(run: PipelineRun) -> str:
         result.loads.append(executor.TableLoad(pipeline.stream_name, f"{pipeline.target_database}.{table}"))
     else:
         try:
-            result = executor.run_local(pipeline, run.pk, lambda line: _append_log(run, line))
+            with leases.held(PipelineRun, run.pk, _lease_seconds()):
+                result = executor.run_local(pipeline, run.pk, lambda line: _append_log(run, line))
         except TransientAWSError:
             raise
         except (SourceError, StepFailed) as exc:

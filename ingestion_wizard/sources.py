@@ -19,11 +19,48 @@ SYSTEM_SCHEMAS_MYSQL = ("information_schema", "mysql", "performance_schema", "sy
 
 
 class SourceError(Exception):
-    """The source could not be reached or answered with an error; ``str()`` is the exact reason."""
+    """The source could not be reached or answered with an error; ``str()`` is the exact reason.
+
+    ``reached_database``: a database server answered (it refused the login or the database),
+    as opposed to no server, another kind of server, or a refused host."""
+
+    def __init__(self, message: str, *, reached_database: bool = False) -> None:
+        super().__init__(message)
+        self.reached_database = reached_database
+
+
+# Server answers to a login: wrong password / user / database (PostgreSQL SQLSTATE, MySQL error numbers).
+PG_LOGIN_STATES = ("28000", "28P01", "3D000", "42501")
+MYSQL_LOGIN_ERRORS = (1044, 1045, 1049, 1698)
 
 
 class TableMissing(SourceError):
     """A chosen table is no longer in the source."""
+
+
+class HostNotAllowed(SourceError):
+    """The host is one the portal may not connect to (see ``hosts``); ``str()`` says why."""
+
+
+def _vetted_address(spec: "ConnectionSpec") -> str:
+    """The address to connect to for ``spec.host`` (checked by ``hosts.vet``)."""
+    from ingestion_wizard import hosts
+
+    try:
+        return str(hosts.vet(spec.host, spec.port, spec.database))
+    except hosts.HostRefused as exc:
+        raise HostNotAllowed(str(exc)) from None
+
+
+def _check_peer(spec: "ConnectionSpec", conn: Any, peer: str | None) -> None:
+    """Checks the address the open connection actually reached; closes it and raises if refused."""
+    from ingestion_wizard import hosts
+
+    try:
+        hosts.vet_peer(peer, spec.port, spec.database)
+    except hosts.HostRefused as exc:
+        conn.close()
+        raise HostNotAllowed(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -163,14 +200,19 @@ class PostgresSource(Source):
         if self._conn is None:
             import psycopg
 
+            address = _vetted_address(self.spec)
             try:
-                self._conn = psycopg.connect(
-                    host=self.spec.host, port=self.spec.port, dbname=self.spec.database, user=self.spec.user,
+                # hostaddr: libpq connects to the vetted address and keeps host for TLS/authentication.
+                conn = psycopg.connect(
+                    host=self.spec.host.strip("[]"), hostaddr=address, port=self.spec.port,
+                    dbname=self.spec.database, user=self.spec.user,
                     password=self.spec.password, connect_timeout=CONNECT_TIMEOUT_SECONDS,
                     application_name="datahub-ingestion",
                 )
             except psycopg.Error as exc:
-                raise SourceError(str(exc).strip()) from None
+                raise SourceError(str(exc).strip(), reached_database=exc.sqlstate in PG_LOGIN_STATES) from None
+            _check_peer(self.spec, conn, conn.info.hostaddr)
+            self._conn = conn
         return self._conn
 
     to_arrow = staticmethod(_pg_arrow_type)
@@ -235,13 +277,18 @@ class MySQLSource(Source):
         if self._conn is None:
             import pymysql
 
+            address = _vetted_address(self.spec)
             try:
-                self._conn = pymysql.connect(
-                    host=self.spec.host, port=self.spec.port, database=self.spec.database, user=self.spec.user,
+                conn = pymysql.connect(
+                    host=address, port=self.spec.port, database=self.spec.database, user=self.spec.user,
                     password=self.spec.password, connect_timeout=CONNECT_TIMEOUT_SECONDS, charset="utf8mb4",
                 )
             except pymysql.Error as exc:
-                raise SourceError(_mysql_message(exc)) from None
+                raise SourceError(_mysql_message(exc),
+                                  reached_database=bool(exc.args) and exc.args[0] in MYSQL_LOGIN_ERRORS) from None
+            sock = getattr(conn, "_sock", None)  # pymysql has no public accessor for the peer
+            _check_peer(self.spec, conn, sock.getpeername()[0] if sock is not None else None)
+            self._conn = conn
         return self._conn
 
     to_arrow = staticmethod(_mysql_arrow_type)

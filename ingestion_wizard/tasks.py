@@ -33,6 +33,12 @@ def provision_step(self, pipeline_id: int, key: str) -> str:  # type: ignore[no-
 
 
 @shared_task
+def resume_stalled_provisioning() -> list[int]:
+    """Beat: provisioning whose worker died mid-step (lease lapsed) is resumed by the next worker."""
+    return services.resume_stalled_provisioning()
+
+
+@shared_task
 def finish_provisioning(pipeline_id: int) -> str:
     return services.finish_provisioning(pipeline_id)
 

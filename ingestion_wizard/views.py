@@ -12,7 +12,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_POST
 from formtools.wizard.views import NamedUrlWizardView
 
-from ingestion_wizard import queries, services, terraform
+from ingestion_wizard import queries, secret_services, services, terraform
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
@@ -43,8 +43,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @role_required
 @require_POST
 def new_draft(request: HttpRequest) -> HttpResponse:
-    role = _provider_role(request)
-    draft = Draft.objects.create(user=request.user, hub=role.hub or "")
+    draft = secret_services.new_draft(user=request.user, role=_provider_role(request))
     return redirect("ingestion_wizard:wizard", draft_id=draft.pk)
 
 
@@ -52,7 +51,11 @@ def new_draft(request: HttpRequest) -> HttpResponse:
 @require_POST
 def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     draft = get_object_or_404(Draft, pk=draft_id, user=request.user)
-    services.discard_draft(draft)
+    try:
+        secret_services.discard_draft(draft)
+    except services.IngestionError as exc:
+        messages.error(request, exc.message)
+        return redirect("ingestion_wizard:index")
     messages.info(request, "Draft discarded.")
     return redirect("ingestion_wizard:index")
 
@@ -97,7 +100,7 @@ class IngestionWizard(NamedUrlWizardView):
 
     def get_form_kwargs(self, step: str | None = None) -> dict[str, Any]:
         if step == "connection":
-            return {"kind": self.kind()}
+            return {"kind": self.kind(), "draft": self.draft, "role": self.role, "actor": self.request.user}
         if step == "discovery":
             return self._discovery_kwargs()
         if step == "target":
@@ -114,7 +117,8 @@ class IngestionWizard(NamedUrlWizardView):
                 try:
                     conn = services.connection_from(kind, c.get("host", ""), int(c.get("port") or 0),
                                                     c.get("database", ""), c.get("user", ""),
-                                                    secret_arn=c.get("secret_arn", ""))
+                                                    secret_arn=c.get("secret_arn", ""), actor=self.request.user,
+                                                    role=self.role, draft=self.draft)
                     self._discovered = {"tables": services.discover_tables(conn)}
                 except services.IngestionError as exc:
                     self._discovered = {"tables": [], "error": f"Could not read the source's tables: {exc.message}"}
@@ -127,16 +131,8 @@ class IngestionWizard(NamedUrlWizardView):
             password = form.cleaned_data.get("password")
             arn = form.cleaned_data.get("secret_arn") or ""
             if password:
-                if arn:
-                    from ingestion_wizard.secrets import SecretUnavailable, replace_password
-
-                    try:
-                        replace_password(arn, user=form.cleaned_data["user"], password=password)
-                    except SecretUnavailable as exc:
-                        raise services.Unavailable(str(exc)) from None
-                else:
-                    arn = services.stash_password(hub=self.role.hub or "admin", label=f"draft-{self.draft.pk}",
-                                                  user=form.cleaned_data["user"], password=password)
+                arn = secret_services.stash_draft_password(self.draft, role=self.role,
+                                                           db_user=form.cleaned_data["user"], password=password)
             data["connection-secret_arn"] = [arn]
         return data
 
@@ -186,7 +182,7 @@ class IngestionWizard(NamedUrlWizardView):
                 "schedule": form_dict["schedule"].cleaned_data["cron"] or None}
         try:
             spec = PipelineSpec.model_validate(body)
-            pipeline = services.create_pipeline(spec, user=self.request.user, role=self.role)
+            pipeline = services.create_pipeline(spec, user=self.request.user, role=self.role, draft=self.draft)
         except services.IngestionError as exc:
             messages.error(self.request, exc.message)
             return redirect(self.get_step_url("review"))
@@ -194,7 +190,7 @@ class IngestionWizard(NamedUrlWizardView):
             messages.error(self.request, "; ".join(f"{k}: {', '.join(v)}" for k, v in pydantic_errors(exc).items()))
             return redirect(self.get_step_url("review"))
         self.storage.discarded = True
-        self.draft.delete()
+        secret_services.finish_draft(self.draft)
         messages.success(self.request, f"Pipeline {pipeline.name} created; provisioning its AWS resources.")
         return redirect("ingestion_wizard:pipeline", pk=pipeline.pk)
 
@@ -212,8 +208,9 @@ def resume_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 @role_required
 @require_POST
 def test_connection(request: HttpRequest, draft_id: int) -> HttpResponse:
-    """htmx: connects with the typed fields (or the draft's stored secret) and reports the version or error."""
-    _provider_role(request)
+    """htmx: connects with the typed fields (or the draft's stored secret) and reports the version, or
+    one message for any failure short of a database answering (services.CONNECT_FAILED)."""
+    role = _provider_role(request)
     draft = get_object_or_404(Draft, pk=draft_id, user=request.user)
     kind = _draft_kind(draft)
     p = request.POST
@@ -226,8 +223,8 @@ def test_connection(request: HttpRequest, draft_id: int) -> HttpResponse:
                 kind, p.get("connection-host", ""), int(p.get("connection-port") or 0), p.get("connection-database", ""),
                 p.get("connection-user", ""), password=p.get("connection-password") or None,
                 secret_arn=_step_data(draft, "connection").get("secret_arn", "") if not p.get("connection-password")
-                else "")
-            context["version"] = services.test_connection(conn)
+                else "", actor=request.user, role=role, draft=draft)
+            context["version"] = services.test_connection(conn, user=request.user)
         except services.IngestionError as exc:
             context["error"] = exc.message
         except ValueError:

@@ -262,6 +262,22 @@ if INGESTION_EXECUTOR not in ("local", "glue"):
     raise ImproperlyConfigured("INGESTION_EXECUTOR must be local or glue")
 # IAM role the generated Glue jobs run as (a per-hub default in the portal's account otherwise).
 INGESTION_GLUE_ROLE_ARN = env_str("INGESTION_GLUE_ROLE_ARN", "")
+# Non-public networks (CIDRs, comma-separated) sources may live in; link-local/metadata addresses and
+# the portal's own database are refused whatever this says (ingestion_wizard.hosts). Embedded: loopback.
+INGESTION_ALLOWED_NETWORKS = env_str("INGESTION_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if EMBEDDED else "")
+try:
+    from ingestion_wizard.hosts import parse_networks as _parse_networks
+
+    _parse_networks(INGESTION_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+# "Test connection" (wizard, API): at most this many attempts per user and minute.
+INGESTION_TEST_CONNECTION_PER_MINUTE = env_int("INGESTION_TEST_CONNECTION_PER_MINUTE", 10, minimum=1)
+# A claimed provisioning step or local run holds a lease this long, renewed while it works; a lease
+# that lapses (the worker was killed) lets the next worker or a retry take the work over.
+INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", 120, minimum=2)
+CELERY_BEAT_SCHEDULE["ingestion-resume-stalled"] = {"task": "ingestion_wizard.tasks.resume_stalled_provisioning",
+                                                    "schedule": 60.0}
 
 # --- OpenSearch ----------------------------------------------------------
 OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")

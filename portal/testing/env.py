@@ -33,6 +33,8 @@ _DEFAULTS = {
     "ALLOW_LOCAL_ACCOUNTS": "true",
     # Admits plain-http:// issuers (the mock IdPs on loopback); production refuses them at start-up.
     "PORTAL_TESTS": "true",
+    # The source databases of the tests run on this machine; only loopback is allowed.
+    "INGESTION_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
     # Placeholders until the session fixtures start moto and osmem and set the real URLs.
     "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
     "OPENSEARCH_URL": "http://127.0.0.1:1",

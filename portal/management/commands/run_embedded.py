@@ -93,6 +93,8 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("PORTAL_EMBEDDED", "1")
         env["DEBUG"] = "1" if debug else "0"
+        # Demo sources run on this machine: loopback is an allowed source network (ingestion_wizard.hosts).
+        env.setdefault("INGESTION_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         env["PORTAL_DATA_DIR"] = str(data_dir)
         env["PYTHONUNBUFFERED"] = "1"
         if not env.get("SECRET_KEY"):
