@@ -232,6 +232,7 @@ def test_connection(request: HttpRequest, draft_id: int) -> HttpResponse:
     return render(request, "ingestion_wizard/_test_connection.html", context)
 
 
+@role_required  # like every page of the portal: signed-in users only (the crawler found it open)
 @require_GET
 def cron_preview(request: HttpRequest) -> HttpResponse:
     """htmx: a cron expression in plain words with its next runs, or why it is invalid."""
