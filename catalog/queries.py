@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from catalog.models import Column, Curation, Partition, Table, TableVersion
-from portal.roles import Role
+from catalog.view_sql import mask_view_sql
+from portal.roles import Role, table_filter_q
 
 BROWSE_PAGE_SIZE = 50
 PARTITIONS_SHOWN = 10
@@ -56,13 +57,54 @@ def curation_of(table: Table) -> Curation | None:
         return None
 
 
-def dataset_detail(table: Table) -> dict[str, Any]:
-    """Everything the API and the dataset page show about one table (curated values override Glue's)."""
+UNREADABLE_VIEW_SQL = "-- The SQL of this view could not be checked for tables outside your role, so it is not shown."
+
+
+def view_sql_for(role: Role | None, table: Table) -> tuple[str, bool]:
+    """The view's SQL as ``role`` may read it, and whether names in it were masked.
+
+    Roles that may see every table the SQL names get it unchanged; others get it with the
+    hidden tables and their columns masked (catalog.view_sql). Lineage is not affected.
+    """
+    from lineage.sql import ViewSqlError, referenced_tables, view_text
+
+    if not table.view_sql or (role is not None and role.is_admin):
+        return table.view_sql, False
+    try:
+        sql = view_text(table.view_sql)
+        named = {(d.lower(), t.lower()) for d, t in referenced_tables(sql, default_database=table.database_name)}
+    except ViewSqlError:
+        return UNREADABLE_VIEW_SQL, True
+    if not named:
+        return table.view_sql, False
+    match = Q(pk__in=[])
+    for database, name in named:
+        match |= Q(database_name__iexact=database, name__iexact=name)
+    known = Table.objects.live().filter(match, catalog_id=table.catalog_id)
+    visible_ids = set(known.filter(table_filter_q(role)).values_list("pk", flat=True))
+    hidden = [(t.pk, t.database_name.lower(), t.name.lower()) for t in known.only("pk", "database_name", "name")
+              if t.pk not in visible_ids]
+    if not hidden:
+        return table.view_sql, False
+    hidden_columns = {n.lower() for n in Column.objects.filter(table_id__in=[h[0] for h in hidden])
+                      .values_list("name", flat=True)}
+    # A name also used by a visible table, or by the view itself, reveals nothing.
+    hidden_columns -= {n.lower() for n in Column.objects.filter(table_id__in=[*visible_ids, table.pk])
+                       .values_list("name", flat=True)}
+    masked = mask_view_sql(sql, default_database=table.database_name, hidden_tables={(d, n) for _, d, n in hidden},
+                           hidden_columns=hidden_columns)
+    return (masked if masked is not None else UNREADABLE_VIEW_SQL), True
+
+
+def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
+    """Everything the API and the dataset page show about one table (curated values override Glue's),
+    as ``role`` may read it (view SQL masked where it names tables outside the role)."""
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
     pii = set(curation.pii_columns if curation else [])
     for col in columns:
         col["pii"] = col["name"] in pii
+    view_sql, view_sql_masked = view_sql_for(role, table)
     return {
         "id": table.id,
         "qualified_name": table.qualified_name,
@@ -83,7 +125,8 @@ def dataset_detail(table: Table) -> dict[str, Any]:
         "visibility": table.visibility,
         "created_at": table.created_at,
         "updated_at": table.updated_at,
-        "view_sql": table.view_sql,
+        "view_sql": view_sql,
+        "view_sql_masked": view_sql_masked,
         "usage_count": table.usage_count,
         "column_count": len([c for c in columns if not c["partition_key"]]),
         "columns": columns,

@@ -80,7 +80,7 @@ def browse(request: HttpRequest) -> HttpResponse:
 def dataset(request: HttpRequest, qualified_name: str) -> HttpResponse:
     role = current_role(request)
     table = queries.visible_table(role, qualified_name)
-    detail = queries.dataset_detail(table)
+    detail = queries.dataset_detail(table, role=role)
     can_curate = bool(role and role.can_curate(table.hub))
     column_names = [c["name"] for c in detail["columns"]]
     form = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
@@ -36,6 +38,9 @@ class MeView(APIView):
     # No role needed: this is where a caller without one learns which it may select.
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="username, role (null until "
+                                                   "one is selected), roles; aws with ?aws=1")},
+                   parameters=[OpenApiParameter("aws", str, enum=["1", "true"], description="Add the AWS identity")])
     def get(self, request: Request) -> Response:
         role = current_role(request)
         data: dict[str, Any] = {
@@ -75,15 +80,24 @@ class TokenCreateSerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=services.MAX_TOKEN_DAYS, default=90)
 
 
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="The secret, shown once")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+
+
 class TokenListView(APIView):
     """``GET /api/v1/tokens`` lists the caller's tokens; ``POST`` creates one (answer holds the
     secret, shown once). A token may not mint tokens: creation needs the browser session."""
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: inline_serializer("TokenList", {"results": TokenSerializer(many=True)})})
     def get(self, request: Request) -> Response:
         return Response({"results": TokenSerializer(queries.tokens_of(request.user), many=True).data})
 
+    @extend_schema(request=TokenCreateSerializer, responses={201: TokenCreatedSerializer})
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, AccessToken):
             raise PermissionDenied("Tokens are created from a signed-in session, not with another token.")
@@ -103,6 +117,7 @@ class TokenDetailView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
         try:
             services.revoke_token(request.user, token_id, actor_role=current_role(request), ip=client_ip(request))

@@ -179,7 +179,7 @@ WHITENOISE_USE_FINDERS = True
 
 # --- REST API ------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.authentication.BearerTokenAuthentication",
@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Catalog, search, lineage, ingestion and workspaces of the data lake.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response shapes apart: read-only fields are never asked for in a request body.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so the pipeline spec (pydantic) keeps its "null" alternatives.
+    "OAS_VERSION": "3.1.0",
 }
 
 # --- Celery --------------------------------------------------------------

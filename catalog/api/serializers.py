@@ -119,7 +119,8 @@ class ColumnSerializer(serializers.Serializer):
 class DatasetSerializer(_TableSerializer):
     parameters = serializers.DictField()
     created_at = serializers.DateTimeField(allow_null=True)
-    view_sql = serializers.CharField()
+    view_sql = serializers.CharField(help_text="Names of tables outside the caller's role are masked")
+    view_sql_masked = serializers.BooleanField(help_text="True when names in view_sql were masked")
     columns = ColumnSerializer(many=True)
     partition_keys = serializers.ListField(child=serializers.CharField())
     tags = serializers.ListField(child=serializers.CharField())

@@ -89,8 +89,9 @@ class DatasetView(_CatalogView):
 
     @extend_schema(responses=DatasetSerializer)
     def get(self, request: Request, qualified_name: str) -> Response:
-        table = queries.visible_table(current_role(request), qualified_name)
-        return Response(dataset_json(queries.dataset_detail(table)))
+        role = current_role(request)
+        table = queries.visible_table(role, qualified_name)
+        return Response(dataset_json(queries.dataset_detail(table, role=role)))
 
     @extend_schema(request=CurationSerializer, responses=DatasetSerializer)
     def patch(self, request: Request, qualified_name: str) -> Response:
@@ -105,7 +106,7 @@ class DatasetView(_CatalogView):
         except curation_service.CurationError as exc:
             raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
         table.refresh_from_db()
-        return Response(dataset_json(queries.dataset_detail(table)))
+        return Response(dataset_json(queries.dataset_detail(table, role=role)))
 
 
 class DatasetVersionsView(_CatalogView):

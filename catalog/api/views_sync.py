@@ -23,7 +23,7 @@ from portal.roles import current_role
 class SyncRunSerializer(serializers.ModelSerializer):
     catalog = serializers.StringRelatedField()
     catalog_id = serializers.IntegerField(read_only=True)
-    seconds = serializers.FloatField(read_only=True)
+    seconds = serializers.FloatField(read_only=True, allow_null=True, help_text="null while running")
 
     class Meta:
         model = SyncRun

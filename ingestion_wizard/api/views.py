@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from pydantic import ValidationError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +19,17 @@ from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
 from portal.permissions import HasPersona
 from portal.roles import current_role
+
+
+# Pipelines, steps and runs are plain dicts (ingestion_wizard.api.serializers): described as objects.
+_OBJECT = OpenApiResponse(OpenApiTypes.OBJECT, description="See ingestion_wizard.api.serializers")
+_CONFLICT = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": message}: not possible in this state')
+_CREATED = inline_serializer("PipelineCreated", {"id": serializers.IntegerField(), "status": serializers.CharField()})
+_CHANGE = inline_serializer("PipelineChange", {
+    "schedule": serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                      help_text="Cron (UTC), or null/empty for on demand"),
+    "status": serializers.ChoiceField(["paused", "ready"], required=False, help_text="Pause or resume"),
+})
 
 
 def _error(exc: services.IngestionError) -> Response:
@@ -38,12 +51,15 @@ class PipelineAPIView(APIView):
 
 
 class PipelineListView(PipelineAPIView):
+    @extend_schema(operation_id="pipelines_list", responses={200: _OBJECT},
+                   parameters=[OpenApiParameter("status", str, description="Only pipelines in this status")])
     def get(self, request: Request) -> Response:
         qs = self.pipelines(request)
         if request.query_params.get("status"):
             qs = qs.filter(status=request.query_params["status"])
         return Response({"results": [pipeline_brief(p) for p in qs]})
 
+    @extend_schema(operation_id="pipelines_create", request=PipelineSpec, responses={201: _CREATED, 409: _CONFLICT})
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             return Response({"error": "Send a JSON object."}, status=400)
@@ -59,9 +75,11 @@ class PipelineListView(PipelineAPIView):
 
 
 class PipelineDetailView(PipelineAPIView):
+    @extend_schema(operation_id="pipelines_retrieve", responses={200: _OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         return Response(pipeline_full(self.pipeline(request, pk)))
 
+    @extend_schema(operation_id="pipelines_partial_update", request=_CHANGE, responses={200: _OBJECT, 409: _CONFLICT})
     def patch(self, request: Request, pk: int) -> Response:
         """``{"schedule": "CRON" | null}`` and/or ``{"status": "paused" | "ready"}`` (pause / resume)."""
         pipeline = self.pipeline(request, pk)
@@ -89,6 +107,7 @@ class PipelineDetailView(PipelineAPIView):
                 return _error(exc)
         return Response(pipeline_full(pipeline))
 
+    @extend_schema(operation_id="pipelines_destroy", responses={202: _CREATED})
     def delete(self, request: Request, pk: int) -> Response:
         pipeline = services.delete_pipeline(self.pipeline(request, pk), user=request.user,
                                             role=current_role(request))
@@ -98,6 +117,7 @@ class PipelineDetailView(PipelineAPIView):
 class PipelineActionView(PipelineAPIView):
     action = ""
 
+    @extend_schema(request=None, responses={200: _OBJECT, 409: _CONFLICT})
     def post(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
         fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning}[self.action]
@@ -109,6 +129,7 @@ class PipelineActionView(PipelineAPIView):
 
 
 class ProvisioningView(PipelineAPIView):
+    @extend_schema(operation_id="pipelines_provisioning_retrieve", responses={200: _OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
         return Response({"pipeline": pipeline.pk, "status": pipeline.status, "error": pipeline.error or None,
@@ -116,10 +137,12 @@ class ProvisioningView(PipelineAPIView):
 
 
 class RunListView(PipelineAPIView):
+    @extend_schema(operation_id="pipelines_runs_list", responses={200: _OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
         return Response({"results": [run_data(r) for r in pipeline.runs.all()[:100]]})
 
+    @extend_schema(operation_id="pipelines_runs_create", request=None, responses={202: _OBJECT, 409: _CONFLICT})
     def post(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
         try:
@@ -130,6 +153,7 @@ class RunListView(PipelineAPIView):
 
 
 class RunDetailView(PipelineAPIView):
+    @extend_schema(operation_id="pipelines_runs_retrieve", responses={200: _OBJECT})
     def get(self, request: Request, pk: int, run_id: int) -> Response:
         pipeline = self.pipeline(request, pk)
         return Response(run_data(get_object_or_404(pipeline.runs, pk=run_id), with_log=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from lineage import queries, services
 from lineage.events import EventInvalid
 from lineage.graph import DIRECTIONS
+from portal.limits import loads_bounded
 from portal.permissions import HasPersona
 from portal.roles import current_role
 
@@ -34,7 +34,8 @@ class LineageIntakeView(APIView):
     parser_classes: list = []  # the body is read here, bounded, before any parsing
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        # A media-type map: the view has no parser classes, so nothing else tells the schema it takes JSON.
+        request={"application/json": OpenApiTypes.OBJECT},
         responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
         description="One OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2). 201 {id, created, edges}; "
         "the same event again (runId + eventType + eventTime) answers 201 with created=false; "
@@ -53,7 +54,7 @@ class LineageIntakeView(APIView):
         if len(body) >= limit:
             return too_big
         try:
-            event = json.loads(body)
+            event = loads_bounded(body)  # depth and string sizes capped (portal.limits): no RecursionError 500
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body: invalid JSON ({exc})", field="body")
         role = current_role(request)
