@@ -7,6 +7,10 @@ Prints, against PostgreSQL (DATABASE_URL, default the bench's own database dh_id
 2. me_token  mean/p95 ms of GET /api/v1/me with a bearer token (whole Django/DRF stack, in process)
 3. me_session mean/p95 ms of the same request with a session (the baseline the token is compared with)
 4. queries   SQL queries per token-authenticated request, and one SELECT 1 round trip for scale
+5. live_grants  the same session request with and without the live grants check (issue 22: every session
+   request re-reads the user's grants version; it comes with the user's row, joined, so no extra query),
+   as a ratio; target under 1.1x. Requests alternate one by one, medians, so the machine's noise hits
+   both alike.
 Target: token auth costs at most 2 SQL queries (1 for SSO users: the token with its user and stored groups)
 and stays flat with the number of tokens (unique index on the sha256).
 """
@@ -99,13 +103,50 @@ def main() -> None:
         assert session_client.get("/api/v1/me").status_code == 200
         me_session.append(time.perf_counter() - started)
 
+    live, baseline = _live_grants(user, args.requests)
+
     print(f"tokens in table: {args.tokens + 1}, requests: {args.requests}")
     print(f"auth       {_ms(auth)}")
     print(f"me_token   {_ms(me_token)}")
     print(f"me_session {_ms(me_session)}")
     print(f"token overhead over session: {(statistics.mean(me_token) - statistics.mean(me_session)) * 1000:.2f} ms")
     print(f"queries per token request: {len(executed)} (a SELECT 1 round trip here: {_ms(select_one)})")
+    print(f"live_grants  session request with the check: {_ms(live)}; without: {_ms(baseline)}")
+    print(f"live_grants  ratio to today's session request: {statistics.median(live) / statistics.median(baseline):.3f}x "
+          f"(median; mean {statistics.mean(live) / statistics.mean(baseline):.3f}x; target < 1.1x)")
     AccessToken.objects.filter(user=user).delete()
+
+
+def _live_grants(user: object, requests: int) -> tuple[list[float], list[float]]:
+    """Per-request times of GET /api/v1/me in a session, with and without LiveGrantsMiddleware."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    from portal.roles import SESSION_KEY, Role
+
+    def session_client() -> Client:
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session[SESSION_KEY] = Role("consumer", "finance").as_dict()
+        session.save()
+        return client
+
+    with_check = session_client()
+    without = [m for m in settings.MIDDLEWARE if m != "portal.middleware.LiveGrantsMiddleware"]
+    with override_settings(MIDDLEWARE=without):
+        without_check = session_client()
+        assert without_check.get("/api/v1/me").status_code == 200  # loads its middleware chain now
+    assert with_check.get("/api/v1/me").status_code == 200  # stamps the session once
+    live: list[float] = []
+    baseline: list[float] = []
+    # Alternate request by request, so load from other processes on the machine hits both alike.
+    for i in range(requests * 2):
+        client, samples = (with_check, live) if i % 2 else (without_check, baseline)
+        started = time.perf_counter()
+        assert client.get("/api/v1/me").status_code == 200
+        samples.append(time.perf_counter() - started)
+    return live, baseline
 
 
 if __name__ == "__main__":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet
 
 from portal.models import AccessToken, AuditEvent, UserGroups
@@ -34,23 +32,18 @@ def granted_roles(user: Any) -> list[Role]:
     return roles
 
 
-def grants_cache_key(user_id: int) -> str:
-    return f"portal:grants:{user_id}"
+def grants_state(user: Any) -> tuple[int, int]:
+    """(grants version, sessions epoch) of a user, read with the user itself.
 
-
-def grants_state(user_id: int) -> tuple[int, int]:
-    """(grants version, sessions epoch) of a user: one cache read per request, the database on a miss.
-
-    Written by ``services.bump_grants``; kept ``GRANTS_CACHE_SECONDS`` at most, so a process whose
-    cache another process cannot clear (no CACHE_URL) is never staler than that.
+    The session's user is loaded with its ``portal_groups`` row in one query
+    (``PortalAuthenticationBackend.get_user``), so every request sees the numbers of now at no
+    extra round trip, and no cache can be stale. Written by ``services.bump_grants``.
     """
-    key = grants_cache_key(user_id)
-    state = cache.get(key)
-    if state is None:
-        row = UserGroups.objects.filter(user_id=user_id).values_list("grants_version", "sessions_epoch").first()
-        state = tuple(row) if row else (0, 0)
-        cache.set(key, state, settings.GRANTS_CACHE_SECONDS)
-    return state[0], state[1]
+    try:
+        stored = user.portal_groups
+    except UserGroups.DoesNotExist:
+        return 0, 0
+    return stored.grants_version, stored.sessions_epoch
 
 
 def tokens_of(user: Any) -> QuerySet[AccessToken]:

@@ -110,15 +110,11 @@ def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
             UserGroups.objects.get_or_create(user_id=user_id, defaults={
                 "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
                 "sessions_epoch": int(end_sessions)})
-        key = queries.grants_cache_key(user_id)
-        cache.delete(key)
-        # Again after commit: a request that read the old row meanwhile must not keep it cached.
-        transaction.on_commit(lambda: cache.delete(key))
 
 
 def stamp_session(request: HttpRequest, user: Any) -> None:
     """Record in the session the grants it was checked against (at login and after each re-check)."""
-    version, epoch = queries.grants_state(user.pk)
+    version, epoch = queries.grants_state(user)
     request.session[GRANTS_SESSION_KEY] = version
     request.session[EPOCH_SESSION_KEY] = epoch
 
@@ -126,12 +122,12 @@ def stamp_session(request: HttpRequest, user: Any) -> None:
 def enforce_live_grants(request: HttpRequest) -> None:
     """Called on every request of a signed-in session (portal.middleware.LiveGrantsMiddleware).
 
-    Cheap while nothing changed (one cache read). A session ended elsewhere (back-channel logout)
+    Cheap while nothing changed (the numbers come with the session's user, no extra query). A session ended elsewhere (back-channel logout)
     is signed out; a selected role the user no longer holds is dropped with a message, so the
     session falls back to role selection instead of acting on.
     """
     user = request.user
-    version, epoch = queries.grants_state(user.pk)
+    version, epoch = queries.grants_state(user)
     session = request.session
     if session.get(EPOCH_SESSION_KEY, 0) < epoch:
         audit.record(user, "auth.session_ended", target=f"user:{user.username}",

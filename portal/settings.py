@@ -332,9 +332,6 @@ if env_str("OIDC_GROUPS_SCOPE"):
 OIDC_TOKEN_AUTH_METHOD = env_str("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic")
 # A session older than this (with a refresh token from the IdP) re-reads the user's groups from the IdP.
 OIDC_REFRESH_SECONDS = env_int("OIDC_REFRESH_SECONDS", 900, minimum=10)
-# Seconds a user's grants version stays cached per process (Redis with CACHE_URL: changes reach every
-# process at once; without it, within this many seconds).
-GRANTS_CACHE_SECONDS = env_int("GRANTS_CACHE_SECONDS", 30, minimum=1)
 # Leeway for exp/iat of ID and logout tokens (clock skew between the IdP and the portal).
 OIDC_LEEWAY_SECONDS = env_int("OIDC_LEEWAY_SECONDS", 60, minimum=0)
 SOCIALACCOUNT_PROVIDERS = {

@@ -187,13 +187,20 @@ def test_a_deactivated_user_is_stopped_at_the_next_request(client):
     assert me(client).status_code in (401, 403)
 
 
-def test_the_unchanged_grants_cost_no_query_per_request(client, django_assert_num_queries):
-    user = login_as(client, "lena", Role("consumer", "marketing"))
-    me(client)  # the first request stamps the session
-    from portal import queries
+def test_the_live_check_costs_no_query_while_nothing_changed(client, settings, django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+    from django.db import connection
 
-    with django_assert_num_queries(0):
-        assert queries.grants_state(user.pk) == queries.grants_state(user.pk)
+    login_as(client, "lena", Role("consumer", "marketing"))
+    me(client)  # the first request stamps the session
+    with CaptureQueriesContext(connection) as checked:
+        assert me(client).status_code == 200
+    without = [m for m in settings.MIDDLEWARE if m != "portal.middleware.LiveGrantsMiddleware"]
+    plain = Client()
+    login_as(plain, "lena", Role("consumer", "marketing"))
+    with override_settings(MIDDLEWARE=without), CaptureQueriesContext(connection) as unchecked:
+        assert me(plain).status_code == 200
+    assert len(checked.captured_queries) == len(unchecked.captured_queries)
 
 
 # --- Groups refreshed from the IdP ---------------------------------------------------------
