@@ -110,32 +110,75 @@ def parse_stream_columns(text: str) -> list[dict[str, str]]:
     return columns
 
 
-class TableSpec(BaseModel):
+def _has_nul(value: object) -> bool:
+    """A NUL in a string, or in the strings of a list or plain dict; nested models check their own."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, str) and "\x00" in v for v in value)
+    return False
+
+
+class _Body(BaseModel):
+    """Base of the API bodies: unknown fields refused, no NUL character anywhere (PostgreSQL
+    cannot store one: it would be a 500 at the insert instead of a 400 naming the field)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    schema_: str = Field("", alias="schema", description="Source schema (PostgreSQL) or empty")
-    name: str = Field(description="Source table name")
-    incremental_column: str = Field("", description="Column whose growth marks new rows; empty = full load")
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if _has_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+# Field sizes match the columns they are stored in (ingestion_wizard.models), so an over-long
+# value is a 400 naming the field, never a database error.
+MAX_TABLES = 1000
+
+
+class TableSpec(_Body):
+
+    schema_: str = Field("", alias="schema", max_length=255, description="Source schema (PostgreSQL) or empty")
+    name: str = Field(max_length=255, description="Source table name")
+    incremental_column: str = Field("", max_length=255,
+                                    description="Column whose growth marks new rows; empty = full load")
 
     def as_dict(self) -> dict[str, str]:
         return {"schema": self.schema_, "name": self.name, "incremental_column": self.incremental_column}
 
 
-class SourceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SourceSpec(_Body):
     kind: Literal["postgresql", "mysql", "oracle", "sqlserver", "kinesis"] = Field(description="Source kind")
     host: str = Field("", max_length=255, description="Database host name")
     port: int | None = Field(None, ge=1, le=65535, description="Database port")
     database: str = Field("", max_length=255, description="Database (or service) name")
     user: str = Field("", max_length=255, description="Database user")
     password: SecretStr | None = Field(None, description="Password; goes straight to Secrets Manager")
-    secret_arn: str = Field("", max_length=2048, description="ARN of an existing secret holding the password")
-    tables: list[str | TableSpec] = Field(default_factory=list, max_length=500, description="Tables as schema.table")
+    secret_arn: str = Field("", max_length=2048,
+                            description="ARN of a secret of your provider role (datahub/ingestion/<hub>/…)")
+    tables: list[Annotated[str, Field(max_length=511)] | TableSpec] = Field(
+        default_factory=list, max_length=MAX_TABLES, description="Tables as schema.table")
     stream_name: str = Field("", max_length=128, description="Kinesis stream name")
     stream_mode: Literal["new", "existing"] = Field("new", description="Create the stream or use an existing one")
     shards: int = Field(1, ge=1, le=50, description="Shards of a new stream")
     columns: list[dict[str, str]] = Field(default_factory=list, max_length=1000, description="Stream record columns")
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _columns(cls, value: object) -> object:
+        if isinstance(value, list) and any(isinstance(c, dict) and any(_has_nul(k) or _has_nul(v) for k, v in c.items())
+                                           for c in value):
+            raise ValueError("must not contain a NUL character")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) > 4096:  # Secrets Manager's own limit is 64 KB
+            raise ValueError("Password must be at most 4096 characters.")
+        return value
 
     @field_validator("host")
     @classmethod
@@ -182,9 +225,7 @@ class SourceSpec(BaseModel):
         return out
 
 
-class TargetSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TargetSpec(_Body):
     database: str = Field(max_length=255, description="Glue database to create")
     layer: Literal["source", "prepared", "semantic"] = Field("source", description="Lake layer")
     owner: str = Field("", max_length=255, description="Owner shown in the catalog")
@@ -197,16 +238,14 @@ class TargetSpec(BaseModel):
         return validate_glue_name(value)
 
 
-class PipelineSpec(BaseModel):
+class PipelineSpec(_Body):
     """What the wizard collects and the API accepts for a new pipeline."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(description="Pipeline name")
-    hub: str = Field(description="Data hub the data lands in")
+    name: str = Field(max_length=100, description="Pipeline name")
+    hub: str = Field(max_length=64, description="Data hub the data lands in")
     source: SourceSpec
     target: TargetSpec
-    schedule: Annotated[str | None, Field(description="Cron (UTC) or null for on demand")] = None
+    schedule: Annotated[str | None, Field(max_length=120, description="Cron (UTC) or null for on demand")] = None
 
     @field_validator("name")
     @classmethod
