@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from formtools.wizard.views import NamedUrlWizardView
 
 from ingestion_wizard import queries, services, terraform
@@ -41,9 +41,13 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def new_draft(request: HttpRequest) -> HttpResponse:
+    """GET (a bookmarked or typed link) shows the start button; POST starts a draft, so a
+    reload or a crawler never creates one."""
     role = _provider_role(request)
+    if request.method == "GET":
+        return render(request, "ingestion_wizard/new.html", {"drafts": queries.drafts_of(request.user)})
     draft = Draft.objects.create(user=request.user, hub=role.hub or "")
     return redirect("ingestion_wizard:wizard", draft_id=draft.pk)
 
@@ -270,8 +274,10 @@ def pipeline_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required
 def pipeline_runs(request: HttpRequest, pk: int) -> HttpResponse:
+    """The runs table: a partial for htmx polling, a full page when opened as a link."""
     pipeline = _pipeline(request, pk)
-    return render(request, "ingestion_wizard/_runs.html", {"pipeline": pipeline, "runs": pipeline.runs.all()[:50]})
+    template = "ingestion_wizard/_runs.html" if request.headers.get("HX-Request") else "ingestion_wizard/runs.html"
+    return render(request, template, {"pipeline": pipeline, "runs": pipeline.runs.all()[:50]})
 
 
 @role_required

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,6 +24,11 @@ from portal.safe_redirect import safe_next
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon as a static file (resolved per request, so a hashed static storage names it right)."""
+    return redirect(static("portal/favicon.svg"), permanent=True)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
