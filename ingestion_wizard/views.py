@@ -16,7 +16,7 @@ from ingestion_wizard import queries, services, terraform
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
-    validate_cron
+    safe_next_runs, validate_cron
 from portal.roles import Role, current_role, role_required
 
 
@@ -170,7 +170,10 @@ class IngestionWizard(NamedUrlWizardView):
                 summary[step] = self.get_cleaned_data_for_step(step) or {}
         cron = (summary.get("schedule") or {}).get("cron")
         if cron:
-            summary["next_runs"] = next_runs(cron, 3)
+            summary["next_runs"], summary["schedule_error"] = safe_next_runs(cron, 3)
+        elif "schedule" in summary and not summary["schedule"] and self.storage.get_step_data("schedule"):
+            # The stored answer no longer passes the schedule step (a rule added since it was saved).
+            summary["schedule_error"] = "The saved schedule is not valid any more; go back to the schedule step."
         return summary
 
     def done(self, form_list: Any, form_dict: dict[str, Any], **kwargs: Any) -> HttpResponse:
