@@ -17,13 +17,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal import queries, services
 from portal.audit import client_ip
 from portal.forms import TokenForm
+from portal.home import home_context
 from portal.models import AccessToken
 from portal.roles import current_role, role_required
 from portal.safe_redirect import safe_next
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    """Where a person starts: the lake by hub and layer, what changed, and the role's own work."""
+    return render(request, "portal/home.html", home_context(request.user, current_role(request)))
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
