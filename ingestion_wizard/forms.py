@@ -188,6 +188,10 @@ class ScheduleForm(forms.Form):
                 data["description"] = describe_cron(data["cron"])
             except ValueError as exc:
                 self.add_error("cron", str(exc))
+        elif (data.get("cron") or "").strip():
+            # Dropping what was typed without a word would leave a pipeline that never runs by itself.
+            self.add_error("cron", "You typed a schedule but chose “On demand”: choose “On a schedule” to use it, "
+                                   "or clear the field.")
         else:
             data["cron"] = ""
         return data

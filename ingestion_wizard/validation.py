@@ -48,15 +48,44 @@ def validate_pipeline_name(value: str) -> str:
     return value
 
 
+CRON_FIELDS = (  # (name in celery.schedules.crontab, how people call it, what it takes)
+    ("minute", "minute", "0-59"),
+    ("hour", "hour", "0-23"),
+    ("day_of_month", "day-of-month", "1-31"),
+    ("month_of_year", "month", "1-12 or jan-dec"),
+    ("day_of_week", "day-of-week", "0-6 or sun-sat, 0 = Sunday"),
+)
+# A schedule must fire within this many years (29 February on a Monday does, every 28 years or so).
+CRON_HORIZON_YEARS = 50
+
+
 def validate_cron(value: str) -> str:
-    """A five-field cron expression (UTC) croniter accepts; raises ValueError with the reason."""
-    from croniter import croniter
+    """The one check of a schedule, used by the wizard, "Save schedule", the API and the pipeline spec.
+
+    Returns the expression with its whitespace normalised. Raises ValueError with a message for
+    people when it is not five fields, when Celery beat's own parser (``celery.schedules.crontab``,
+    which django-celery-beat's CrontabSchedule feeds) refuses a field or the combination (Quartz
+    extras such as ``?``, ``L``, ``W``, ``1#2``; 31 February), or when it never fires.
+    """
+    from celery.schedules import crontab
 
     value = " ".join((value or "").split())
-    if len(value.split(" ")) != 5:
+    fields = value.split(" ") if value else []
+    if len(fields) != 5:
         raise ValueError("Cron must have five fields: minute hour day-of-month month day-of-week, e.g. 0 2 * * *.")
-    if not croniter.is_valid(value):
-        raise ValueError(f"'{value}' is not a valid cron expression.")
+    for (name, label, allowed), field in zip(CRON_FIELDS, fields):
+        try:
+            crontab(**{name: field})
+        except Exception as exc:  # celery raises ValueError or its ParseException
+            hint = " (Quartz-style ?, L, W and # are not supported)" if any(c in field for c in "?LW#") else ""
+            raise ValueError(f"'{value}': the {label} field '{field}' is not valid: use {allowed}{hint}.") from exc
+    try:
+        crontab(**dict(zip((f[0] for f in CRON_FIELDS), fields)))
+    except Exception as exc:  # e.g. "day_of_month '31' never occurs in month_of_year '2'"
+        reason = str(exc).removeprefix("Invalid crontab: ").rstrip(".")
+        reason = reason.replace("day_of_month", "day").replace("month_of_year", "month")
+        raise ValueError(f"'{value}' never fires: {reason}.") from exc
+    next_runs(value, 1)  # raises ValueError when no date matches
     return value
 
 
@@ -70,10 +99,29 @@ def describe_cron(value: str) -> str:
 
 
 def next_runs(value: str, count: int = 5, start: datetime | None = None) -> list[datetime]:
-    from croniter import croniter
+    """The next ``count`` times (UTC) the schedule fires, as Celery beat reads it: day-of-month and
+    day-of-week must both match (croniter's default is either). Raises ValueError when the
+    expression is unreadable or fires not once within CRON_HORIZON_YEARS."""
+    from croniter import CroniterBadDateError, CroniterError, croniter
 
-    it = croniter(value, start or datetime.now(timezone.utc))
-    return [it.get_next(datetime) for _ in range(count)]
+    try:
+        it = croniter(value, start or datetime.now(timezone.utc), day_or=False,
+                      max_years_between_matches=CRON_HORIZON_YEARS)
+        return [it.get_next(datetime) for _ in range(count)]
+    except CroniterBadDateError:
+        raise ValueError(f"'{value}' never fires: no date matches it in the next {CRON_HORIZON_YEARS} years.") from None
+    except (CroniterError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"'{value}' is not a valid cron expression ({exc}).") from None
+
+
+def safe_next_runs(value: str, count: int = 5) -> tuple[list[datetime], str]:
+    """``(next runs, "")`` for a stored schedule, or ``([], why not)``: pages that show a schedule
+    saved before a rule was added (a draft, a pipeline) show the reason instead of failing."""
+    try:
+        validate_cron(value)
+        return next_runs(value, count), ""
+    except ValueError as exc:
+        return [], str(exc)
 
 
 def parse_table_ref(value: str) -> tuple[str, str]:

@@ -9,14 +9,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from formtools.wizard.views import NamedUrlWizardView
 
 from ingestion_wizard import queries, secret_services, services, terraform
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
-    validate_cron
+    safe_next_runs, validate_cron
 from portal.roles import Role, current_role, role_required
 
 
@@ -41,9 +41,14 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def new_draft(request: HttpRequest) -> HttpResponse:
-    draft = secret_services.new_draft(user=request.user, role=_provider_role(request))
+    """GET (a bookmarked or typed link) shows the start button; POST starts a draft, so a
+    reload or a crawler never creates one."""
+    role = _provider_role(request)
+    if request.method == "GET":
+        return render(request, "ingestion_wizard/new.html", {"drafts": queries.drafts_of(request.user)})
+    draft = secret_services.new_draft(user=request.user, role=role)
     return redirect("ingestion_wizard:wizard", draft_id=draft.pk)
 
 
@@ -162,7 +167,10 @@ class IngestionWizard(NamedUrlWizardView):
                 summary[step] = self.get_cleaned_data_for_step(step) or {}
         cron = (summary.get("schedule") or {}).get("cron")
         if cron:
-            summary["next_runs"] = next_runs(cron, 3)
+            summary["next_runs"], summary["schedule_error"] = safe_next_runs(cron, 3)
+        elif "schedule" in summary and not summary["schedule"] and self.storage.get_step_data("schedule"):
+            # The stored answer no longer passes the schedule step (a rule added since it was saved).
+            summary["schedule_error"] = "The saved schedule is not valid any more; go back to the schedule step."
         return summary
 
     def done(self, form_list: Any, form_dict: dict[str, Any], **kwargs: Any) -> HttpResponse:
@@ -269,8 +277,10 @@ def pipeline_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required
 def pipeline_runs(request: HttpRequest, pk: int) -> HttpResponse:
+    """The runs table: a partial for htmx polling, a full page when opened as a link."""
     pipeline = _pipeline(request, pk)
-    return render(request, "ingestion_wizard/_runs.html", {"pipeline": pipeline, "runs": pipeline.runs.all()[:50]})
+    template = "ingestion_wizard/_runs.html" if request.headers.get("HX-Request") else "ingestion_wizard/runs.html"
+    return render(request, template, {"pipeline": pipeline, "runs": pipeline.runs.all()[:50]})
 
 
 @role_required

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, no CDN
     "formtools",
     "django_celery_beat",
     "django_celery_results",
@@ -204,6 +205,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # 3.1: JSON Schema proper, so the pipeline spec (pydantic) keeps its "null" alternatives.
     "OAS_VERSION": "3.1.0",
+    # The docs pages load their JavaScript and CSS from the sidecar wheel's static files:
+    # a machine without internet still renders them, and no visit leaks to a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery --------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import security, sso_views, views
+from portal import api_docs, security, sso_views, views
 
 api_v1 = [
     path("", include("portal.api_urls")),
@@ -13,12 +13,19 @@ api_v1 = [
     path("", include("ingestion_wizard.api.urls")),
     path("", include("workspaces.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script as a file (no inline script); both templates
+    # are ours so that nothing (fonts included) is fetched from outside the portal.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="portal/api_docs_swagger.html"),
+         name="api-docs"),
+    path("docs/redoc", api_docs.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/redoc.standalone.js", api_docs.redoc_bundle, name="api-redoc-bundle"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a response names no icon (JSON, the admin, files).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # Before allauth's own route: a reset only where local accounts exist and mail is configured.
     path("accounts/password/reset/", security.password_reset, name="account_reset_password"),

@@ -10,19 +10,27 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import queries, services
 from portal.audit import client_ip
 from portal.forms import TokenForm
+from portal.home import home_context
 from portal.models import AccessToken
 from portal.roles import current_role, role_required
 from portal.safe_redirect import safe_next
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    """Where a person starts: the lake by hub and layer, what changed, and the role's own work."""
+    return render(request, "portal/home.html", home_context(request.user, current_role(request)))
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon as a static file (resolved per request, so a hashed static storage names it right)."""
+    return redirect(static("portal/favicon.svg"), permanent=True)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

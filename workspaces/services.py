@@ -433,6 +433,12 @@ def start_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip: 
                             actor=actor, role=role, ip=ip)
 
 
+def notebook_server_is_local() -> bool:
+    """True when AWS is a local endpoint (moto in ``bin/run`` and tests): it keeps the notebook's
+    record but runs no Jupyter server, so the URL that AWS would open answers nothing here."""
+    return bool(settings.AWS_ENDPOINT_URL)
+
+
 def open_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip: str | None = None) -> str:
     """The URL to open the notebook: presigned where AWS offers one, else the instance URL. Counts as activity."""
     if not workspace.can_open:

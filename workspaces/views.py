@@ -90,6 +90,10 @@ def workspace_open(request: HttpRequest, pk: int) -> HttpResponse:
     except services.WorkspaceError as exc:
         messages.error(request, str(exc))
         return redirect("workspaces:detail", pk=workspace.pk)
+    if services.notebook_server_is_local():
+        # Redirecting would land on an address nothing answers: say so, and show what AWS would open.
+        return render(request, "workspaces/open_local.html", {"workspace": workspace, "url": url,
+                                                              "endpoint": settings.AWS_ENDPOINT_URL})
     return HttpResponseRedirect(url)
 
 

@@ -58,7 +58,7 @@ def test_a_provider_walks_every_step_and_gets_a_pipeline(provider, pg_source, aw
                                             "partitioning": "load_date"}).status_code == 302
 
     response = post(provider, draft, "schedule", {"mode": "cron", "cron": "0 25 * * *"})
-    assert "is not a valid cron expression" in response.content.decode()
+    assert "the hour field &#x27;25&#x27; is not valid: use 0-23" in response.content.decode()
     assert post(provider, draft, "schedule", {"mode": "cron", "cron": "30 2 * * *"}).status_code == 302
 
     review = provider.get(step_url(draft, "review")).content.decode()
