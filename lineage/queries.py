@@ -40,7 +40,7 @@ from django.db import connection, transaction
 from catalog.models import Table
 from lineage import graph as lineage_graph
 from lineage.arrays import ArrayGraph
-from lineage.naming import glue_identity, normalize
+from lineage.naming import glue_identity, split_node
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job
 from portal.roles import Role
 
@@ -262,13 +262,13 @@ class DatasetRef(NamedTuple):
 
 
 def dataset_for_identity(namespace_and_name: str) -> DatasetRef | None:
-    """The canonical dataset "NAMESPACE/NAME" (namespaces and names may both hold slashes: try each
-    split). Plain SQL: on every graph and impact request, and the ORM's OR of Q objects cost more
+    """The canonical dataset "NAMESPACE/NAME" (namespaces and names may both hold slashes: try the
+    splits ``naming.split_node`` allows; a name longer than any stored one is no dataset). Plain SQL: on every graph and impact request, and the ORM's OR of Q objects cost more
     to build than the query costs to run."""
-    pairs = []
-    for i, char in enumerate(namespace_and_name):
-        if char == "/" and 0 < i < len(namespace_and_name) - 1:
-            pairs.append(normalize(namespace_and_name[:i], namespace_and_name[i + 1:]))
+    try:
+        pairs = split_node(namespace_and_name)
+    except ValueError:
+        return None
     if not pairs:
         return None
     table = Dataset._meta.db_table
