@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import zlib
 from typing import Any
 
@@ -139,10 +140,23 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+def _at_param(request: Request) -> datetime | None | Response:
+    """``at=<ISO 8601 timestamp>``: answer as the graph was then (400 when it is not one)."""
+    raw = request.query_params.get("at", "").strip()
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+", 1) if "T" in raw else raw)
+    except ValueError:
+        return _error(400, "at must be an ISO 8601 timestamp, e.g. 2024-05-01T12:00:00Z.", field="at")
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
 _WHERE = [
     OpenApiParameter("dataset", str, description="Catalog dataset DATABASE.TABLE"),
     OpenApiParameter("node", str, description="Any dataset as NAMESPACE/NAME (instead of dataset)"),
     OpenApiParameter("column", str, description="Follow one column (column-level lineage)"),
+    OpenApiParameter("at", OpenApiTypes.DATETIME, description="Answer as the graph was at this time (each job's runs then)"),
 ]
 
 
@@ -159,6 +173,7 @@ class LineageGraphView(APIView):
             OpenApiParameter("direction", str, enum=list(DIRECTIONS), description="Default both"),
             OpenApiParameter("depth", int, description="Hops from the dataset, 0-20, default 2"),
             OpenApiParameter("include", str, description="runs: add last run states of jobs and the cycle flag"),
+            OpenApiParameter("indirect", str, enum=["include", "exclude"], description="INDIRECT column mappings (filters, joins…): default include"),
         ],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
@@ -173,8 +188,14 @@ class LineageGraphView(APIView):
         if isinstance(start, Response):
             return start
         column = request.query_params.get("column", "").strip() or None
+        at = _at_param(request)
+        if isinstance(at, Response):
+            return at
+        indirect = request.query_params.get("indirect", "include")
+        if indirect not in ("include", "exclude"):
+            return _error(400, "indirect must be include or exclude.", field="indirect")
         role = current_role(request)
-        document, cycle = queries.graph_document(role, start, direction=direction, depth=depth, column=column)
+        document, cycle = queries.graph_document(role, start, direction=direction, depth=depth, column=column, at=at, indirect=indirect == "include")
         if "runs" in request.query_params.get("include", "").split(","):
             document["runs"] = queries.job_runs([int(n["id"][1:]) for n in document["nodes"] if n["kind"] == "job" and not n["hidden"]])
             document["cycle"] = cycle
@@ -201,7 +222,10 @@ class LineageImpactView(APIView):
         if isinstance(start, Response):
             return start
         column = request.query_params.get("column", "").strip() or None
-        total, results = queries.impact_page(current_role(request), start, column=column, offset=(page - 1) * size, limit=size)
+        at = _at_param(request)
+        if isinstance(at, Response):
+            return at
+        total, results = queries.impact_page(current_role(request), start, column=column, offset=(page - 1) * size, limit=size, at=at)
 
         def link(number: int) -> str | None:
             if number < 1 or (number - 1) * size >= total:
