@@ -42,6 +42,7 @@ class DatasetRef:
     schema_fields: list[dict[str, Any]] | None = None
     columns: list[ColumnMapping] = field(default_factory=list)
     symlinks: list[tuple[str, str]] = field(default_factory=list)
+    facets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ParsedEvent:
     job_namespace: str = ""
     job_name: str = ""
     job_facets: dict[str, Any] = field(default_factory=dict)
+    run_facets: dict[str, Any] = field(default_factory=dict)
     inputs: list[DatasetRef] = field(default_factory=list)
     outputs: list[DatasetRef] = field(default_factory=list)
     dataset: DatasetRef | None = None
@@ -105,7 +107,27 @@ def _time(value: Any, path: str) -> datetime:
     return parsed
 
 
+def _input_field(item: Any, item_path: str, column: str, legacy: str) -> ColumnMapping:
+    item = _object(item, item_path)
+    transformations = item.get("transformations") or []
+    if not isinstance(transformations, list):
+        raise EventInvalid(f"{item_path}.transformations", "must be a list")
+    described = ", ".join(
+        "/".join(str(t.get(k)) for k in ("type", "subtype") if isinstance(t, dict) and t.get(k))
+        for t in transformations
+    )
+    return ColumnMapping(
+        _string(item, "namespace", f"{item_path}."),
+        _string(item, "name", f"{item_path}."),
+        _string(item, "field", f"{item_path}."),
+        column,
+        (described or legacy)[:255],
+    )
+
+
 def _column_mappings(facet: Any, path: str, target_ns: str, target_name: str) -> list[ColumnMapping]:
+    """Field-level mappings, then the dataset-level ones (the facet's ``dataset`` array: columns that
+    filter, join or group the whole output) with target column "" and an INDIRECT transformation."""
     facet = _object(facet, path)
     fields = _object(facet.get("fields", {}), f"{path}.fields")
     mappings: list[ColumnMapping] = []
@@ -117,26 +139,23 @@ def _column_mappings(facet: Any, path: str, target_ns: str, target_name: str) ->
             raise EventInvalid(f"{spec_path}.inputFields", "must be a list")
         # Facet 1-0 put the transformation on the output field; 1-1+ puts a list on each input.
         legacy = "/".join(t for t in (spec.get("transformationType"), spec.get("transformationDescription")) if t)
-        for i, item in enumerate(inputs):
-            item_path = f"{spec_path}.inputFields[{i}]"
-            item = _object(item, item_path)
-            transformations = item.get("transformations") or []
-            if not isinstance(transformations, list):
-                raise EventInvalid(f"{item_path}.transformations", "must be a list")
-            described = ", ".join(
-                "/".join(str(t.get(k)) for k in ("type", "subtype") if isinstance(t, dict) and t.get(k))
-                for t in transformations
-            )
-            mappings.append(
-                ColumnMapping(
-                    _string(item, "namespace", f"{item_path}."),
-                    _string(item, "name", f"{item_path}."),
-                    _string(item, "field", f"{item_path}."),
-                    str(column),
-                    (described or legacy)[:255],
-                )
-            )
+        mappings += [_input_field(item, f"{spec_path}.inputFields[{i}]", str(column), legacy) for i, item in enumerate(inputs)]
+    whole = facet.get("dataset") or []
+    if not isinstance(whole, list):
+        raise EventInvalid(f"{path}.dataset", "must be a list")
+    for i, item in enumerate(whole):
+        mapping = _input_field(item, f"{path}.dataset[{i}]", "", "")
+        if not is_indirect(mapping.transformation):
+            # The array holds indirect dependencies by definition; say so when the producer did not.
+            how = "INDIRECT" + (f", {mapping.transformation}" if mapping.transformation else "")
+            mapping = ColumnMapping(mapping.source_namespace, mapping.source_name, mapping.source_column, "", how[:255])
+        mappings.append(mapping)
     return mappings
+
+
+def is_indirect(transformation: str) -> bool:
+    """Whether a stored transformation describes an INDIRECT dependency (filter, join, group, sort…)."""
+    return transformation.startswith("INDIRECT")
 
 
 def _dataset(value: Any, path: str) -> DatasetRef:
@@ -144,7 +163,7 @@ def _dataset(value: Any, path: str) -> DatasetRef:
     namespace = _string(obj, "namespace", f"{path}.")
     name = _string(obj, "name", f"{path}.")
     facets = _object(obj.get("facets") or {}, f"{path}.facets")
-    ref = DatasetRef(namespace, name)
+    ref = DatasetRef(namespace, name, facets=facets)
     schema = facets.get("schema")
     if schema is not None:
         fields = _object(schema, f"{path}.facets.schema").get("fields", [])
@@ -212,6 +231,7 @@ def parse_event(event: Any) -> ParsedEvent:
                 parent_run_id = None  # a broken optional facet does not make the event invalid
         return ParsedEvent(
             kind="run",
+            run_facets=_object(run.get("facets") or {}, "run.facets"),
             event_time=event_time,
             producer=producer,
             event_type=event_type,

@@ -261,11 +261,12 @@ _NO_TARGETS: dict[int, Any] = {}
 def _column_steps(g: nx.DiGraph, node: int, column: str, direction: str) -> Iterator[tuple[int, int, int, ColumnMapping]]:
     """(neighbour, edge source, job, mapping) for every column edge touching ``node.column``."""
     wanted = column.casefold()
+    # A mapping without a target column (a dataset-level INDIRECT dependency) links no column to a column.
     if direction == "downstream":
         for target, jobs in _adjacency(g, direction)[node].items():
             for job, columns in jobs.items():
                 for mapping in columns:
-                    if mapping[0].casefold() == wanted:
+                    if mapping[1] and mapping[0].casefold() == wanted:
                         yield target, node, job, mapping
     else:
         for source, jobs in _adjacency(g, direction)[node].items():

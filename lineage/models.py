@@ -26,7 +26,8 @@ class Dataset(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="aliases",
         help_text="Set on alias identities of a catalog table; edges use the canonical dataset.",
     )
-    # Non-catalog datasets: hub of the provider who reported them ("" = visible to every role).
+    # Non-catalog datasets: hub of the job that writes them, their producer ("" = nobody wrote it
+    # yet: visible to every role). Readers never claim a dataset (see lineage.services).
     hub = models.CharField(max_length=64, blank=True, db_index=True)
     schema_fields = models.JSONField(default=list, blank=True, help_text="[{name, type, description}] from the schema facet")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -46,6 +47,11 @@ class Job(models.Model):
     facets = models.JSONField(default=dict, blank=True)
     last_run_state = models.CharField(max_length=16, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The run whose datasets make the job's edges in the current graph (its latest COMPLETE run,
+    # or while it has none its latest run that did not fail); see lineage.services.
+    current_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="uniq_lineage_job")]
@@ -62,9 +68,33 @@ class Run(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     parent_run_id = models.UUIDField(null=True, blank=True)
     state_at = models.DateTimeField(null=True, blank=True, help_text="eventTime of the latest state change")
+    facets = models.JSONField(default=dict, blank=True, help_text="Run facets merged over its events (a later facet replaces one of the same name)")
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         ordering = ["-state_at", "-id"]
+
+
+class RunDataset(models.Model):
+    """A dataset a run read (``in``) or wrote (``out``): the union over all of the run's events.
+
+    History: the runs of a job say which datasets each read and wrote, after the job's current
+    edges moved on. ``columns`` (outputs only) holds the column lineage the run declared as
+    ``[source dataset id, source column, target column ("" = the whole dataset: INDIRECT), transformation]``.
+    """
+
+    class Direction(models.TextChoices):
+        INPUT = "in"
+        OUTPUT = "out"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="datasets")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="runs")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    facets = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "dataset", "direction"], name="uniq_lineage_run_dataset")]
 
 
 class RunStateChange(models.Model):
@@ -79,7 +109,13 @@ class RunStateChange(models.Model):
 
 
 class Event(models.Model):
-    """Every accepted OpenLineage event, verbatim; ``dedupe_key`` makes a re-sent event a no-op."""
+    """Every accepted OpenLineage event, verbatim; ``dedupe_key`` (a hash of its content) makes a
+    re-sent event a no-op. Big events are stored ``queued`` and applied by a task."""
+
+    class Status(models.TextChoices):
+        DONE = "done"
+        QUEUED = "queued"
+        FAILED = "failed"
 
     class Kind(models.TextChoices):
         RUN = "run"
@@ -94,6 +130,9 @@ class Event(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
     received_by = models.CharField(max_length=150, blank=True)
+    hub = models.CharField(max_length=64, blank=True, help_text="Hub the event was posted for (what a queued event is applied with)")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
+    error = models.TextField(blank=True)
 
 
 class Edge(models.Model):
@@ -115,6 +154,9 @@ class Edge(models.Model):
 
 
 class ColumnEdge(models.Model):
+    """A column mapping on an edge. ``target_column`` "" is a dataset-level (INDIRECT) dependency from the
+    columnLineage facet's ``dataset`` array: the source column filters, joins or groups the whole target."""
+
     edge = models.ForeignKey(Edge, on_delete=models.CASCADE, related_name="columns")
     source_column = models.CharField(max_length=255)
     target_column = models.CharField(max_length=255)

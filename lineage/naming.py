@@ -94,3 +94,26 @@ def location_matches(location: str, uri: str) -> bool:
     """True when ``uri`` is the table location itself or an object under it."""
     location = s3_uri(location)
     return bool(location) and (uri == location or uri.startswith(location + "/"))
+
+
+# A node is "NAMESPACE/NAME"; both may hold slashes. Longest we store (lineage.models): 512 + 1 + 1024.
+MAX_NODE_CHARS = 1537
+# A namespace holds few slashes ("s3://bucket", "postgres://host:5432", "arn:aws:glue:…"); splits
+# after more than this many are not tried, so one name costs O(length), never O(length x slashes).
+MAX_NAMESPACE_SLASHES = 6
+
+
+def split_node(text: str) -> list[tuple[str, str]]:
+    """The normalized (namespace, name) pairs a node string may mean, one per slash it could be split
+    at (at most ``MAX_NAMESPACE_SLASHES``, and a namespace of at most 512 characters).
+
+    Raises ValueError when the text is longer than ``MAX_NODE_CHARS``: the caller answers 400
+    before any work (a 60 KB name of slashes once cost quadratic time and memory)."""
+    if len(text) > MAX_NODE_CHARS:
+        raise ValueError(f"A node name is at most {MAX_NODE_CHARS} characters (NAMESPACE/NAME).")
+    pairs = []
+    at = text.find("/", 1)
+    while at != -1 and at < len(text) - 1 and at <= 512 and len(pairs) < MAX_NAMESPACE_SLASHES:
+        pairs.append(normalize(text[:at], text[at + 1:]))
+        at = text.find("/", at + 1)
+    return pairs

@@ -29,7 +29,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
+from datetime import datetime
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -39,9 +40,11 @@ from django.db import connection, transaction
 
 from catalog.models import Table
 from lineage import graph as lineage_graph
+from lineage import runs
 from lineage.arrays import ArrayGraph
-from lineage.naming import glue_identity, normalize
-from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job
+from lineage.naming import glue_identity, split_node
+from lineage.events import is_indirect
+from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job, Run, RunStateChange
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,15 @@ def load_graph() -> tuple[nx.DiGraph, int]:
     g = lineage_graph.new_graph()
     _load_postgresql(g)
     return g, version
+
+
+def _attach_columns(g: nx.DiGraph, rows: Any) -> None:
+    """Column mappings (rows ordered by edge id) onto their job's edge (databases other than PostgreSQL)."""
+    grouped: dict[tuple[int, int, int], list[tuple[str, str, str]]] = defaultdict(list)
+    for _, s, t, j, a, b, how in rows:
+        grouped[(s, t, j)].append((sys.intern(a), sys.intern(b), sys.intern(how)))
+    for (s, t, j), mappings in grouped.items():
+        g[s][t][j] = tuple(mappings)
 
 
 def _load_postgresql(g: nx.DiGraph) -> None:
@@ -252,13 +264,13 @@ class DatasetRef(NamedTuple):
 
 
 def dataset_for_identity(namespace_and_name: str) -> DatasetRef | None:
-    """The canonical dataset "NAMESPACE/NAME" (namespaces and names may both hold slashes: try each
-    split). Plain SQL: on every graph and impact request, and the ORM's OR of Q objects cost more
+    """The canonical dataset "NAMESPACE/NAME" (namespaces and names may both hold slashes: try the
+    splits ``naming.split_node`` allows; a name longer than any stored one is no dataset). Plain SQL: on every graph and impact request, and the ORM's OR of Q objects cost more
     to build than the query costs to run."""
-    pairs = []
-    for i, char in enumerate(namespace_and_name):
-        if char == "/" and 0 < i < len(namespace_and_name) - 1:
-            pairs.append(normalize(namespace_and_name[:i], namespace_and_name[i + 1:]))
+    try:
+        pairs = split_node(namespace_and_name)
+    except ValueError:
+        return None
     if not pairs:
         return None
     table = Dataset._meta.db_table
@@ -314,8 +326,11 @@ def _rows(cache: dict[int, tuple[Any, ...]], model: Any, ids: list[int], columns
 HIDDEN = {"namespace": None, "name": None, "qualified_name": None, "hidden": True}
 
 
-def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """API node dicts for dataset ids, names only where the role may see them (3 queries at most)."""
+def describe_datasets(role: Role | None, ids: list[int], reveal: Set[int] = frozenset()) -> dict[int, dict[str, Any]]:
+    """API node dicts for dataset ids, names only where the role may see them (3 queries at most).
+
+    ``reveal``: datasets outside the catalog that a job of the role's own hubs reads or writes (a
+    provider always sees its own jobs' datasets, whoever produces them)."""
     rows = _rows(_dataset_rows, Dataset, ids, ("namespace", "name", "table_id", "hub"))
     table_ids = [r[3] for r in rows if r[3]]
     tables = {
@@ -325,7 +340,7 @@ def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, 
     hubs = {hub: _hub_visible(role, hub) for hub in {r[4] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, table_id, hub in rows:
-        if table_id in tables if table_id else hubs[hub]:
+        if table_id in tables if table_id else (hubs[hub] or pk in reveal):
             nodes[pk] = {"id": f"d{pk}", "kind": "dataset", "namespace": namespace, "name": name,
                          "qualified_name": tables.get(table_id) if table_id else None, "hidden": False}
         else:
@@ -357,23 +372,26 @@ def job_runs(job_ids: list[int]) -> dict[str, dict[str, Any]]:
     }
 
 
-def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph) -> dict[str, Any]:
-    """The API's graph document for a traversal result (hidden nodes without names or columns)."""
-    datasets = describe_datasets(role, list(sub.distances))
+def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph, *, indirect: bool = True) -> dict[str, Any]:
+    """The API's graph document for a traversal result (hidden nodes without names or columns).
+
+    Column mappings say their ``kind``: DIRECT (a field feeds a field) or INDIRECT (a filter, join,
+    group… ``to`` is None when the whole target dataset depends on the source column); with
+    ``indirect=False`` INDIRECT mappings are left out."""
     job_ids = {job for _, _, job, _ in sub.edges}
+    own_jobs = {pk for pk, _, _, hub in _rows(_job_rows, Job, list(job_ids), ("namespace", "name", "hub")) if hub and _hub_visible(role, hub)}
+    reveal = {n for s, t, job, _ in sub.edges if job in own_jobs for n in (s, t)}
+    datasets = describe_datasets(role, list(sub.distances), reveal)
     writes_visible = {job for _, t, job, _ in sub.edges if not datasets[t]["hidden"]}
     jobs = describe_jobs(role, job_ids, writes_visible)
     edges = []
     for s, t, job, mappings in sub.edges:
         hidden = datasets[s]["hidden"] or datasets[t]["hidden"]
-        edges.append(
-            {
-                "source": f"d{s}",
-                "target": f"d{t}",
-                "job": f"j{job}",
-                "columns": [] if hidden else [{"from": a, "to": b, "transformation": how} for a, b, how in mappings],
-            }
-        )
+        columns = [] if hidden else [
+            {"from": a, "to": b or None, "transformation": how, "kind": "INDIRECT" if is_indirect(how) else "DIRECT"}
+            for a, b, how in mappings if indirect or not is_indirect(how)
+        ]
+        edges.append({"source": f"d{s}", "target": f"d{t}", "job": f"j{job}", "columns": columns})
     nodes = [datasets[pk] for pk in sorted(datasets)] + [jobs[pk] for pk in sorted(jobs)]
     return {"nodes": nodes, "edges": edges, "truncated": sub.truncated}
 
@@ -423,17 +441,18 @@ def _lone_table(table: Table) -> dict[str, Any]:
     return {"nodes": [node], "edges": [], "truncated": False}
 
 
-def graph_document(role: Role | None, start: Start, *, direction: str, depth: int, column: str | None) -> tuple[dict[str, Any], bool]:
-    """(graph document, cycle found) around ``start``."""
+def graph_document(role: Role | None, start: Start, *, direction: str, depth: int, column: str | None,
+                   at: datetime | None = None, indirect: bool = True) -> tuple[dict[str, Any], bool]:
+    """(graph document, cycle found) around ``start``; ``at``: as the graph was then (see ``graph_at``)."""
     if start.dataset_id is None:
         assert start.table is not None
         return _lone_table(start.table), False
-    g, arrays = current_engine()
+    g, arrays = (graph_at(at), None) if at is not None else current_engine()
     if column:
         sub = lineage_graph.column_neighbourhood(g, start.dataset_id, column, direction=direction, depth=depth, max_nodes=max_nodes())
     else:
         sub = lineage_graph.neighbourhood(g, start.dataset_id, direction=direction, depth=depth, max_nodes=max_nodes(), arrays=arrays)
-    return render_subgraph(role, sub), sub.cycle
+    return render_subgraph(role, sub, indirect=indirect), sub.cycle
 
 
 def _impact(dataset_id: int, column: str | None) -> Sequence[lineage_graph.Impact]:
@@ -450,11 +469,12 @@ def _impact(dataset_id: int, column: str | None) -> Sequence[lineage_graph.Impac
     return found
 
 
-def impact_page(role: Role | None, start: Start, *, column: str | None, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """(total count, one page of downstream datasets/columns with their distance)."""
+def impact_page(role: Role | None, start: Start, *, column: str | None, offset: int, limit: int,
+                at: datetime | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """(total count, one page of downstream datasets/columns with their distance); ``at`` as in ``graph_document``."""
     if start.dataset_id is None:
         return 0, []
-    found = _impact(start.dataset_id, column)
+    found = lineage_graph.impact(graph_at(at), start.dataset_id, column) if at is not None else _impact(start.dataset_id, column)
     page = found[offset: offset + limit]
     datasets = describe_datasets(role, list({item.node for item in page}))
     results = []
@@ -472,3 +492,43 @@ def column_names(start: Start) -> list[str]:
         return []
     fields = Dataset.objects.filter(pk=start.dataset_id).values_list("schema_fields", flat=True).first() or []
     return [f["name"] for f in fields if isinstance(f, dict) and f.get("name")]
+
+
+# --- the graph as it was ---------------------------------------------------------------------
+
+def graph_at(at: datetime) -> nx.DiGraph:
+    """The lineage graph as of ``at``, rebuilt from the run log (a full read: history answers are
+    slower than the live graph). Each job contributes the datasets of its current run then: the
+    latest run COMPLETE by ``at``, or while it had none its latest run begun by then that had not
+    failed. Jobs without runs (view SQL, JobEvents) have no history: their edges are today's."""
+    latest: dict[int, tuple[datetime, str]] = {}
+    completed: dict[int, datetime] = {}
+    for run_id, state, when in RunStateChange.objects.filter(event_time__lte=at).values_list("run_id", "state", "event_time").order_by("event_time", "id"):
+        latest[run_id] = (when, state)
+        if state == "COMPLETE":
+            completed[run_id] = when
+    jobs = dict(Run.objects.filter(pk__in=list(latest)).values_list("id", "job_id"))
+    chosen: dict[int, tuple[int, datetime, int]] = {}  # job → (rank: 1 completed / 0 running, time, run)
+    for run_id, (when, state) in latest.items():
+        if run_id in completed:
+            candidate = (1, completed[run_id], run_id)
+        elif state in ("FAIL", "ABORT"):
+            continue
+        else:
+            candidate = (0, when, run_id)
+        job = jobs[run_id]
+        if job not in chosen or candidate > chosen[job]:
+            chosen[job] = candidate
+    g = lineage_graph.new_graph()
+    pairs = runs.run_pairs([run for _, _, run in chosen.values()])
+    for job, (_, _, run) in chosen.items():
+        for (source, target), columns in pairs.get(run, {}).items():
+            lineage_graph.add_edge(g, source, target, job, tuple(columns))
+    static = Edge.objects.exclude(job__in=Run.objects.values("job_id")).values_list("id", "source_id", "target_id", "job_id")
+    by_edge = {pk: (s, t, j) for pk, s, t, j in static}
+    columns_of: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for edge_id, a, b, how in ColumnEdge.objects.filter(edge_id__in=list(by_edge)).values_list("edge_id", "source_column", "target_column", "transformation"):
+        columns_of[edge_id].append((a, b, how))
+    for pk, (s, t, j) in by_edge.items():
+        lineage_graph.add_edge(g, s, t, j, tuple(columns_of.get(pk, ())))
+    return g

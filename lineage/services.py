@@ -8,10 +8,11 @@ dataset edges through it)::
 ``event`` is one OpenLineage RunEvent, DatasetEvent or JobEvent as a decoded
 JSON dict. Raises ``lineage.events.EventInvalid`` (``.field`` names the bad
 field) when it breaks the spec; nothing is stored then. Re-sending the same
-event (same runId + eventType + eventTime; for dataset/job events the same
-content) stores nothing and returns ``IngestResult(created=False, ...)``.
-``hub`` ties the non-catalog datasets and jobs it creates to a data hub (the
-API passes the poster's hub; "" = visible to every role).
+event (the same content) stores nothing and returns ``IngestResult(created=False, ...)``.
+``hub`` ties the jobs it creates, and the non-catalog datasets they write, to a data
+hub (the API passes the poster's hub; "" = visible to every role). Run semantics
+(a run's datasets are the union of its events; a job's current edges are its latest
+COMPLETE run's) live in ``lineage.runs``; who may write what in ``lineage.access``.
 
 Every edge write appends a ``GraphChange`` row, which is how the in-memory
 graphs of all processes learn of it (see ``lineage.queries``).
@@ -24,16 +25,19 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from catalog.models import Column, Table
-from lineage import naming
+from lineage import access, datasets, naming, runs
 from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
-from lineage.models import ColumnEdge, Dataset, Edge, Event, GraphChange, GraphVersion, Job, Run, RunStateChange
+from lineage.models import ColumnEdge, Dataset, Edge, Event, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
+from portal.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +51,33 @@ class IngestResult:
     created: bool
     event_id: int
     edges: int  # edges (dataset → dataset through the job) this event describes
+    queued: bool = False  # a big event: stored, applied by lineage.tasks.apply_event_task
 
 
-def _dedupe_key(parsed: ParsedEvent, event: dict[str, Any]) -> str:
-    if parsed.kind == "run":
-        raw = f"run|{parsed.run_id}|{parsed.event_type}|{parsed.event_time.isoformat()}"
-    else:
-        raw = parsed.kind + "|" + json.dumps(event, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+def _dedupe_key(event: dict[str, Any]) -> str:
+    """The event's content: the same event twice is one event, a different one sharing runId,
+    eventType and eventTime is another (Marquez keeps both)."""
+    return hashlib.sha256(json.dumps(event, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "") -> IngestResult:
-    """Store one OpenLineage event and the lineage it describes (see the module docstring)."""
+def event_size(parsed: ParsedEvent) -> int:
+    """Datasets and column mappings an event names: what applying it costs."""
+    refs = [*parsed.inputs, *parsed.outputs, *([parsed.dataset] if parsed.dataset else [])]
+    return len(refs) + sum(len(ref.columns) for ref in refs)
+
+
+def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role: Role | None = None, defer_big: bool = False) -> IngestResult:
+    """Store one OpenLineage event and the lineage it describes (see the module docstring).
+
+    ``role`` (the API passes the caller's) is checked by ``lineage.access.check_write`` first:
+    raises ``WriteRefused`` and stores nothing when it may not write this lineage. With
+    ``defer_big``, an event naming more than ``LINEAGE_ASYNC_DATASETS`` datasets and column
+    mappings is stored ``queued`` and applied by a task after commit (``IngestResult.queued``).
+    """
     parsed = parse_event(event)
-    key = _dedupe_key(parsed, event)
+    access.check_write(parsed, role)
+    key = _dedupe_key(event)
+    queue = defer_big and event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -72,30 +89,65 @@ def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "") -> I
                     event_time=parsed.event_time,
                     payload=event,
                     received_by=getattr(user, "username", "") or "",
+                    hub=hub,
+                    status=Event.Status.QUEUED if queue else Event.Status.DONE,
                 )
         except IntegrityError:
             existing = Event.objects.get(dedupe_key=key)
-            return IngestResult(created=False, event_id=existing.pk, edges=0)
+            return IngestResult(created=False, event_id=existing.pk, edges=0, queued=existing.status == Event.Status.QUEUED)
         except DataError:
             # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
             raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
+        if queue:
+            transaction.on_commit(partial(_enqueue, stored.pk))
+            return IngestResult(created=True, event_id=stored.pk, edges=0, queued=True)
+        return IngestResult(created=True, event_id=stored.pk, edges=_apply(parsed, hub))
 
-        if parsed.kind == "dataset":
-            assert parsed.dataset is not None
-            if not parsed.dataset.columns:
-                _resolve_dataset(parsed.dataset, hub)
-                return IngestResult(created=True, event_id=stored.pk, edges=0)
-            # Column lineage declared on a dataset alone: a "declared:" job stands for the unknown process.
-            ref = parsed.dataset
-            job = _job(ref.namespace, f"{DECLARED_JOB_PREFIX}{ref.name}", {}, hub)
-            edges = _record_edges(job, [], [ref], hub, Edge.Origin.OPENLINEAGE)
-            return IngestResult(created=True, event_id=stored.pk, edges=edges)
 
-        job = _job(parsed.job_namespace, parsed.job_name, parsed.job_facets, hub)
-        if parsed.kind == "run":
-            _record_run_state(job, parsed)
-        edges = _record_edges(job, parsed.inputs, parsed.outputs, hub, Edge.Origin.OPENLINEAGE)
-        return IngestResult(created=True, event_id=stored.pk, edges=edges)
+def _enqueue(event_id: int) -> None:
+    from lineage.tasks import apply_event_task
+
+    try:
+        apply_event_task.delay(event_id)
+    except Exception:  # noqa: BLE001 - broker down: apply it here rather than leave it queued
+        log.warning("Lineage event %s could not be queued; applying it inline", event_id, exc_info=True)
+        apply_queued_event(event_id)
+
+
+def apply_queued_event(event_id: int) -> str:
+    """Apply a stored ``queued`` event (claimed under a row lock, so two workers never both apply
+    it; a re-run of a finished one is a no-op). Returns the event's status afterwards."""
+    with transaction.atomic():
+        stored = Event.objects.select_for_update().filter(pk=event_id).first()
+        if stored is None or stored.status != Event.Status.QUEUED:
+            return stored.status if stored is not None else "missing"
+        try:
+            with transaction.atomic():
+                _apply(parse_event(stored.payload), stored.hub)
+        except (EventInvalid, DataError, IntegrityError) as exc:
+            stored.status, stored.error = Event.Status.FAILED, str(exc)[:2000]
+        else:
+            stored.status = Event.Status.DONE
+        stored.save(update_fields=["status", "error"])
+        return stored.status
+
+
+def _apply(parsed: ParsedEvent, hub: str) -> int:
+    """Write what an event describes; returns the number of edges it describes."""
+    if parsed.kind == "dataset":
+        assert parsed.dataset is not None
+        if not parsed.dataset.columns:
+            datasets.resolve_dataset(parsed.dataset, hub if naming.catalog_reference(parsed.dataset.namespace, parsed.dataset.name) is None else "")
+            return 0
+        # Column lineage declared on a dataset alone: a "declared:" job stands for the unknown process.
+        ref = parsed.dataset
+        job = _job(ref.namespace, f"{DECLARED_JOB_PREFIX}{ref.name}", {}, hub)
+        return _record_edges(job, [], [ref], hub, Edge.Origin.OPENLINEAGE)
+    job = _job(parsed.job_namespace, parsed.job_name, parsed.job_facets, hub)
+    if parsed.kind == "run":
+        run = _record_run_state(job, parsed)
+        return runs.record_run_datasets(job, run, parsed)
+    return _record_edges(job, parsed.inputs, parsed.outputs, hub, Edge.Origin.OPENLINEAGE)
 
 
 # --- jobs and runs ---------------------------------------------------------------------------
@@ -108,10 +160,13 @@ def _job(namespace: str, name: str, facets: dict[str, Any], hub: str) -> Job:
     return job
 
 
-def _record_run_state(job: Job, parsed: ParsedEvent) -> None:
+def _record_run_state(job: Job, parsed: ParsedEvent) -> Run:
     run, _ = Run.objects.get_or_create(run_id=parsed.run_id, defaults={"job": job, "parent_run_id": parsed.parent_run_id})
+    if parsed.run_facets and {**run.facets, **parsed.run_facets} != run.facets:
+        run.facets = {**run.facets, **parsed.run_facets}
+        run.save(update_fields=["facets"])
     if not parsed.event_type:
-        return
+        return run
     at = parsed.event_time
     RunStateChange.objects.create(run=run, state=parsed.event_type, event_time=at)
     fields = []
@@ -130,93 +185,7 @@ def _record_run_state(job: Job, parsed: ParsedEvent) -> None:
     if job.last_run_at is None or at >= job.last_run_at:
         job.last_run_state, job.last_run_at = parsed.event_type, at
         job.save(update_fields=["last_run_state", "last_run_at"])
-
-
-# --- datasets and catalog links -------------------------------------------------------------
-
-def _catalog_table(reference: naming.CatalogReference | None) -> Table | None:
-    """The live catalog table an identity names (by Glue name, or longest S3 location prefix)."""
-    if reference is None:
-        return None
-    tables = Table.objects.live()
-    if reference.database and reference.table:
-        tables = tables.filter(database_name=reference.database, name=reference.table)
-        if reference.region:
-            tables = tables.filter(catalog__region=reference.region)
-        if reference.account:
-            tables = tables.filter(catalog__account_id=reference.account)
-        return tables.order_by("id").first()
-    if reference.s3_uri:
-        uri = reference.s3_uri
-        bucket_end = uri.find("/", len("s3://"))
-        prefixes = [uri]
-        while bucket_end != -1:
-            prefixes.append(uri[:bucket_end])
-            bucket_end = uri.find("/", bucket_end + 1)
-        candidates = tables.filter(location__in=prefixes + [p + "/" for p in prefixes])
-        matching = [t for t in candidates if naming.location_matches(t.location, uri)]
-        return max(matching, key=lambda t: (len(naming.s3_uri(t.location)), -t.pk), default=None)
-    return None
-
-
-def _table_for_identity(namespace: str, name: str, symlinks: Iterable[tuple[str, str]] = ()) -> Table | None:
-    table = _catalog_table(naming.catalog_reference(namespace, name))
-    for link_ns, link_name in symlinks:
-        if table is not None:
-            break
-        table = _catalog_table(naming.catalog_reference(*naming.normalize(link_ns, link_name)))
-    return table
-
-
-def _merge_into(alias: Dataset, canonical: Dataset) -> None:
-    """Make ``alias`` an alias of ``canonical``: its edges move over (identities learnt late)."""
-    edges = list(Edge.objects.filter(Q(source=alias) | Q(target=alias)).prefetch_related("columns"))
-    for edge in edges:
-        source = canonical if edge.source_id == alias.pk else edge.source
-        target = canonical if edge.target_id == alias.pk else edge.target
-        moved, _ = Edge.objects.get_or_create(source=source, target=target, job_id=edge.job_id, defaults={"origin": edge.origin})
-        ColumnEdge.objects.bulk_create(
-            [ColumnEdge(edge=moved, source_column=c.source_column, target_column=c.target_column, transformation=c.transformation) for c in edge.columns.all()],
-            ignore_conflicts=True,
-        )
-        edge.delete()
-    Dataset.objects.filter(canonical=alias).update(canonical=canonical)
-    alias.canonical, alias.table = canonical, None
-    alias.save(update_fields=["canonical", "table"])
-    if edges:
-        _reload()
-
-
-def _link(dataset: Dataset, table: Table) -> Dataset:
-    """Attach ``dataset`` to ``table``; returns the canonical dataset of the table."""
-    canonical = Dataset.objects.filter(table=table).first()
-    if canonical is None:
-        dataset.table = table
-        dataset.save(update_fields=["table", "updated_at"])
-        _touch([dataset.pk])
-        return dataset  # same node id: the graph is unchanged, only what the node describes
-    if canonical.pk != dataset.pk:
-        _merge_into(dataset, canonical)
-    return canonical
-
-
-def _resolve_dataset(ref: DatasetRef, hub: str) -> Dataset:
-    """The canonical dataset for an identity, created and linked to the catalog as needed."""
-    return _dataset(ref.namespace, ref.name, hub, ref.symlinks, ref.schema_fields)
-
-
-def _dataset(namespace: str, name: str, hub: str, symlinks: Iterable[tuple[str, str]] = (), schema_fields: list[dict[str, Any]] | None = None) -> Dataset:
-    namespace, name = naming.normalize(namespace, name)
-    dataset, _ = Dataset.objects.get_or_create(namespace=namespace, name=name, defaults={"hub": hub})
-    if schema_fields is not None and schema_fields != dataset.schema_fields:
-        dataset.schema_fields = schema_fields
-        dataset.save(update_fields=["schema_fields", "updated_at"])
-    if dataset.canonical_id:
-        return Dataset.objects.get(pk=dataset.canonical_id)
-    if dataset.table_id:
-        return dataset
-    table = _table_for_identity(namespace, name, symlinks)
-    return _link(dataset, table) if table is not None else dataset
+    return run
 
 
 # --- edges ----------------------------------------------------------------------------------
@@ -237,50 +206,23 @@ def _write_edges(job: Job, pairs: dict[tuple[int, int], list[ColumnMapping | tup
             ColumnEdge.objects.bulk_create(columns, ignore_conflicts=True)
             if edge.columns.count() != before:
                 changed.add((source_id, target_id))
-    _bump(changed)
+    datasets.bump(changed)
     return changed
-
-
-def _next_version() -> int:
-    """Bump the graph version; the row stays locked until this transaction commits."""
-    if not GraphVersion.objects.filter(pk=1).update(version=F("version") + 1):
-        GraphVersion.objects.get_or_create(pk=1)
-        GraphVersion.objects.filter(pk=1).update(version=F("version") + 1)
-    return GraphVersion.objects.values_list("version", flat=True).get(pk=1)
-
-
-def _bump(pairs: Iterable[tuple[int, int]]) -> None:
-    """Tell every process's in-memory graph that these (source, target) pairs changed."""
-    pairs = list(pairs)
-    if pairs:
-        version = _next_version()
-        GraphChange.objects.bulk_create([GraphChange(version=version, source_id=s, target_id=t) for s, t in pairs])
-
-
-def _touch(dataset_ids: Iterable[int]) -> None:
-    """Tell every process that these datasets' rows changed (their catalog link): the (d, d) pair
-    re-reads nothing but a self-loop, and makes the readers drop what they cached of d."""
-    _bump((pk, pk) for pk in dataset_ids)
-
-
-def _reload() -> None:
-    """Tell every process to reload its graph (node identities changed)."""
-    GraphChange.objects.create(version=_next_version(), reload=True)
 
 
 def _record_edges(job: Job, inputs: list[DatasetRef], outputs: list[DatasetRef], hub: str, origin: str) -> int:
     """Every input feeds every output; columnLineage adds column edges (and inputs the event omitted)."""
-    input_datasets = [_resolve_dataset(ref, hub) for ref in inputs]
+    input_datasets = [datasets.resolve_dataset(ref, hub) for ref in inputs]
     pairs: dict[tuple[int, int], list[Any]] = {}
     for ref in outputs:
-        target = _resolve_dataset(ref, hub)
+        target = datasets.resolve_dataset(ref, hub)
         for source in input_datasets:
             pairs.setdefault((source.pk, target.pk), [])
         by_identity: dict[tuple[str, str], Dataset] = {}
         for mapping in ref.columns:
             identity = (mapping.source_namespace, mapping.source_name)
             if identity not in by_identity:
-                by_identity[identity] = _dataset(*identity, hub)
+                by_identity[identity] = datasets.get_dataset(*identity, hub)
             pairs.setdefault((by_identity[identity].pk, target.pk), []).append(mapping)
     _write_edges(job, pairs, origin)
     return len(pairs)
@@ -291,7 +233,7 @@ def _record_edges(job: Job, inputs: list[DatasetRef], outputs: list[DatasetRef],
 def _glue_dataset(table: Table) -> Dataset:
     catalog = table.catalog
     namespace, name = naming.glue_identity(catalog.region, catalog.account_id, table.database_name, table.name)
-    return _dataset(namespace, name, "")
+    return datasets.get_dataset(namespace, name, "")
 
 
 def derive_view_lineage(table_ids: Iterable[int]) -> int:
@@ -323,7 +265,7 @@ def derive_view_lineage(table_ids: Iterable[int]) -> int:
             stale.delete()
             ColumnEdge.objects.filter(edge__job=job).delete()  # columns are re-written below
             changed = _write_edges(job, pairs, Edge.Origin.VIEW_SQL)
-            _bump(gone | (set(pairs) - changed))
+            datasets.bump(gone | (set(pairs) - changed))
     return written
 
 
@@ -345,7 +287,7 @@ def _view_pairs(view: Table, pairs: dict[tuple[int, int], list[Any]]) -> int:
             by_name[(database, name)] = _glue_dataset(table)
         else:
             namespace, glue_name = naming.glue_identity(view.catalog.region, view.catalog.account_id, database, name)
-            by_name[(database, name)] = _dataset(namespace, glue_name, "")
+            by_name[(database, name)] = datasets.get_dataset(namespace, glue_name, "")
         pairs.setdefault((by_name[(database, name)].pk, target.pk), [])
     for col in parsed.columns:
         source = by_name.get((col.database, col.table))
@@ -361,7 +303,7 @@ def link_tables(table_ids: Iterable[int]) -> int:
     for dataset in Dataset.objects.filter(table_id__in=ids, table__deleted_at__isnull=False):
         dataset.table = None
         dataset.save(update_fields=["table", "updated_at"])
-        _touch([dataset.pk])
+        datasets.touch([dataset.pk])
         changed += 1
     for table in Table.objects.live().filter(pk__in=ids):
         candidates = Q(name=f"table/{table.database_name}/{table.name}") | Q(name__iexact=f"awsdatacatalog.{table.database_name}.{table.name}") | Q(name__iexact=f"{table.database_name}.{table.name}")
@@ -370,9 +312,9 @@ def link_tables(table_ids: Iterable[int]) -> int:
             bucket, key = uri[5:].split("/", 1)
             candidates |= Q(namespace=f"s3://{bucket}", name__startswith=key)
         for dataset in Dataset.objects.filter(candidates, table__isnull=True, canonical__isnull=True):
-            if _table_for_identity(dataset.namespace, dataset.name) == table:
+            if datasets.table_for_identity(dataset.namespace, dataset.name) == table:
                 with transaction.atomic():
-                    _link(dataset, table)
+                    datasets.link(dataset, table)
                 changed += 1
     return changed
 
@@ -382,3 +324,7 @@ def refresh_for_tables(table_ids: list[int]) -> dict[str, int]:
     linked = link_tables(table_ids)
     edges = derive_view_lineage(table_ids)
     return {"tables": len(table_ids), "linked": linked, "view_edges": edges}
+
+
+# The old private name, for callers that tell the graphs of an edge change they made themselves.
+_bump = datasets.bump

@@ -301,6 +301,8 @@ CURATION_WRITE_BACK = env_bool("CURATION_WRITE_BACK", False)
 LINEAGE_MAX_NODES = env_int("LINEAGE_MAX_NODES", 500, minimum=10)  # node cap of one graph answer (truncated beyond)
 LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above this answers 400
 LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
+# Events naming more datasets + column mappings than this are stored and applied by a task (202).
+LINEAGE_ASYNC_DATASETS = env_int("LINEAGE_ASYNC_DATASETS", 500, minimum=1)
 # A catalog change of more tables than this re-derives lineage in a Celery task instead of inline.
 LINEAGE_INLINE_TABLES = env_int("LINEAGE_INLINE_TABLES", 50, minimum=0)
 

@@ -41,6 +41,7 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("catalog/sync-runs/<int:pk>/confirm", "POST"): ("steward", "admin"),
     ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
     ("lineage", "POST"): ("provider", "admin"),
+    ("lineage/", "POST"): ("provider", "admin"),
     ("pipelines", "POST"): ("provider", "admin"),
     ("pipelines/<int:pk>", "PATCH"): ("provider", "admin"),
     ("pipelines/<int:pk>", "DELETE"): ("provider", "admin"),

@@ -170,7 +170,9 @@ def test_a_cycle_is_answered_and_flagged(client, lake):
 
 
 def test_include_runs_gives_the_last_run_state_of_jobs(client, lake):
-    ingest([glue("raw", "customers")], [glue("prepared", "customers")], job="prepare", event_type="FAIL", event_time="2024-05-02T00:00:00Z")
+    # A later run of the job fails: its state shows, the edges of the last COMPLETE run stay current.
+    ingest([glue("raw", "customers")], [glue("prepared", "customers")], job="prepare", event_type="FAIL", event_time="2024-05-02T00:00:00Z",
+           run_id="0d5c8a39-5b8e-4d0f-9f39-2f7c2d1d0a01")
     login_persona(client, "admin")
     doc = client.get("/api/v1/lineage/graph", {"dataset": "prepared.customers", "include": "runs", "depth": 1, "direction": "upstream"}).json()
     job = next(n for n in doc["nodes"] if n["kind"] == "job" and n["name"] == "prepare")
