@@ -27,6 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
+from ingestion_wizard.models import Pipeline, PipelineRun
 from lineage import queries as lineage_queries
 from lineage import services as lineage_services
 from lineage.tests.conftest import run_event
@@ -36,10 +37,12 @@ GLUE = "arn:aws:glue:eu-central-1:123456789012"
 FINANCE_ONLY = "finance_prepared.zz_ledger_finance_only"
 MARKETING_ONLY = "marketing_prepared.zz_leads_marketing_only"
 REPO = Path(__file__).resolve().parents[2]
-# A hub-only dataset → the personas that must never read its name.
+# A name of a hub-only thing → the personas that must never read it in any answer (the table name
+# alone, as lineage names carry it as table/DB/TABLE; a pipeline writing the other hub's data).
 FORBIDDEN_TO = {
-    FINANCE_ONLY: ("marketing_consumer",),
-    MARKETING_ONLY: ("finance_steward", "finance_consumer", "finance_provider"),
+    "zz_ledger_finance_only": ("marketing_consumer",),
+    "zz_leads_marketing_only": ("finance_steward", "finance_consumer", "finance_provider"),
+    "zz-crm-marketing-only": ("finance_steward", "finance_consumer", "finance_provider"),
 }
 
 
@@ -65,6 +68,17 @@ def build_lake() -> dict[str, Any]:
     flow(FINANCE_ONLY, "sales_semantic.revenue", "sum_revenue")
     flow("raw.orders", MARKETING_ONLY, "match_leads")
     index_tables([t.id for t in tables.values()])
+    finance = Pipeline.objects.create(name="erp-orders", hub="finance", source_kind="postgresql", host="db.internal",
+                                      port=5432, source_database="erp", source_user="etl", status="ready",
+                                      tables=[{"schema": "sales", "name": "orders"}], target_database="finance_erp")
+    for status in ("succeeded", "failed"):
+        PipelineRun.objects.create(pipeline=finance, status=status, rows=10)
+    marketing = Pipeline.objects.create(name="zz-crm-marketing-only", hub="marketing", source_kind="postgresql",
+                                        host="crm.internal", port=5432, source_database="crm", source_user="etl",
+                                        status="ready", tables=[{"schema": "crm", "name": "leads"}],
+                                        target_database="marketing_crm")
+    PipelineRun.objects.create(pipeline=marketing, status="succeeded", rows=5)
+    tables["pipelines"] = {"finance": finance.pk, "marketing": marketing.pk}
     return tables
 
 
