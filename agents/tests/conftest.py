@@ -100,8 +100,8 @@ def tokens(transactional_db: None) -> dict[str, str]:
 
 def http_client(url: str, token: str) -> Client:
     """The SDK client on streamable HTTP with the token as bearer."""
-    transport = streamable_http_client(url, http_client=httpx2.AsyncClient(
-        headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(60.0)))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    transport = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)))
     return Client(transport, cache=None)
 
 
