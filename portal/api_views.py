@@ -65,7 +65,8 @@ class TokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AccessToken
-        fields = ["id", "name", "prefix", "role", "status", "created_at", "expires_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "role", "scopes", "status", "created_at", "expires_at", "last_used_at",
+                  "revoked_at"]
 
     def get_role(self, token: AccessToken) -> str:
         return token.role.key
@@ -78,6 +79,9 @@ class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     role = serializers.CharField(help_text="persona:hub, or admin")
     days = serializers.IntegerField(min_value=1, max_value=services.MAX_TOKEN_DAYS, default=90)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=services.TOKEN_SCOPES), required=False,
+                                   default=list, max_length=len(services.TOKEN_SCOPES),
+                                   help_text='["write"] lets MCP write tools act (within the role)')
 
 
 class TokenCreatedSerializer(TokenSerializer):
@@ -106,7 +110,7 @@ class TokenListView(APIView):
         try:
             issued = services.create_token(request.user, body.validated_data["role"], name=body.validated_data["name"],
                                            days=body.validated_data["days"], actor_role=current_role(request),
-                                           ip=client_ip(request))
+                                           ip=client_ip(request), scopes=body.validated_data["scopes"])
         except services.RoleNotGranted as exc:
             raise PermissionDenied(str(exc)) from exc
         return Response({**TokenSerializer(issued.token).data, "token": issued.secret}, status=status.HTTP_201_CREATED)

@@ -25,6 +25,8 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly export job'.")
     role = forms.ChoiceField(help_text="The token acts in this role only.")
     days = forms.IntegerField(min_value=1, max_value=MAX_TOKEN_DAYS, initial=90, help_text="Valid for this many days.")
+    write = forms.BooleanField(required=False, label="Allow writes by AI agents (MCP)",
+                               help_text="Lets an agent using this token curate and tag datasets your role may curate.")
 
     def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

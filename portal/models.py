@@ -57,6 +57,9 @@ class AccessToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Granted by the owner at creation only: a token's write permission never grows afterwards.
+    # Today the one scope is "write" (the MCP write tools); reads need no scope.
+    scopes = models.JSONField(default=list, blank=True)
 
     objects = AccessTokenQuerySet.as_manager()
 
@@ -70,6 +73,9 @@ class AccessToken(models.Model):
     def role(self) -> Role:
         """The role as issued (use-case scopes are re-derived at each use)."""
         return Role(self.persona, self.hub or None)
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
 
     def status(self, now: datetime | None = None) -> str:
         now = now or timezone.now()

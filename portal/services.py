@@ -39,6 +39,9 @@ OIDC_SESSION_KEY = "portal_oidc"
 
 TOKEN_PREFIX = "dhp_"
 MAX_TOKEN_DAYS = 366
+# Scopes a token may be issued with (reads need none). "write": the MCP write tools
+# (update_description, set_owner, add_tags, request_access), still within the token's role.
+TOKEN_SCOPES = ("write",)
 
 
 class RoleNotGranted(Exception):
@@ -264,13 +267,18 @@ class IssuedToken:
 
 
 def create_token(user: Any, role_key: str, *, name: str = "", days: int = 90, actor_role: Role | None = None,
-                 ip: str | None = None) -> IssuedToken:
+                 ip: str | None = None, scopes: tuple[str, ...] | list[str] = ()) -> IssuedToken:
     """A new token for ``user`` bound to one of their granted roles, valid ``days`` days.
 
-    Raises RoleNotGranted when the user does not hold the role, ValueError for bad ``days``.
+    ``scopes`` (see TOKEN_SCOPES) are granted by the owner here and never added later.
+    Raises RoleNotGranted when the user does not hold the role, ValueError for bad ``days``
+    or an unknown scope.
     """
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValueError(f"A token is valid between 1 and {MAX_TOKEN_DAYS} days.")
+    unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown token scope {unknown[0]!r}; scopes are: {', '.join(TOKEN_SCOPES)}.")
     role = find_role(queries.granted_roles(user), role_key)
     if role is None:
         raise RoleNotGranted(f"{user.username} does not hold the role {role_key!r}.")
@@ -280,9 +288,10 @@ def create_token(user: Any, role_key: str, *, name: str = "", days: int = 90, ac
         token = AccessToken.objects.create(
             user=user, name=(name or f"{role.key} token")[:100], persona=role.persona, hub=role.hub or "",
             token_hash=hash_token(secret), prefix=secret[:12], created_at=now, expires_at=now + timedelta(days=days),
+            scopes=sorted(set(scopes)),
         )
         audit.record(user, "token.create", role=actor_role or role, target=f"token:{token.pk}",
-                     details={"name": token.name, "token_role": role.key, "days": days}, ip=ip)
+                     details={"name": token.name, "token_role": role.key, "days": days, "scopes": token.scopes}, ip=ip)
     return IssuedToken(token, secret)
 
 

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "lineage",
     "ingestion_wizard",
     "workspaces",
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -366,6 +367,11 @@ ACCOUNT_FORMS = {"login": "portal.forms.LoginForm"}
 BAD_TOKEN_LIMIT = env_int("BAD_TOKEN_LIMIT", 10, minimum=1)
 BAD_TOKEN_ADDRESS_LIMIT = env_int("BAD_TOKEN_ADDRESS_LIMIT", 100, minimum=1)
 BAD_TOKEN_WINDOW_SECONDS = env_int("BAD_TOKEN_WINDOW_SECONDS", 300, minimum=1)
+
+# MCP server for AI agents (agents/): calls per token per minute (0 = unlimited), request and argument sizes.
+MCP_CALLS_PER_MINUTE = env_int("MCP_CALLS_PER_MINUTE", 600, minimum=0)
+MCP_MAX_REQUEST_BYTES = env_int("MCP_MAX_REQUEST_BYTES", 1_000_000, minimum=1024)
+MCP_MAX_ARGUMENT_BYTES = env_int("MCP_MAX_ARGUMENT_BYTES", 65_536, minimum=256)
 # Proxies (load balancers) in front of the portal whose X-Forwarded-For is trusted for the client address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Shared cache (bad-token counts): Redis in production (CACHE_URL=redis://host:6379/1), per-process memory otherwise.

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from agents.http import mcp_endpoint
 from portal import api_docs, security, sso_views, views
 
 api_v1 = [
@@ -41,6 +42,7 @@ urlpatterns = [
     path("ingestion/", include("ingestion_wizard.urls")),
     path("workspaces/", include("workspaces.urls")),
     path("api/v1/", include(api_v1)),
+    path("mcp", mcp_endpoint, name="mcp"),
 ]
 
 handler404 = "portal.views.not_found"

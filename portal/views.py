@@ -104,6 +104,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             issued = services.create_token(
                 request.user, form.cleaned_data["role"], name=form.cleaned_data["name"],
                 days=form.cleaned_data["days"], actor_role=current_role(request), ip=client_ip(request),
+                scopes=("write",) if form.cleaned_data.get("write") else (),
             )
         except services.RoleNotGranted as exc:
             form.add_error("role", str(exc))

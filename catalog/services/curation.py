@@ -101,8 +101,12 @@ def _validated(table: Table, data: CurationInput) -> dict[str, Any]:
     return values
 
 
-def curate(table: Table, data: CurationInput, *, actor: Any, role: Role | None, ip: str | None = None) -> Curation:
+def curate(table: Table, data: CurationInput, *, actor: Any, role: Role | None, ip: str | None = None,
+           via: str = "") -> Curation:
     """Save a steward's curation of ``table``; returns the stored Curation.
+
+    ``via`` names the channel when it is not the page or the API (e.g. ``mcp:set_owner``, the MCP
+    tool), kept in the audit row's details.
 
     Raises CurationForbidden unless the role may curate the table's hub, CurationError
     for bad values (nothing is stored then). After commit the table is re-indexed (a
@@ -124,10 +128,10 @@ def curate(table: Table, data: CurationInput, *, actor: Any, role: Role | None, 
             curation.updated_by = actor if getattr(actor, "pk", None) else None
             curation.save()
             CurationChange.objects.bulk_create(changes)
-            audit.record(
-                actor, "catalog.curate", role=role, target=table.qualified_name, ip=ip,
-                details={c.field: {"from": c.old_value, "to": c.new_value} for c in changes},
-            )
+            details: dict[str, Any] = {c.field: {"from": c.old_value, "to": c.new_value} for c in changes}
+            if via:
+                details["via"] = via
+            audit.record(actor, "catalog.curate", role=role, target=table.qualified_name, ip=ip, details=details)
             transaction.on_commit(lambda: _after_commit(table.id))
     return curation
 

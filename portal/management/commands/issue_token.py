@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--hub", default=None, help="data hub of the role (all personas except admin)")
         parser.add_argument("--days", type=int, default=90, help="validity in days (default 90)")
         parser.add_argument("--name", default="", help="label shown in the token list")
+        parser.add_argument("--write", action="store_true", help="grant the write scope (MCP write tools)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} (use --hub)") from None
         try:
             issued = services.create_token(user, role.key, name=options["name"] or "issued by issue_token",
-                                           days=options["days"])
+                                           days=options["days"], scopes=("write",) if options["write"] else ())
         except (services.RoleNotGranted, ValueError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(issued.secret)
