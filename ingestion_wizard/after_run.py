@@ -38,7 +38,7 @@ def refresh_catalog(p: Pipeline, table_names: list[str]) -> list[int]:
     if catalog is None:
         raise RuntimeError(f"GLUE_CATALOGS does not include {aws.account_id()}:{settings.AWS_DEFAULT_REGION}, "
                            "where pipelines create their tables.")
-    pairs = [tuple(name.split(".", 1)) for name in table_names]
+    pairs = [(db, table) for db, _, table in (name.partition(".") for name in table_names)]
     try:
         run = refresh_tables(catalog, pairs)
     except SyncAlreadyRunning as exc:

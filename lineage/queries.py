@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -97,6 +97,14 @@ def load_graph() -> tuple[nx.DiGraph, int]:
         )
         _attach_columns(g, rows)
     return g, version
+
+
+def _attach_columns(g: nx.DiGraph, rows: Iterable[tuple[int, int, int, int, str, str, str]]) -> None:
+    """Add column mappings, rows of (edge id, source, target, job, source column, target column,
+    transformation), to the graph's job edges (SQLite's load; PostgreSQL groups them in SQL)."""
+    intern = sys.intern
+    for _edge_id, source, target, job, a, b, how in rows:
+        lineage_graph.add_edge(g, source, target, job, ((intern(a), intern(b), intern(how)),))
 
 
 def _load_postgresql(g: nx.DiGraph) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
@@ -129,6 +130,15 @@ def current_role(request: HttpRequest) -> Role | None:
         return Role.from_dict(data)
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def acting_role(request: HttpRequest) -> Role:
+    """The role of a request that must act in one (HTML views behind ``role_required``, API
+    views behind ``HasSelectedRole``); raises PermissionDenied (403) when there is none."""
+    role = current_role(request)
+    if role is None:
+        raise PermissionDenied("Select a role first.")
+    return role
 
 
 def select_role(request: HttpRequest, role: Role) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Table
 from portal.audit import client_ip
-from portal.roles import current_role, role_required
+from portal.roles import acting_role, current_role, role_required
 from workspaces import notifications, queries, selection, services
 from workspaces.forms import LaunchForm, SubscriptionForm
 
@@ -95,7 +95,7 @@ def workspace_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required
 def launch(request: HttpRequest) -> HttpResponse:
-    role = current_role(request)
+    role = acting_role(request)
     names = [t.qualified_name for t in selection.selected_tables(request.session, role)]
     form = LaunchForm(request.POST or None, dataset_names=names)
     if request.method == "POST" and form.is_valid():
@@ -151,7 +151,7 @@ def subscriptions_page(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, initial={"endpoint": request.user.email, "protocol": "email"})
     if request.method == "POST" and form.is_valid():
         try:
-            notifications.subscribe(user=request.user, role=current_role(request), ip=client_ip(request),
+            notifications.subscribe(user=request.user, role=acting_role(request), ip=client_ip(request),
                                     **form.cleaned_data)
         except (services.WorkspaceError, notifications.SubscriptionError) as exc:
             form.add_error(None, str(exc))
@@ -179,7 +179,7 @@ def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required
 def subscribe_toggle(request: HttpRequest, table_id: int) -> HttpResponse:
     """The dataset page's button: subscribe the user's e-mail to the dataset, or drop those subscriptions."""
-    role = current_role(request)
+    role = acting_role(request)
     table = get_object_or_404(Table.objects.visible_to(role), pk=table_id)
     error = ""
     existing = queries.subscriptions_for(request.user).filter(dataset=table.qualified_name)

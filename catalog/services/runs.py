@@ -74,12 +74,8 @@ def save_progress(run: SyncRun, counts: dict[str, int]) -> None:
 
 def finish_run(run: SyncRun, counts: dict[str, int], warnings: list[str], error: str = "") -> SyncRun:
     """Record the outcome: failed with ``error``, partial with warnings, succeeded otherwise."""
-    if error:
-        status = SyncRun.Status.FAILED
-    elif warnings:
-        status = SyncRun.Status.PARTIAL
-    else:
-        status = SyncRun.Status.SUCCEEDED
+    status = (SyncRun.Status.FAILED if error else SyncRun.Status.PARTIAL if warnings
+              else SyncRun.Status.SUCCEEDED)
     kept = warnings[:MAX_WARNINGS]
     if len(warnings) > MAX_WARNINGS:
         kept.append(f"… and {len(warnings) - MAX_WARNINGS} more warnings")

@@ -16,7 +16,7 @@ from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
 from portal.permissions import HasPersona
-from portal.roles import current_role
+from portal.roles import acting_role, current_role
 
 
 def _error(exc: services.IngestionError) -> Response:
@@ -52,7 +52,7 @@ class PipelineListView(PipelineAPIView):
         except ValidationError as exc:
             return Response({"error": "Invalid input.", "detail": pydantic_errors(exc)}, status=400)
         try:
-            pipeline = services.create_pipeline(spec, user=request.user, role=current_role(request))
+            pipeline = services.create_pipeline(spec, user=request.user, role=acting_role(request))
         except services.IngestionError as exc:
             return _error(exc)
         return Response({"id": pipeline.pk, "status": pipeline.status}, status=status.HTTP_201_CREATED)

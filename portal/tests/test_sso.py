@@ -22,9 +22,7 @@ import werkzeug.serving
 from django.test import override_settings
 
 from portal.models import AccessToken, UserGroups
-from portal.roles import Role
 from portal.sso import oidc_apps
-from portal.testing.personas import bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
