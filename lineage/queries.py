@@ -42,6 +42,7 @@ from lineage import graph as lineage_graph
 from lineage.arrays import ArrayGraph
 from lineage.naming import glue_identity, normalize
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job
+from portal import roles
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
@@ -294,13 +295,6 @@ def dataset_for_identity(namespace_and_name: str) -> DatasetRef | None:
     return DatasetRef(*row[:3]) if row is not None else None
 
 
-def _hub_visible(role: Role | None, hub: str) -> bool:
-    """Non-catalog objects: "" = every role; otherwise the roles reading that hub (admins all)."""
-    if role is None:
-        return False
-    return role.is_admin or not hub or hub in role.read_scopes
-
-
 # --- describing nodes for a role ------------------------------------------------------------
 
 def _by_ids(model: Any, ids: list[int], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -342,7 +336,7 @@ def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, 
         pk: f"{db}.{name}"
         for pk, db, name in Table.objects.visible_to(role).filter(pk__in=table_ids).order_by().values_list("id", "database_name", "name")
     } if table_ids else {}
-    hubs = {hub: _hub_visible(role, hub) for hub in {r[4] for r in rows}}
+    hubs = {hub: roles.sees_hub(role, hub) for hub in {r[4] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, table_id, hub in rows:
         if table_id in tables if table_id else hubs[hub]:
@@ -357,7 +351,7 @@ def describe_datasets(role: Role | None, ids: list[int]) -> dict[int, dict[str, 
 
 def describe_jobs(role: Role | None, ids: set[int], writes_visible: set[int]) -> dict[int, dict[str, Any]]:
     rows = _rows(_job_rows, Job, list(ids), ("namespace", "name", "hub"))
-    hubs = {hub: _hub_visible(role, hub) for hub in {r[3] for r in rows}}
+    hubs = {hub: roles.sees_hub(role, hub) for hub in {r[3] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, hub in rows:
         if pk in writes_visible and hubs[hub]:
@@ -432,7 +426,7 @@ def find_start(role: Role | None, *, dataset: str | None = None, node: str | Non
         if linked is None:
             raise UnknownDataset(f"No dataset {node!r}.")
         return Start(found.id, linked)
-    if not _hub_visible(role, found.hub):
+    if not roles.sees_hub(role, found.hub):
         raise UnknownDataset(f"No dataset {node!r}.")
     return Start(found.id, None)
 

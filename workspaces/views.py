@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Table
 from portal.audit import client_ip
+from portal import roles
 from portal.roles import acting_role, current_role, role_required
 from workspaces import notifications, queries, selection, services
 from workspaces.forms import LaunchForm, SubscriptionForm
@@ -112,7 +113,7 @@ def launch(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Workspace {workspace.name} is being launched.")
             return redirect("workspaces:detail", pk=workspace.pk)
     return render(request, "workspaces/launch.html", {
-        "form": form, "may_launch": role is not None and role.persona in services.LAUNCH_PERSONAS,
+        "form": form, "may_launch": roles.may_launch(role),
     })
 
 

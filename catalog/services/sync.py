@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from catalog import signals
+from catalog import dispatch, signals
 from catalog.models import Database, GlueCatalog, SyncRun, Table
 from catalog.services import mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
@@ -489,10 +489,8 @@ def request_sync(catalog: GlueCatalog) -> SyncRun:
     Raises SyncAlreadyRunning at once when another sync of the catalog is running,
     so the caller can answer right away (409) instead of queueing a duplicate.
     """
-    from catalog.tasks import sync_catalog_task
-
     run = claim_run(catalog, SyncRun.Kind.FULL)
-    transaction.on_commit(lambda: sync_catalog_task.delay(catalog.pk, full=True, run_id=run.pk))
+    dispatch.run_full_sync(catalog.pk, run.pk)
     return run
 
 

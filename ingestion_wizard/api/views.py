@@ -15,7 +15,8 @@ from ingestion_wizard import services
 from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
-from portal.permissions import HasPersona
+from portal import roles
+from portal.permissions import role_may
 from portal.roles import acting_role, current_role
 
 
@@ -27,8 +28,7 @@ def _error(exc: services.IngestionError) -> Response:
 
 
 class PipelineAPIView(APIView):
-    permission_classes = [HasPersona]
-    allowed_personas = ("provider",)
+    permission_classes = [role_may(roles.may_provide)]
 
     def pipelines(self, request: Request) -> Any:
         return Pipeline.objects.for_role(current_role(request))

@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from lineage import queries, services
 from lineage.events import EventInvalid
 from lineage.graph import DIRECTIONS
-from portal.permissions import HasPersona
+from portal import roles
+from portal.permissions import role_may
 from portal.roles import current_role
 
 
@@ -29,8 +30,7 @@ def _error(status: int, text: str, **detail: Any) -> Response:
 class LineageIntakeView(APIView):
     """POST one OpenLineage RunEvent, DatasetEvent or JobEvent (as Marquez's /api/v1/lineage)."""
 
-    permission_classes = [HasPersona]
-    allowed_personas = ("provider",)
+    permission_classes = [role_may(roles.may_provide)]
     parser_classes: list = []  # the body is read here, bounded, before any parsing
 
     @extend_schema(
@@ -56,10 +56,8 @@ class LineageIntakeView(APIView):
             event = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body: invalid JSON ({exc})", field="body")
-        role = current_role(request)
-        hub = role.hub if role is not None and role.persona == "provider" and role.hub else ""
         try:
-            result = services.ingest_event(event, user=request.user, hub=hub)
+            result = services.ingest_event(event, user=request.user, hub=roles.provided_hub(current_role(request)))
         except EventInvalid as exc:
             return _error(400, str(exc), field=exc.field, message=exc.message)
         return Response({"id": result.event_id, "created": result.created, "edges": result.edges}, status=201)

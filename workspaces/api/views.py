@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.audit import client_ip
-from portal.permissions import HasPersona
+from portal import roles
+from portal.permissions import role_may
 from portal.roles import acting_role, current_role
 from workspaces import notifications, queries, services
 from workspaces.api.serializers import (
@@ -40,9 +41,8 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """Workspaces of the caller (all of them for admins); launching needs a consumer role."""
 
     serializer_class = WorkspaceSerializer
-    permission_classes = [HasPersona]
+    permission_classes = [role_may(roles.may_launch)]
     lookup_value_regex = r"\d+"
-    allowed_personas = ("consumer",)
 
     def get_queryset(self) -> Any:
         return queries.workspaces_for(self.request.user, current_role(self.request))
