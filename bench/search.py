@@ -197,7 +197,7 @@ def measure(rounds: int) -> dict[str, Any]:
     for prefix in SUGGEST_MIX:
         cases.append(("suggest", "/api/v1/search/suggest", {"q": prefix}, build_suggest(prefix, role)))
     timings: dict[str, dict[str, list[float]]] = {k: {"portal": [], "raw": []} for k in ("search", "suggest")}
-    for kind, path, params, body in cases:  # warm up caches on both paths
+    for _kind, path, params, body in cases:  # warm up caches on both paths
         assert client.get(path, params).status_code == 200
         os_client.search(index=alias, body=body)
     for _ in range(rounds):

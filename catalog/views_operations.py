@@ -8,9 +8,10 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
+from catalog.services.operations import SyncForbidden, start_sync
 from catalog.services.runs import SyncAlreadyRunning
-from catalog.services.sync import ensure_catalogs, request_sync
-from portal import audit
+from catalog.services.sync import ensure_catalogs
+from portal import audit, roles
 from portal.limits import SyncStartThrottle
 from portal.roles import Role, current_role, role_required
 
@@ -24,7 +25,7 @@ class SyncThrottled(Exception):
 def _operator(request: HttpRequest) -> Role:
     """Admins and stewards see operations; for anyone else the page does not exist."""
     role = current_role(request)
-    if role is None or not (role.is_admin or role.persona == "steward"):
+    if role is None or not roles.may_operate(role):
         raise Http404
     return role
 
@@ -35,7 +36,7 @@ def _context(role: Role, notice: str = "") -> dict:
         "catalogs": ensure_catalogs(),
         "runs": runs,
         "any_running": any(r.status == SyncRun.Status.RUNNING for r in runs),
-        "can_sync": role.is_admin,
+        "can_sync": roles.may_start_sync(role),
         "notice": notice,
     }
 
@@ -55,17 +56,17 @@ def operations_runs(request: HttpRequest) -> HttpResponse:
 @role_required
 def operations_sync(request: HttpRequest) -> HttpResponse:
     role = _operator(request)
-    if not role.is_admin:
-        raise Http404
+    if not roles.may_start_sync(role):
+        raise Http404  # stewards see the page but not the button; the action does not exist for them
     catalog = get_object_or_404(GlueCatalog, pk=request.POST.get("catalog") or 0)
     throttle = SyncStartThrottle()
     try:
         if not throttle.allow_request(request, None):
             raise SyncThrottled(throttle.refusal())
-        run = request_sync(catalog)
+        run = start_sync(catalog, user=request.user, role=role, ip=audit.client_ip(request))
         notice = f"Sync #{run.pk} of {catalog} started."
-        audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
-                     ip=audit.client_ip(request))
+    except SyncForbidden:
+        raise Http404 from None
     except (SyncAlreadyRunning, SyncThrottled) as exc:
         notice = str(exc)
     if request.headers.get("HX-Request"):
@@ -78,7 +79,7 @@ def operations_sync(request: HttpRequest) -> HttpResponse:
 def operations_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin confirms the deletions a sync held back (see catalog.services.guard)."""
     role = _operator(request)
-    if not role.is_admin:
+    if not roles.may_start_sync(role):
         raise Http404
     held = get_object_or_404(SyncRun.objects.select_related("catalog"), pk=pk)
     try:

@@ -28,9 +28,8 @@ def refresh_catalog(p: Pipeline, table_names: list[str]) -> list[int]:
     Table ids. Raises RuntimeError with the sync's own error when the refresh failed.
     """
     from catalog.models import Table
-    from catalog.services.runs import SyncAlreadyRunning
-    from catalog.services.sync import ensure_catalogs, refresh_tables
-    from catalog.tasks import sync_catalog_task
+    from catalog.services.operations import RefreshQueued, refresh_tables_or_queue
+    from catalog.services.sync import ensure_catalogs
 
     catalogs = ensure_catalogs()
     catalog = next((c for c in catalogs if c.account_id == aws.account_id()
@@ -38,14 +37,11 @@ def refresh_catalog(p: Pipeline, table_names: list[str]) -> list[int]:
     if catalog is None:
         raise RuntimeError(f"GLUE_CATALOGS does not include {aws.account_id()}:{settings.AWS_DEFAULT_REGION}, "
                            "where pipelines create their tables.")
-    pairs = [tuple(name.split(".", 1)) for name in table_names]
+    pairs = [(db, table) for db, _, table in (name.partition(".") for name in table_names)]
     try:
-        run = refresh_tables(catalog, pairs)
-    except SyncAlreadyRunning as exc:
-        # The running sync may have passed these tables already: refresh them once it ends.
-        sync_catalog_task.apply_async(kwargs={"catalog_id": catalog.pk, "full": False,
-                                              "tables": [list(pair) for pair in pairs]}, countdown=1)
-        raise RuntimeError(f"{exc} The refresh of {', '.join(table_names)} is queued to follow it.") from exc
+        run = refresh_tables_or_queue(catalog, pairs)
+    except RefreshQueued as exc:
+        raise RuntimeError(str(exc)) from exc
     if run.error:
         raise RuntimeError(run.error)
     return list(Table.objects.live().filter(catalog=catalog, database_name=p.target_database,

@@ -7,9 +7,13 @@ secret holding the source password (``secret_arn``).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from portal.roles import Role
 from django.db.models import Q
 
 SOURCE_KINDS = {
@@ -25,15 +29,15 @@ LOCAL_KINDS = ("postgresql", "mysql")
 
 
 class PipelineQuerySet(models.QuerySet):
-    def for_role(self, role: object) -> "PipelineQuerySet":
+    def for_role(self, role: "Role | None") -> "PipelineQuerySet":
         """Pipelines the role may manage: its hub's as a provider, all as an admin, none otherwise."""
-        if role is None:
+        from portal import roles
+
+        if role is None or not roles.may_provide(role):
             return self.none()
-        if getattr(role, "is_admin", False):
+        if role.is_admin:
             return self.all()
-        if getattr(role, "persona", None) != "provider":
-            return self.none()
-        return self.filter(hub=role.hub)  # type: ignore[attr-defined]
+        return self.filter(hub=role.hub)
 
 
 class Pipeline(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from ingestion_wizard.models import Draft, Pipeline
+from portal import roles
 from portal.roles import Role
 
 
@@ -21,7 +22,7 @@ def hubs_for(role: Role | None) -> list[str]:
     if role is None:
         return []
     if not role.is_admin:
-        return [role.hub] if role.persona == "provider" and role.hub else []
+        return [role.hub] if role.hub and roles.may_provide(role, role.hub) else []
     from catalog.models import Database
 
     hubs = set(Database.objects.exclude(hub="").values_list("hub", flat=True))

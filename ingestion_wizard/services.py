@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ingestion_wizard import after_run, executor, provisioning, secret_services
+from ingestion_wizard import after_run, dispatch, executor, provisioning, secret_services
 from ingestion_wizard.aws_errors import StepFailed, TransientAWSError
 # Re-exported: views, the API and forms catch services.IngestionError and its kinds.
 from ingestion_wizard.errors import (  # noqa: F401
@@ -192,7 +192,7 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             audit.record(user, "ingestion.pipeline.create", role=role, target=f"pipeline:{pipeline.pk}",
                          details={"name": pipeline.name, "hub": pipeline.hub, "kind": pipeline.source_kind,
                                   "target_database": pipeline.target_database})
-            transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+            dispatch.provision(pipeline.pk)
     except IntegrityError:
         if created_secret:
             secret_services.forget(secret_arn)
@@ -203,16 +203,6 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
             secret_services.forget(secret_arn)
         raise
     return pipeline
-
-
-def enqueue_provisioning(pipeline_id: int) -> None:
-    from celery import chain
-
-    from ingestion_wizard import tasks
-
-    keys = list(ProvisioningStep.objects.filter(pipeline_id=pipeline_id).values_list("key", flat=True))
-    chain(*[tasks.provision_step.si(pipeline_id, key) for key in keys],
-          tasks.finish_provisioning.si(pipeline_id)).apply_async()
 
 
 def _lease_seconds() -> int:
@@ -317,7 +307,7 @@ def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = Non
         Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")
         audit.record(user, "ingestion.provisioning.retry", role=role, target=f"pipeline:{pipeline.pk}")
         if enqueue:
-            transaction.on_commit(lambda: enqueue_provisioning(pipeline.pk))
+            dispatch.provision(pipeline.pk)
     pipeline.refresh_from_db()
     return pipeline
 
@@ -346,9 +336,7 @@ def delete_pipeline(pipeline: Pipeline, *, user: Any, role: Role | None = None) 
         _drop_schedule(pipeline)
         audit.record(user, "ingestion.pipeline.delete", role=role, target=f"pipeline:{pipeline.pk}",
                      details={"name": pipeline.name})
-        from ingestion_wizard import tasks
-
-        transaction.on_commit(lambda: tasks.teardown_pipeline.delay(pipeline.pk))
+        dispatch.teardown(pipeline.pk)
     return pipeline
 
 
@@ -468,9 +456,7 @@ def request_run(pipeline: Pipeline, *, user: Any = None, trigger: str = "manual"
             run = PipelineRun.objects.create(pipeline=pipeline, trigger=trigger,
                                              triggered_by=user if getattr(user, "pk", None) else None,
                                              executor=executor.executor_kind())
-            from ingestion_wizard import tasks
-
-            transaction.on_commit(lambda: tasks.execute_run.delay(run.pk))
+            dispatch.execute_run(run.pk)
     except IntegrityError:
         raise Conflict("A run of this pipeline is already queued or running.") from None
     if trigger != "schedule":

@@ -95,7 +95,7 @@ def describe_cron(value: str) -> str:
 
     options = Options()
     options.use_24hour_time_format = True
-    return ExpressionDescriptor(value, options).get_description() + " (UTC)"
+    return str(ExpressionDescriptor(value, options).get_description()) + " (UTC)"
 
 
 def next_runs(value: str, count: int = 5, start: datetime | None = None) -> list[datetime]:

@@ -17,13 +17,14 @@ from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
     safe_next_runs, validate_cron
+from portal import roles
 from portal.roles import Role, current_role, role_required
 
 
 def _provider_role(request: HttpRequest) -> Role:
     """The current role if it may onboard sources (a provider, or an admin); 404 otherwise."""
     role = current_role(request)
-    if role is None or not (role.is_admin or role.persona == "provider"):
+    if role is None or not roles.may_provide(role):
         raise Http404("Only providers onboard sources.")
     return role
 

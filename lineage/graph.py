@@ -89,7 +89,7 @@ class Closure(Sequence[Impact]):
             self._levels[level] = sorted(self._levels[level])  # a concurrent reader sorts the same
             self._sorted[level] = True
         part = self._levels[level][first:stop]
-        return part.tolist() if hasattr(part, "tolist") else part  # numpy arrays hold numpy ints
+        return list(part.tolist()) if hasattr(part, "tolist") else part  # numpy arrays hold numpy ints
 
     @overload
     def __getitem__(self, index: int) -> Impact: ...
@@ -155,7 +155,7 @@ def add_edge(g: nx.DiGraph, source: int, target: int, job: int, columns: tuple[C
 
 def _adjacency(g: nx.DiGraph, direction: str) -> dict[int, dict[int, dict[int, tuple[ColumnMapping, ...]]]]:
     # networkx's own dict-of-dicts: read-only here, and 3-5x faster to walk than its views.
-    return g._succ if direction == "downstream" else g._pred  # type: ignore[attr-defined, no-any-return]
+    return g._succ if direction == "downstream" else g._pred  # type: ignore[no-any-return]
 
 
 def _next_level(adjacency: dict[int, dict[int, Any]], frontier: Iterable[int], seen: set[int]) -> set[int]:

@@ -79,11 +79,11 @@ def catalog_reference(namespace: str, name: str) -> CatalogReference | None:
         return None
     athena = _ATHENA_NS.match(namespace)
     if athena:
-        parts = name.split(".")
-        if len(parts) == 3 and parts[0].lower() == "awsdatacatalog":
-            return CatalogReference(parts[1], parts[2], athena["region"])
-        if len(parts) == 2:
-            return CatalogReference(parts[0], parts[1], athena["region"])
+        pieces = name.split(".")
+        if len(pieces) == 3 and pieces[0].lower() == "awsdatacatalog":
+            return CatalogReference(pieces[1], pieces[2], athena["region"])
+        if len(pieces) == 2:
+            return CatalogReference(pieces[0], pieces[1], athena["region"])
         return None
     if namespace.startswith(_S3_SCHEMES):
         return CatalogReference(s3_uri=s3_uri(f"{namespace.rstrip('/')}/{name.lstrip('/')}"))

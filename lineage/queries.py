@@ -45,6 +45,7 @@ from lineage.arrays import ArrayGraph
 from lineage.naming import glue_identity, split_node
 from lineage.events import is_indirect
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job, Run, RunStateChange
+from portal import roles
 from portal.roles import Role
 
 log = logging.getLogger(__name__)
@@ -90,15 +91,6 @@ def load_graph() -> tuple[nx.DiGraph, int]:
     g = lineage_graph.new_graph()
     _load_postgresql(g)
     return g, version
-
-
-def _attach_columns(g: nx.DiGraph, rows: Any) -> None:
-    """Column mappings (rows ordered by edge id) onto their job's edge (databases other than PostgreSQL)."""
-    grouped: dict[tuple[int, int, int], list[tuple[str, str, str]]] = defaultdict(list)
-    for _, s, t, j, a, b, how in rows:
-        grouped[(s, t, j)].append((sys.intern(a), sys.intern(b), sys.intern(how)))
-    for (s, t, j), mappings in grouped.items():
-        g[s][t][j] = tuple(mappings)
 
 
 def _load_postgresql(g: nx.DiGraph) -> None:
@@ -288,13 +280,6 @@ def dataset_for_identity(namespace_and_name: str) -> DatasetRef | None:
     return DatasetRef(*row[:3]) if row is not None else None
 
 
-def _hub_visible(role: Role | None, hub: str) -> bool:
-    """Non-catalog objects: "" = every role; otherwise the roles reading that hub (admins all)."""
-    if role is None:
-        return False
-    return role.is_admin or not hub or hub in role.read_scopes
-
-
 # --- describing nodes for a role ------------------------------------------------------------
 
 def _by_ids(model: Any, ids: list[int], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -337,7 +322,7 @@ def describe_datasets(role: Role | None, ids: list[int], reveal: Set[int] = froz
         pk: f"{db}.{name}"
         for pk, db, name in Table.objects.visible_to(role).filter(pk__in=table_ids).order_by().values_list("id", "database_name", "name")
     } if table_ids else {}
-    hubs = {hub: _hub_visible(role, hub) for hub in {r[4] for r in rows}}
+    hubs = {hub: roles.sees_hub(role, hub) for hub in {r[4] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, table_id, hub in rows:
         if table_id in tables if table_id else (hubs[hub] or pk in reveal):
@@ -352,7 +337,7 @@ def describe_datasets(role: Role | None, ids: list[int], reveal: Set[int] = froz
 
 def describe_jobs(role: Role | None, ids: set[int], writes_visible: set[int]) -> dict[int, dict[str, Any]]:
     rows = _rows(_job_rows, Job, list(ids), ("namespace", "name", "hub"))
-    hubs = {hub: _hub_visible(role, hub) for hub in {r[3] for r in rows}}
+    hubs = {hub: roles.sees_hub(role, hub) for hub in {r[3] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, hub in rows:
         if pk in writes_visible and hubs[hub]:
@@ -379,7 +364,7 @@ def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph, *, indirect:
     group… ``to`` is None when the whole target dataset depends on the source column); with
     ``indirect=False`` INDIRECT mappings are left out."""
     job_ids = {job for _, _, job, _ in sub.edges}
-    own_jobs = {pk for pk, _, _, hub in _rows(_job_rows, Job, list(job_ids), ("namespace", "name", "hub")) if hub and _hub_visible(role, hub)}
+    own_jobs = {pk for pk, _, _, hub in _rows(_job_rows, Job, list(job_ids), ("namespace", "name", "hub")) if hub and roles.sees_hub(role, hub)}
     reveal = {n for s, t, job, _ in sub.edges if job in own_jobs for n in (s, t)}
     datasets = describe_datasets(role, list(sub.distances), reveal)
     writes_visible = {job for _, t, job, _ in sub.edges if not datasets[t]["hidden"]}
@@ -430,7 +415,7 @@ def find_start(role: Role | None, *, dataset: str | None = None, node: str | Non
         if linked is None:
             raise UnknownDataset(f"No dataset {node!r}.")
         return Start(found.id, linked)
-    if not _hub_visible(role, found.hub):
+    if not roles.sees_hub(role, found.hub):
         raise UnknownDataset(f"No dataset {node!r}.")
     return Start(found.id, None)
 

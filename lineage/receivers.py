@@ -40,10 +40,10 @@ def _refresh_inline(table_ids: list[int]) -> None:
 
 
 def _enqueue(table_ids: list[int]) -> None:
-    from lineage.tasks import refresh_for_tables_task
+    from lineage import dispatch
 
     try:
-        refresh_for_tables_task.delay(table_ids)
+        dispatch.refresh_for_tables(table_ids)
     except Exception:  # noqa: BLE001 - broker down: do the work here rather than lose it
         log.warning("Lineage refresh of %s tables could not be queued; refreshing inline", len(table_ids), exc_info=True)
         _refresh_inline(table_ids)

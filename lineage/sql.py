@@ -91,9 +91,10 @@ def view_lineage(view_sql: str, *, default_database: str, schema: Schema | None 
         parsed = parsed.expression
     if not isinstance(parsed, exp.Query):
         raise ViewSqlError(f"a view must be a query, not {type(parsed).__name__}")
-    schema = schema or {}
+    # sqlglot types its schema argument as dict[str, object]; ours is the nested form it reads.
+    sqlglot_schema: dict[str, object] = dict(schema or {})
     try:
-        query = qualify(parsed, db=default_database, schema=schema, dialect=dialect, validate_qualify_columns=False)
+        query = qualify(parsed, db=default_database, schema=sqlglot_schema, dialect=dialect, validate_qualify_columns=False)
     except SqlglotError as exc:
         raise ViewSqlError(f"cannot resolve view SQL: {exc}") from None
 
@@ -109,7 +110,7 @@ def view_lineage(view_sql: str, *, default_database: str, schema: Schema | None 
     scope = build_scope(query)
     if scope is None:
         raise ViewSqlError("cannot resolve view SQL: no query scope")
-    mapping_schema = ensure_schema(schema, dialect=dialect)
+    mapping_schema = ensure_schema(sqlglot_schema, dialect=dialect)
     seen: set[tuple[str, str, str, str]] = set()
     for projection in first_select:
         target = projection.alias_or_name
@@ -119,7 +120,7 @@ def view_lineage(view_sql: str, *, default_database: str, schema: Schema | None 
             root = lineage(target, query, schema=mapping_schema, dialect=dialect, scope=scope, trim_selects=False, copy=False)
         except SqlglotError:
             continue  # one unreadable column does not lose the table-level lineage
-        transformation = _transformation(root.expression)
+        transformation = _transformation(root.expression)  # type: ignore[arg-type]  # sqlglot's Expr is an Expression
         for node in root.walk():
             if node.downstream or not isinstance(node.source, exp.Table):
                 continue

@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import aws, queries, services
+from portal import aws, queries, roles, services
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
 from portal.models import AccessToken, AuditEvent
-from portal.permissions import HasPersona
+from portal.permissions import role_may
 from portal.roles import Role, current_role
 
 
@@ -140,17 +140,16 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class AuditPagination(PageNumberPagination):
-    page_size = 50
+    page_size = queries.AUDIT_PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = queries.AUDIT_MAX_PAGE_SIZE
 
 
 class AuditListView(ListAPIView):
     """``GET /api/v1/audit?action=&user=&page=&page_size=``: the audit trail, newest first (admins only)."""
 
-    permission_classes = [HasPersona]
+    permission_classes = [role_may(roles.may_administer)]
     pagination_class = AuditPagination
-    allowed_personas: tuple[str, ...] = ()  # admins only (HasPersona always lets admins pass)
     serializer_class = AuditEventSerializer
 
     def get_queryset(self) -> Any:

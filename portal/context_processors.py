@@ -25,8 +25,10 @@ def _granted_in_session(request: HttpRequest) -> list[roles.Role]:
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
+    role = roles.current_role(request)
     return {
-        "current_role": roles.current_role(request),
+        "current_role": role,
+        "may": roles.Abilities.of(role),
         "granted_roles": _granted_in_session(request),
         "embedded_mode": settings.EMBEDDED,
         "allow_local_accounts": settings.ALLOW_LOCAL_ACCOUNTS,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from portal.roles import current_role
+from portal.roles import Role, current_role
 
 
 class HasSelectedRole(BasePermission):
@@ -21,8 +22,31 @@ class HasSelectedRole(BasePermission):
         return True
 
 
+def role_may(rule: Callable[[Role | None], bool]) -> type[BasePermission]:
+    """A permission class: HasSelectedRole, and ``rule`` (a question of portal.roles, e.g.
+    ``roles.may_operate``) answers yes for the role; 403 with the role's name otherwise.
+
+    ``permission_classes = [role_may(roles.may_provide)]``
+    """
+
+    class RoleMay(HasSelectedRole):
+        def has_permission(self, request: Any, view: Any) -> bool:
+            if not super().has_permission(request, view):
+                return False
+            role = current_role(request)
+            if rule(role):
+                return True
+            raise PermissionDenied(f"Your role ({role.label if role else 'none'}) may not do this.")
+
+    RoleMay.__name__ = RoleMay.__qualname__ = f"RoleMay[{rule.__name__}]"
+    return RoleMay
+
+
 class HasPersona(HasSelectedRole):
-    """Like HasSelectedRole, and the role's persona is one of ``view.allowed_personas`` (admins always)."""
+    """Like HasSelectedRole, and the role's persona is one of ``view.allowed_personas`` (admins always).
+
+    Prefer ``role_may(<question>)``: a persona list on a view is a rule re-derived outside
+    portal.roles (the app scan in portal/tests/test_rules_have_one_home.py rejects it)."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if not super().has_permission(request, view):

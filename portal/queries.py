@@ -50,6 +50,11 @@ def tokens_of(user: Any) -> QuerySet[AccessToken]:
     return AccessToken.objects.filter(user=user).order_by("-created_at")
 
 
+# One page of the audit trail, on the page and in the API (which may ask for up to AUDIT_MAX_PAGE_SIZE).
+AUDIT_PAGE_SIZE = 50
+AUDIT_MAX_PAGE_SIZE = 500
+
+
 def audit_events(*, action: str = "", username: str = "") -> QuerySet[AuditEvent]:
     """The audit trail, newest first; ``action`` matches exactly or as a prefix ending in ``.``
     (``workspace.`` lists every workspace action), ``username`` exactly."""

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
@@ -81,6 +82,81 @@ class Role:
         return cls(data["persona"], data.get("hub"), tuple(data.get("use_cases") or ()))
 
 
+# --- The questions apps ask -------------------------------------------------------------
+# One function per question; HTML views, API permissions (portal.permissions.role_may),
+# templates (the ``may`` context value), services and tasks all call these, so a rule is
+# changed here once. Each takes ``None`` (no role selected) and answers False for it.
+
+def may_operate(role: Role | None) -> bool:
+    """See the operations page and the sync runs (admins and stewards)."""
+    return role is not None and (role.is_admin or role.persona == "steward")
+
+
+def may_start_sync(role: Role | None) -> bool:
+    """Start a catalog sync (admins)."""
+    return role is not None and role.is_admin
+
+
+def may_provide(role: Role | None, hub: str | None = None) -> bool:
+    """Onboard sources and report lineage: into ``hub`` when given, into any hub the role
+    provides for otherwise (a provider its own, an admin every one)."""
+    if role is None:
+        return False
+    if hub is None:
+        return role.is_admin or role.persona == "provider"
+    return role.can_provide(hub)
+
+
+def may_curate(role: Role | None, hub: str | None) -> bool:
+    """Curate the datasets of ``hub`` (its steward, admins)."""
+    return role is not None and role.can_curate(hub)
+
+
+def may_launch(role: Role | None) -> bool:
+    """Launch workspaces (consumers and admins)."""
+    return role is not None and (role.is_admin or role.persona == "consumer")
+
+
+def may_administer(role: Role | None) -> bool:
+    """Admin-only pages and endpoints (the audit trail)."""
+    return role is not None and role.is_admin
+
+
+def sees_hub(role: Role | None, hub: str) -> bool:
+    """Objects outside the catalog that carry a hub (lineage datasets and jobs reported by a
+    provider): "" is every role's; otherwise the roles reading that hub (admins all)."""
+    if role is None:
+        return False
+    return role.is_admin or not hub or hub in role.read_scopes
+
+
+def provided_hub(role: Role | None) -> str:
+    """The hub what this role reports (lineage events) is filed under: a provider's own,
+    "" (every role's) for anyone else allowed to post."""
+    if role is not None and role.persona == "provider" and role.hub:
+        return role.hub
+    return ""
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """The answers templates need, as the ``may`` context value (``{% if may.operate %}``)."""
+
+    operate: bool = False
+    start_sync: bool = False
+    provide: bool = False
+    curate: bool = False  # the role's own hub
+    launch: bool = False
+    administer: bool = False
+
+    @classmethod
+    def of(cls, role: Role | None) -> "Abilities":
+        if role is None:
+            return cls()
+        return cls(operate=may_operate(role), start_sync=may_start_sync(role), provide=may_provide(role),
+                   curate=may_curate(role, role.hub), launch=may_launch(role), administer=may_administer(role))
+
+
 def table_filter_q(role: Role | None, prefix: str = "") -> Q:
     """A Q over catalog tables (``prefix`` for related lookups, e.g. ``"table__"``).
 
@@ -129,6 +205,15 @@ def current_role(request: HttpRequest) -> Role | None:
         return Role.from_dict(data)
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def acting_role(request: HttpRequest) -> Role:
+    """The role of a request that must act in one (HTML views behind ``role_required``, API
+    views behind ``HasSelectedRole``); raises PermissionDenied (403) when there is none."""
+    role = current_role(request)
+    if role is None:
+        raise PermissionDenied("Select a role first.")
+    return role
 
 
 def select_role(request: HttpRequest, role: Role) -> None:

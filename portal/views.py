@@ -14,7 +14,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import queries, services
+from portal import queries, roles, services
 from portal.audit import client_ip
 from portal.forms import TokenForm
 from portal.home import home_context
@@ -132,10 +132,10 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
 @role_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail for admins (others get 404: the page's existence is not their business)."""
-    role = current_role(request)
-    if role is None or not role.is_admin:
+    if not roles.may_administer(current_role(request)):
         raise Http404
     action = request.GET.get("action", "").strip()
     username = request.GET.get("user", "").strip()
-    page = Paginator(queries.audit_events(action=action, username=username), 50).get_page(request.GET.get("page"))
+    page = Paginator(queries.audit_events(action=action, username=username),
+                     queries.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/audit.html", {"page": page, "action": action, "username": username})

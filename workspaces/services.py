@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from catalog.models import Table
 from portal import audit, aws
+from portal import roles
 from portal.roles import Role
-from workspaces import lifecycle, prices
+from workspaces import dispatch, lifecycle, prices
 from workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ Status = Workspace.Status
 MIN_VOLUME_GB = 5
 MAX_VOLUME_GB = 16384
 MAX_DATASETS = 20
-LAUNCH_PERSONAS = ("consumer", "admin")
 EMR_INSTANCE_TYPE = "m5.xlarge"
 EMR_CORE_NODES = 2
 SELECT = ["SELECT"]
@@ -109,7 +109,7 @@ def _dataset_snapshot(table: Table) -> dict[str, str]:
 
 
 def _check_launch_input(role: Role, dataset_names: list[str], instance_type: str, volume_gb: Any) -> list[Table]:
-    if role.persona not in LAUNCH_PERSONAS:
+    if not roles.may_launch(role):
         raise NotAllowed(f"Your role ({role.label}) may not launch workspaces; switch to a consumer role.")
     if not isinstance(dataset_names, list) or not dataset_names:
         raise WorkspaceError("Choose at least one dataset.")
@@ -170,15 +170,8 @@ def launch_workspace(*, owner: Any, role: Role, datasets: list[str], instance_ty
         audit.record(owner, "workspace.launch", role=role, target=f"workspace:{workspace.pk}", ip=ip,
                      details={"datasets": [d["name"] for d in snapshot], "instance_type": instance_type,
                               "volume_gb": volume_gb, "emr": bool(emr)})
-        _enqueue_on_commit("provision_workspace", workspace.pk)
+        dispatch.provision(workspace.pk)
     return workspace
-
-
-def _enqueue_on_commit(task_name: str, workspace_id: int) -> None:
-    from workspaces import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(workspace_id))
 
 
 def _aws_reason(exc: Exception, step: str) -> str:
@@ -413,7 +406,7 @@ def _notebook_action(workspace: Workspace, *, action: str, call_name: str, allow
     _act(workspace, action, call_name)
     Workspace.objects.filter(pk=workspace.pk).update(**fields, updated_at=timezone.now())
     audit.record(actor, f"workspace.{action}", role=role, target=f"workspace:{workspace.pk}", ip=ip)
-    _enqueue_on_commit("follow_workspace", workspace.pk)
+    dispatch.follow(workspace.pk)
     workspace.refresh_from_db()
     return workspace
 
@@ -463,7 +456,7 @@ def delete_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip:
     if not claimed:
         raise ActionConflict(f"The workspace is already {Workspace.objects.get(pk=workspace.pk).status}.")
     audit.record(actor, "workspace.delete", role=role, target=f"workspace:{workspace.pk}", ip=ip)
-    _enqueue_on_commit("teardown_workspace", workspace.pk)
+    dispatch.teardown(workspace.pk)
     workspace.refresh_from_db()
     return workspace
 

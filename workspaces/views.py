@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Table
 from portal.audit import client_ip
-from portal.roles import current_role, role_required
+from portal import roles
+from portal.roles import acting_role, current_role, role_required
 from workspaces import notifications, queries, selection, services
 from workspaces.forms import LaunchForm, SubscriptionForm
 
@@ -99,7 +100,7 @@ def workspace_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required
 def launch(request: HttpRequest) -> HttpResponse:
-    role = current_role(request)
+    role = acting_role(request)
     names = [t.qualified_name for t in selection.selected_tables(request.session, role)]
     form = LaunchForm(request.POST or None, dataset_names=names)
     if request.method == "POST" and form.is_valid():
@@ -116,7 +117,7 @@ def launch(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Workspace {workspace.name} is being launched.")
             return redirect("workspaces:detail", pk=workspace.pk)
     return render(request, "workspaces/launch.html", {
-        "form": form, "may_launch": role is not None and role.persona in services.LAUNCH_PERSONAS,
+        "form": form, "may_launch": roles.may_launch(role),
     })
 
 
@@ -155,7 +156,7 @@ def subscriptions_page(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, initial={"endpoint": request.user.email, "protocol": "email"})
     if request.method == "POST" and form.is_valid():
         try:
-            notifications.subscribe(user=request.user, role=current_role(request), ip=client_ip(request),
+            notifications.subscribe(user=request.user, role=acting_role(request), ip=client_ip(request),
                                     **form.cleaned_data)
         except (services.WorkspaceError, notifications.SubscriptionError) as exc:
             form.add_error(None, str(exc))
@@ -183,7 +184,7 @@ def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required
 def subscribe_toggle(request: HttpRequest, table_id: int) -> HttpResponse:
     """The dataset page's button: subscribe the user's e-mail to the dataset, or drop those subscriptions."""
-    role = current_role(request)
+    role = acting_role(request)
     table = get_object_or_404(Table.objects.visible_to(role), pk=table_id)
     error = ""
     existing = queries.subscriptions_for(request.user).filter(dataset=table.qualified_name)

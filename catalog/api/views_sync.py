@@ -12,11 +12,12 @@ from rest_framework.response import Response
 
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
+from catalog.services.operations import SyncForbidden, start_sync
 from catalog.services.runs import SyncAlreadyRunning
-from catalog.services.sync import ensure_catalogs, request_sync
-from portal import audit
+from catalog.services.sync import ensure_catalogs
+from portal import audit, roles
 from portal.limits import SyncStartThrottle
-from portal.permissions import HasPersona
+from portal.permissions import role_may
 from portal.roles import current_role
 
 
@@ -48,8 +49,7 @@ class TriggerSerializer(serializers.Serializer):
 class SyncRunsView(ListAPIView):
     """GET: sync runs, newest first (``?catalog=<id>``, ``?status=``). POST: start a full sync (admins)."""
 
-    permission_classes = [HasPersona]
-    allowed_personas = ("steward",)
+    permission_classes = [role_may(roles.may_operate)]
     serializer_class = SyncRunSerializer
 
     def get_queryset(self) -> Any:
@@ -64,7 +64,7 @@ class SyncRunsView(ListAPIView):
 
     def post(self, request: Request) -> Response:
         role = current_role(request)
-        if role is None or not role.is_admin:
+        if not roles.may_start_sync(role):
             raise PermissionDenied("Only admins may start a sync.")
         throttle = SyncStartThrottle()
         if not throttle.allow_request(request, self):
@@ -79,19 +79,18 @@ class SyncRunsView(ListAPIView):
                                                                                               catalogs]}}, status=400)
             catalog = catalogs[0]
         try:
-            run = request_sync(catalog)
+            run = start_sync(catalog, user=request.user, role=role, ip=audit.client_ip(request))
+        except SyncForbidden as exc:
+            raise PermissionDenied(str(exc)) from None
         except SyncAlreadyRunning as exc:
             return Response({"error": str(exc), "run": SyncRunSerializer(exc.run).data}, status=status.HTTP_409_CONFLICT)
-        audit.record(request.user, "catalog.sync.start", role=role, target=str(catalog), details={"run": run.pk},
-                     ip=audit.client_ip(request))
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SyncRunView(RetrieveAPIView):
     """One sync run (poll it for progress: ``counts`` grow while ``status`` is running)."""
 
-    permission_classes = [HasPersona]
-    allowed_personas = ("steward",)
+    permission_classes = [role_may(roles.may_operate)]
     serializer_class = SyncRunSerializer
     queryset = SyncRun.objects.select_related("catalog")
 
@@ -100,14 +99,13 @@ class SyncRunConfirmView(GenericAPIView):
     """POST: an admin confirms the deletions a sync held back (status ``needs_confirm``); a new full sync
     allowed to delete starts (202, the new run). 409: the run is not waiting, or another sync is running."""
 
-    permission_classes = [HasPersona]
-    allowed_personas = ("steward",)
+    permission_classes = [role_may(roles.may_operate)]
     serializer_class = SyncRunSerializer
     queryset = SyncRun.objects.select_related("catalog")
 
     def post(self, request: Request, pk: int) -> Response:
         role = current_role(request)
-        if role is None or not role.is_admin:
+        if not roles.may_start_sync(role):
             raise PermissionDenied("Only admins may confirm deletions.")
         held = self.get_object()
         try:

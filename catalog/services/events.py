@@ -101,7 +101,7 @@ def change_event(database: str, tables: list[str] | None = None, *, type_of_chan
     """An event shaped as EventBridge delivers Glue changes (for local use, tests and the bench)."""
     region = region or settings.AWS_DEFAULT_REGION
     account_id = account_id or settings.AWS_ACCOUNT_ID
-    base = {"version": "0", "source": "aws.glue", "account": account_id, "region": region,
+    base: dict[str, Any] = {"version": "0", "source": "aws.glue", "account": account_id, "region": region,
             "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": []}
     if tables and len(tables) == 1 and type_of_change not in ("CreateTable", "DeleteTable", "BatchDeleteTable"):
         return {**base, "detail-type": TABLE_CHANGE,

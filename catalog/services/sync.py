@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from catalog import signals
+from catalog import dispatch, signals
 from catalog.models import Database, GlueCatalog, SyncRun, Table
 from catalog.services import guard, mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
@@ -521,14 +521,11 @@ def request_sync(catalog: GlueCatalog, *, allow_deletes: bool = False, confirmed
     Raises SyncAlreadyRunning at once when another sync of the catalog is running,
     so the caller can answer right away (409) instead of queueing a duplicate.
     """
-    from catalog.tasks import sync_catalog_task
-
     run = claim_run(catalog, SyncRun.Kind.FULL)
     if confirmed_run is not None:
         run.warnings = [f"The deletions held back by run #{confirmed_run} were confirmed by an admin."]
         SyncRun.objects.filter(pk=run.pk).update(warnings=run.warnings)
-    transaction.on_commit(lambda: sync_catalog_task.delay(catalog.pk, full=True, run_id=run.pk,
-                                                          allow_deletes=allow_deletes))
+    dispatch.run_full_sync(catalog.pk, run.pk, allow_deletes=allow_deletes)
     return run
 
 

@@ -62,7 +62,7 @@ class GlueSourceConfig(BaseModel):
 
     account_id: str = Field(description="AWS account id that owns the catalog (Glue CatalogId).")
     region: str = Field(description="AWS region of the catalog, e.g. eu-central-1.")
-    page_size: int = Field(100, ge=1, le=1000, description="Items per Glue API page (Glue allows up to 100 tables).")
+    page_size: int = Field(default=100, ge=1, le=1000, description="Items per Glue API page (Glue allows up to 100 tables).")
 
 
 class ColumnRecord(NamedTuple):

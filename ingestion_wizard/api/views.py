@@ -17,8 +17,9 @@ from ingestion_wizard import services
 from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
-from portal.permissions import HasPersona
-from portal.roles import current_role
+from portal import roles
+from portal.permissions import role_may
+from portal.roles import acting_role, current_role
 
 
 # Pipelines, steps and runs are plain dicts (ingestion_wizard.api.serializers): described as objects.
@@ -40,8 +41,7 @@ def _error(exc: services.IngestionError) -> Response:
 
 
 class PipelineAPIView(APIView):
-    permission_classes = [HasPersona]
-    allowed_personas = ("provider",)
+    permission_classes = [role_may(roles.may_provide)]
 
     def pipelines(self, request: Request) -> Any:
         return Pipeline.objects.for_role(current_role(request))
@@ -68,7 +68,7 @@ class PipelineListView(PipelineAPIView):
         except ValidationError as exc:
             return Response({"error": "Invalid input.", "detail": pydantic_errors(exc)}, status=400)
         try:
-            pipeline = services.create_pipeline(spec, user=request.user, role=current_role(request))
+            pipeline = services.create_pipeline(spec, user=request.user, role=acting_role(request))
         except services.IngestionError as exc:
             return _error(exc)
         return Response({"id": pipeline.pk, "status": pipeline.status}, status=status.HTTP_201_CREATED)

@@ -10,6 +10,7 @@ import pytest
 
 from ingestion_wizard import services
 from ingestion_wizard.models import Pipeline, ProvisioningStep
+from ingestion_wizard.tests.sources import SOURCE_DB
 from portal import aws
 from portal.testing.personas import login_persona
 
@@ -95,7 +96,7 @@ def test_run_now_loads_the_table_into_parquet_partitioned_by_load_date(
     from lineage.models import Edge
 
     edge = Edge.objects.select_related("source", "target").get(target__name="table/finance_orders_raw/orders")
-    assert (edge.source.namespace, edge.source.name) == ("postgres://127.0.0.1:5432", "dh_ingestion_src.sales.orders")
+    assert (edge.source.namespace, edge.source.name) == ("postgres://127.0.0.1:5432", f"{SOURCE_DB}.sales.orders")
     assert edge.target.namespace == "arn:aws:glue:eu-central-1:123456789012"
     log = provider.get(f"/api/v1/pipelines/{pid}/runs/{run['id']}").json()["log"]
     assert "lineage: done" in log and "new-data notification: done" in log and "Warning" not in log

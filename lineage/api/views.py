@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 import zlib
 from typing import Any
@@ -21,8 +20,9 @@ from lineage.access import WriteRefused
 from lineage.events import EventInvalid
 from lineage.graph import DIRECTIONS
 from lineage.naming import MAX_NODE_CHARS
+from portal import roles
 from portal.limits import loads_bounded
-from portal.permissions import HasPersona
+from portal.permissions import role_may
 from portal.roles import current_role
 
 
@@ -77,8 +77,7 @@ def read_event_body(request: HttpRequest, limit: int) -> bytes | Response:
 class LineageIntakeView(APIView):
     """POST one OpenLineage RunEvent, DatasetEvent or JobEvent (as Marquez's /api/v1/lineage)."""
 
-    permission_classes = [HasPersona]
-    allowed_personas = ("provider",)
+    permission_classes = [role_may(roles.may_provide)]
     parser_classes = [_RawBody]  # the body is read here, bounded, before any parsing
 
     @extend_schema(
@@ -102,9 +101,9 @@ class LineageIntakeView(APIView):
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _error(400, f"body: invalid JSON ({str(exc)[:200]})", field="body")
         role = current_role(request)
-        hub = role.hub if role is not None and role.persona == "provider" and role.hub else ""
         try:
-            result = services.ingest_event(event, user=request.user, hub=hub, role=role, defer_big=True)
+            result = services.ingest_event(event, user=request.user, hub=roles.provided_hub(role), role=role,
+                                           defer_big=True)
         except EventInvalid as exc:
             return _error(400, str(exc), field=exc.field, message=exc.message)
         except WriteRefused as exc:

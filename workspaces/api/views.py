@@ -12,8 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.audit import client_ip
-from portal.permissions import HasPersona
-from portal.roles import current_role
+from portal import roles
+from portal.permissions import role_may
+from portal.roles import acting_role, current_role
 from workspaces import notifications, queries, services
 from workspaces.api.serializers import (
     NotificationSerializer,
@@ -40,9 +41,8 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """Workspaces of the caller (all of them for admins); launching needs a consumer role."""
 
     serializer_class = WorkspaceSerializer
-    permission_classes = [HasPersona]
+    permission_classes = [role_may(roles.may_launch)]
     lookup_value_regex = r"\d+"
-    allowed_personas = ("consumer",)
 
     def get_queryset(self) -> Any:
         return queries.workspaces_for(self.request.user, current_role(self.request))
@@ -55,7 +55,7 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         payload = WorkspaceCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            workspace = services.launch_workspace(owner=request.user, role=current_role(request), ip=_ip(request),
+            workspace = services.launch_workspace(owner=request.user, role=acting_role(request), ip=_ip(request),
                                                   **payload.validated_data)
         except services.WorkspaceError as exc:
             return _error(exc)
@@ -114,7 +114,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         payload = SubscriptionCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            subscription = notifications.subscribe(user=request.user, role=current_role(request), ip=_ip(request),
+            subscription = notifications.subscribe(user=request.user, role=acting_role(request), ip=_ip(request),
                                                    **payload.validated_data)
         except (services.WorkspaceError, notifications.SubscriptionError) as exc:
             return _error(exc)

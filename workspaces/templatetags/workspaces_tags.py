@@ -6,9 +6,9 @@ from typing import Any
 
 from django import template
 
+from portal import roles
 from portal.roles import current_role
 from workspaces import selection
-from workspaces.services import LAUNCH_PERSONAS
 
 register = template.Library()
 
@@ -40,7 +40,7 @@ def is_selected(context: Any, table: Any) -> bool:
 def may_launch(context: Any) -> bool:
     request = _request(context)
     role = current_role(request) if request is not None else None
-    return role is not None and role.persona in LAUNCH_PERSONAS
+    return roles.may_launch(role)
 
 
 @register.simple_tag(takes_context=True)
