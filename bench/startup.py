@@ -60,6 +60,22 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def cpu_seconds(pids: set[int], root: int) -> float:
+    """CPU (user + system) used so far by ``root``, its reaped children and the live ``pids``: a
+    figure the machine's other load does not inflate, unlike wall-clock time."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in {root, *pids}:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if pid == root or pid in pids:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime (children it waited for)
+    return total / tick
+
+
 def alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -78,6 +94,7 @@ class Run:
         self.url = ""
         self.lines: list[str] = []
         self.pids: set[int] = set()
+        self.cpu = 0.0
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -98,6 +115,7 @@ class Run:
                     with urllib.request.urlopen(self.url, timeout=5) as response:
                         if response.status == 200:
                             self.pids |= descendants(self.process.pid)
+                            self.cpu = cpu_seconds(self.pids, self.process.pid)
                             return time.monotonic() - self.started
                 except (urllib.error.URLError, OSError):
                     pass
@@ -147,14 +165,16 @@ def main() -> None:
 
         run = Run(checkout, data_dir, args.databases)
         cold = run.first_page(timeout=3600 if args.cold_venv else 900)
-        print(f"cold first bin/run to first page: {cold:.1f} s ({what})", flush=True)
+        print(f"cold first bin/run to first page: {cold:.1f} s ({what}; {run.cpu:.0f} CPU s)", flush=True)
         stop = run.ctrl_c()
         print(f"Ctrl-C to all stopped: {stop:.1f} s ({len(run.pids)} processes)", flush=True)
 
         run = Run(checkout, data_dir, args.databases)
         warm = run.first_page(timeout=600)
         verdict = "met" if warm < 20 else "MISSED"
-        print(f"warm start to first page: {warm:.1f} s (target < 20 s: {verdict})", flush=True)
+        print(f"warm start to first page: {warm:.1f} s (target < 20 s: {verdict}; {run.cpu:.0f} CPU s)", flush=True)
+        print(f"machine load while measuring: {os.getloadavg()[0]:.1f} (1-minute average, {os.cpu_count()} cores)",
+              flush=True)
         stop = run.ctrl_c()
         print(f"Ctrl-C to all stopped: {stop:.1f} s ({len(run.pids)} processes)", flush=True)
 

@@ -116,7 +116,7 @@ class Child:
 
 
 class Supervisor:
-    """Starts children in their own process groups and stops them all (reverse order) on ``stop_all``."""
+    """Starts children in their own process groups and stops them all (in ``STOP_ORDER``) on ``stop_all``."""
 
     def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
         self.log_dir = log_dir
