@@ -166,3 +166,18 @@ def test_the_documented_production_server_serves_the_home_page(tmp_path: Path) -
     assert "gthread" in output or "Booting worker" in output, output
     access_log = (tmp_path / "logs" / "access.log").read_text()
     assert "GET / HTTP/1.1\" 200" in access_log
+
+
+def test_without_a_server_on_5432_the_test_session_gets_the_embedded_one(tmp_path: Path, monkeypatch) -> None:
+    """What ``portal.testing.env`` does when nothing answers on 127.0.0.1:5432 (here one does, so the
+    fallback is called directly): an embedded server whose URL pytest-django can create databases on."""
+    from portal.testing import env
+
+    monkeypatch.setenv("PORTAL_TEST_DATA_DIR", str(tmp_path))
+    url = env._embedded_database_url()  # stopped at exit, as in a real session
+    assert url.endswith("/datahub")
+    with psycopg.connect(url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres",
+                         autocommit=True) as conn:
+        conn.execute("CREATE DATABASE test_fallback")
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'test_fallback'").fetchone() == (1,)
+    assert (tmp_path / "postgres" / "PG_VERSION").exists()
