@@ -72,7 +72,8 @@ def _log_in(url: str, username: str, password: str = "datahub-demo") -> requests
     return browser
 
 
-def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(data_folder: Path) -> None:
+    tmp_path = data_folder  # see the fixture: the embedded PostgreSQL's user must reach it
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(PORTAL_DATA_DIR=str(tmp_path / "var"), PORT="0", PORTAL_EMBEDDED="1", PYTHONUNBUFFERED="1")
     run = subprocess.Popen(
@@ -402,8 +403,9 @@ def _create_token(page: Any, watch: Watch, url: str, name: str) -> None:
 
 
 @pytest.mark.browser
-def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_restarts(tmp_path: Path, chromium) -> None:
-    data_dir = tmp_path / "var"
+def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_restarts(data_folder: Path,
+                                                                                   chromium) -> None:
+    data_dir = data_folder / "var"
     view = next(t for t in plan_lake(3, 3, 42).tables if t.is_view).qualified_name
     first = Run.start(data_dir)
     # What the walk met is asserted last, so one run also checks the stop and the restart.
