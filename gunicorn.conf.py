@@ -24,6 +24,9 @@ chdir = str(_base_dir)
 # default answers on loopback only, as bin/run does.
 bind = os.environ.get("WEB_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 8000}"
 worker_class = "gthread"
+# Import the portal once in the master and fork the workers from it: they boot at once and share
+# the imported code's memory (nothing opens a connection at import time).
+preload_app = True
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # A request that takes longer than this is a bug or a stuck backend: the worker is recycled.

@@ -97,6 +97,10 @@ def _die_with_parent() -> None:
 # ERROR tracebacks), the database last. Unknown names stop with the services.
 STOP_ORDER = {"web": 0, "celery-beat": 1, "celery-worker": 2, "postgres": 4}
 SERVICES_TIER = 3
+# Seconds each tier gets before SIGKILL. The worker's warm shutdown waits for running tasks; one
+# killed here runs again at the next start (tasks are acknowledged late). PostgreSQL's shutdown
+# checkpoint must never be cut short.
+STOP_GRACE = {0: 10.0, 1: 5.0, 2: 10.0, SERVICES_TIER: 5.0, 4: 60.0}
 
 
 @dataclass
@@ -112,7 +116,7 @@ class Child:
 
 
 class Supervisor:
-    """Starts children in their own process groups and stops them all (reverse order) on ``stop_all``."""
+    """Starts children in their own process groups and stops them all (in ``STOP_ORDER``) on ``stop_all``."""
 
     def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
         self.log_dir = log_dir
@@ -142,9 +146,10 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [c.process.pid for c in self.children]
 
-    def stop_all(self, grace: float = 15.0) -> None:
+    def stop_all(self, grace: float | None = None) -> None:
         """Stop the children tier by tier in ``STOP_ORDER`` (each tier gone before the next is
-        signalled), with each child's stop signal; SIGKILL a tier's leftovers after ``grace``."""
+        signalled), with each child's stop signal; SIGKILL a tier's leftovers after its
+        ``STOP_GRACE`` (or ``grace`` when given)."""
         tiers: dict[int, list[Child]] = {}
         for child in self.children:
             tiers.setdefault(STOP_ORDER.get(child.name, SERVICES_TIER), []).append(child)
@@ -152,7 +157,7 @@ class Supervisor:
             members = tiers[rank]
             for child in members:
                 _signal_group(child.process, child.stop_signal)
-            deadline = time.monotonic() + grace
+            deadline = time.monotonic() + (grace if grace is not None else STOP_GRACE.get(rank, 10.0))
             for child in members:
                 try:
                     child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -239,6 +244,13 @@ def await_osmem(child: Child, timeout: float = 60.0) -> str:
                 return str(message["url"])
         time.sleep(0.1)
     raise StartupError(f"osmem did not start; see {child.log_path}:\n{log_tail(child.log_path)}")
+
+
+def has_synced_catalog() -> bool:
+    """True when the database holds a catalog from a finished sync (a restart, not a first start)."""
+    from catalog.models import SyncRun
+
+    return SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).exists()
 
 
 def fail_interrupted_syncs() -> int:

@@ -69,9 +69,9 @@ def database_settings(data_dir: Path, name: str = DATABASE_NAME) -> dict[str, An
             "TIME_ZONE": None, "TEST": {}}
 
 
-def database_url(data_dir: Path, name: str = DATABASE_NAME) -> str:
+def database_url(data_dir: Path, name: str = DATABASE_NAME, port: int = PORT) -> str:
     """The same server as a ``DATABASE_URL`` (host = the socket folder, percent-encoded)."""
-    return f"postgres://{SUPERUSER}@{quote(str(socket_dir(data_dir)), safe='')}:{PORT}/{name}"
+    return f"postgres://{SUPERUSER}@{quote(str(socket_dir(data_dir)), safe='')}:{port}/{name}"
 
 
 def _os_user() -> tuple[int, int] | None:
@@ -133,11 +133,13 @@ def prepare(data_dir: Path) -> tuple[int, int] | None:
     return owner
 
 
-def server_argv(data_dir: Path) -> list[str]:
-    """The postgres command line: socket only (``listen_addresses=''``), logs to stderr (our log file),
+def server_argv(data_dir: Path, tcp_port: int | None = None) -> list[str]:
+    """The postgres command line: socket only (``listen_addresses=''``) unless ``tcp_port`` is given
+    (then also 127.0.0.1 on that port, for clients that only speak TCP); logs to stderr (our log file),
     settings sized for one machine shared with the portal's other processes."""
     return [str(bin_dir() / "postgres"), "-D", str(cluster_dir(data_dir)), "-k", str(socket_dir(data_dir)),
-            "-p", str(PORT), "-c", "listen_addresses=", "-c", "max_connections=100",
+            "-p", str(tcp_port or PORT), "-c", f"listen_addresses={'127.0.0.1' if tcp_port else ''}",
+            "-c", "max_connections=100",
             "-c", "shared_buffers=128MB", "-c", "logging_collector=off", "-c", "log_min_messages=warning"]
 
 
@@ -147,7 +149,7 @@ def popen_kwargs(owner: tuple[int, int] | None) -> dict[str, Any]:
     return {"user": owner[0], "group": owner[1], "extra_groups": []}
 
 
-def wait_ready(data_dir: Path, timeout: float = 30.0, alive: Any = lambda: True) -> None:
+def wait_ready(data_dir: Path, timeout: float = 30.0, alive: Any = lambda: True, port: int = PORT) -> None:
     """Block until the server accepts connections, then create the portal's database if missing.
     Raises LocalPostgresError on timeout or when ``alive()`` turns False (the server exited)."""
     import psycopg
@@ -156,7 +158,7 @@ def wait_ready(data_dir: Path, timeout: float = 30.0, alive: Any = lambda: True)
     last: Exception | None = None
     while time.monotonic() < deadline and alive():
         try:
-            with psycopg.connect(host=str(socket_dir(data_dir)), port=PORT, user=SUPERUSER, dbname="postgres",
+            with psycopg.connect(host=str(socket_dir(data_dir)), port=port, user=SUPERUSER, dbname="postgres",
                                  autocommit=True, connect_timeout=2) as conn:
                 ensure_database(conn, DATABASE_NAME)
                 return
@@ -174,26 +176,28 @@ def ensure_database(conn: Any, name: str) -> None:
 
 class StandaloneServer:
     """An embedded server outside ``run_embedded`` (the test session's fallback, benches):
-    ``start()`` prepares and launches it, ``stop()`` shuts it down fast (SIGINT)."""
+    ``start()`` prepares and launches it, ``stop()`` shuts it down fast (SIGINT). With ``tcp_port``
+    it also listens on 127.0.0.1 at that port (test sources that connect over TCP)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tcp_port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.tcp_port = tcp_port
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> str:
         owner = prepare(self.data_dir)
         log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - the server owns it
-        self.process = subprocess.Popen(server_argv(self.data_dir), stdin=subprocess.DEVNULL, stdout=log,
+        self.process = subprocess.Popen(server_argv(self.data_dir, self.tcp_port), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         **popen_kwargs(owner))
         log.close()
         process = self.process
         try:
-            wait_ready(self.data_dir, timeout, lambda: process.poll() is None)
+            wait_ready(self.data_dir, timeout, lambda: process.poll() is None, port=self.tcp_port or PORT)
         except LocalPostgresError:
             self.stop()
             raise
-        return database_url(self.data_dir)
+        return database_url(self.data_dir, port=self.tcp_port or PORT)
 
     def stop(self) -> None:
         import signal

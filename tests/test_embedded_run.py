@@ -1,5 +1,8 @@
-"""``manage.py run_embedded`` end to end: it comes up on a fresh data folder, serves the catalog,
-and Ctrl-C leaves no process behind."""
+"""The embedded portal end to end. ``manage.py run_embedded`` comes up on a fresh data folder,
+serves the catalog, and Ctrl-C leaves no process behind; the newcomer's journey runs the README's
+own command (``bin/run``), walks every page as each demo account in Chromium, stops it with Ctrl-C
+and starts it again to find the data kept and the start faster. Real everything: bin/run starts
+its own PostgreSQL, moto, osmem, Celery and gunicorn."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -22,7 +28,7 @@ from catalog.demo_lake import plan_lake
 from catalog.services.events import DEFAULT_QUEUE_NAME, change_event
 
 STARTUP_TIMEOUT = 120
-# Point the run at nothing the test session uses: its own SQLite, broker, moto and osmem.
+# Point the run at nothing the test session uses: its own PostgreSQL, broker, moto and osmem.
 _DROPPED = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "AWS_ENDPOINT_URL", "OPENSEARCH_URL",
             "SECRET_KEY", "DEBUG", "SITE_URL")
 
@@ -66,7 +72,8 @@ def _log_in(url: str, username: str, password: str = "datahub-demo") -> requests
     return browser
 
 
-def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctrl_c(data_folder: Path) -> None:
+    tmp_path = data_folder  # see the fixture: the embedded PostgreSQL's user must reach it
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(PORTAL_DATA_DIR=str(tmp_path / "var"), PORT="0", PORTAL_EMBEDDED="1", PYTHONUNBUFFERED="1")
     run = subprocess.Popen(
@@ -193,3 +200,258 @@ def test_ensure_demo_users_puts_each_account_in_its_idp_style_groups(db) -> None
     groups = consumer.groups.values_list("name", flat=True)
     assert roles_from_groups(groups) == [Role("consumer", "finance"), Role("consumer", "marketing")]
     assert get_user_model().objects.get(username="admin").is_superuser
+
+
+# --- the newcomer's journey: bin/run, every demo account in Chromium, Ctrl-C, restart -----------
+# Fails on any 4xx/5xx the page did not ask for, any console error and any request off the
+# portal's origin (those are aborted before they leave: tests talk to loopback only).
+
+FIRST_START_TIMEOUT = 900  # bin/run checks the venv and the front-end libraries first
+NEXT_START_TIMEOUT = 300
+DEMO_ARGS = ["--demo-databases", "3", "--demo-tables-per-database", "3"]
+PASSWORD = "datahub-demo"
+_DROPPED_FOR_BIN_RUN = (*_DROPPED, "CACHE_URL", "PORTAL_EMBEDDED", "CATALOG_EVENTS_QUEUE_URL")
+
+
+@dataclass
+class Run:
+    """One ``bin/run`` in its own process group; ``pids`` collects every process it started."""
+
+    process: subprocess.Popen[str]
+    started: float
+    output: list[str] = field(default_factory=list)
+    pids: set[int] = field(default_factory=set)
+    url: str = ""
+    ready_after: float = 0.0
+
+    @classmethod
+    def start(cls, data_dir: Path) -> Run:
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_FOR_BIN_RUN}
+        env.update(PORTAL_DATA_DIR=str(data_dir), PORT="0", PYTHONUNBUFFERED="1")
+        process = subprocess.Popen(["bin/run", *DEMO_ARGS], cwd=settings.BASE_DIR, env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        run = cls(process, time.monotonic())
+        threading.Thread(target=run._read, daemon=True).start()
+        return run
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            found = re.search(r"running at (http://127\.0\.0\.1:\d+/)", line)
+            if found and not self.url:
+                self.ready_after = time.monotonic() - self.started
+                self.url = found.group(1)
+
+    def wait_url(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while not self.url and time.monotonic() < deadline and self.process.poll() is None:
+            self.pids |= _descendants(self.process.pid)
+            time.sleep(0.5)
+        assert self.url, "bin/run printed no URL:\n" + self.text
+        self.pids |= _descendants(self.process.pid)
+        return self.url
+
+    @property
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def ctrl_c(self) -> None:
+        """What a terminal's Ctrl-C does: SIGINT to the foreground process group."""
+        self.pids |= _descendants(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+
+
+class Watch:
+    """Everything a page did that a newcomer should never meet, per page visited."""
+
+    def __init__(self, page: Any, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+        self.where = ""
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"{self.where}: page error {error}"))
+        page.on("response", self._response)
+        page.route("**/*", self._route)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.problems.append(f"{self.where}: console error {message.text}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.problems.append(f"{self.where}: {response.status} {response.request.method} {response.url}")
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or url.startswith(self.origin):
+            route.continue_()
+            return
+        self.problems.append(f"{self.where}: request off the portal's origin: {url}")
+        route.abort()  # never let it leave the machine
+
+
+def _sign_in(page: Any, watch: Watch, url: str, username: str) -> None:
+    watch.where = f"{username} sign-in"
+    page.goto(f"{url}accounts/login/")
+    page.fill("#id_login", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.locator("#id_password").press("Enter")
+    page.wait_for_load_state("networkidle")
+    if "/roles/select/" in page.url:  # several roles (the consumer): take the first
+        page.locator("#role-choices form button").first.click()
+        page.wait_for_load_state("networkidle")
+    assert "/accounts/login/" not in page.url, f"{username} could not sign in"
+
+
+class _Step:
+    """A step of the walk: a failure is recorded with the page it happened on and the walk goes on,
+    so one run reports everything a newcomer would meet, not only the first thing."""
+
+    def __init__(self, watch: Watch, label: str) -> None:
+        self.watch, self.label = watch, label
+
+    def __enter__(self) -> None:
+        self.watch.where = self.label
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
+        if error is not None and isinstance(error, Exception):
+            self.watch.problems.append(f"{self.label}: {type(error).__name__}: {str(error).splitlines()[0]}")
+            return True
+        return False
+
+
+def _visit(page: Any, watch: Watch, url: str, path: str, label: str) -> None:
+    watch.where = label
+    response = page.goto(url + path.lstrip("/"))
+    assert response is not None and response.status == 200, f"{label}: {response and response.status} for {path}"
+    page.wait_for_load_state("networkidle")
+
+
+def _lineage_edges(page: Any) -> int:
+    page.wait_for_selector("[data-lineage][data-state=ready]", timeout=30_000)
+    return int(page.evaluate("window.lineageViews[window.lineageViews.length - 1].cy.edges().length"))
+
+
+def _walk(page: Any, watch: Watch, url: str, username: str, view: str) -> None:
+    _sign_in(page, watch, url, username)
+    # The nav: every link in the header, as the user sees them.
+    nav = page.eval_on_selector_all("nav .navbar-nav a.nav-link", "links => links.map(a => a.getAttribute('href'))")
+    assert nav, f"{username}: no nav links"
+    for href in dict.fromkeys(nav):
+        with _Step(watch, f"{username} nav {href}"):
+            _visit(page, watch, url, href, f"{username} nav {href}")
+
+    with _Step(watch, f"{username} home"):
+        _visit(page, watch, url, "/", f"{username} home")
+    with _Step(watch, f"{username} search"):
+        word = view.split(".")[1].split("_")[0]
+        _visit(page, watch, url, f"/search?q={word}", f"{username} search")
+        facets = page.locator("a.facet-option")
+        assert facets.count() >= 1, "no facet to choose"
+        watch.where = f"{username} search facet"
+        facets.first.click()
+        page.wait_for_load_state("networkidle")
+        assert page.url.startswith(f"{url}search"), page.url
+
+    with _Step(watch, f"{username} dataset"):
+        _visit(page, watch, url, f"/datasets/{view}", f"{username} dataset")
+    for tab in ("Schema", "Storage & query", "History", "Lineage", "Curation"):
+        with _Step(watch, f"{username} dataset tab {tab}"):
+            page.get_by_role("tab", name=re.compile(re.escape(tab))).click()
+            if tab == "Lineage":
+                assert _lineage_edges(page) >= 1, "the Lineage tab drew no edge"
+            page.wait_for_load_state("networkidle")
+
+    with _Step(watch, f"{username} lineage"):
+        _visit(page, watch, url, f"/lineage/?dataset={view}", f"{username} lineage")
+        assert _lineage_edges(page) >= 1, "the lineage view drew no edge"
+
+    if username in ("admin", "provider"):
+        with _Step(watch, f"{username} pipelines"):
+            _visit(page, watch, url, "/ingestion/", f"{username} pipelines")
+        with _Step(watch, f"{username} wizard"):
+            with page.expect_navigation():
+                page.get_by_role("button", name="Onboard a new source").click()
+            page.wait_for_load_state("networkidle")
+            assert "/ingestion/drafts/" in page.url, page.url
+            assert page.locator("main form").count() >= 1
+    pages = [("/workspaces/", "workspaces"), ("/workspaces/subscriptions/", "subscriptions"), ("/tokens/", "tokens")]
+    if username == "admin":
+        pages.append(("/audit/", "audit"))
+    for path, label in pages:
+        with _Step(watch, f"{username} {label}"):
+            _visit(page, watch, url, path, f"{username} {label}")
+    with _Step(watch, f"{username} API docs"):
+        _visit(page, watch, url, "/api/v1/docs", f"{username} API docs")
+        page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+
+
+def _create_token(page: Any, watch: Watch, url: str, name: str) -> None:
+    _visit(page, watch, url, "/tokens/", "token create")
+    page.fill("input[name=name]", name)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("[data-testid=token-secret]").count() == 1
+
+
+@pytest.mark.browser
+def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_restarts(data_folder: Path,
+                                                                                   chromium) -> None:
+    data_dir = data_folder / "var"
+    view = next(t for t in plan_lake(3, 3, 42).tables if t.is_view).qualified_name
+    first = Run.start(data_dir)
+    # What the walk met is asserted last, so one run also checks the stop and the restart.
+    problems: list[str] = []
+    try:
+        url = first.wait_url(FIRST_START_TIMEOUT)
+        origin = url.rstrip("/")
+        assert urlsplit(url).hostname == "127.0.0.1"
+        for username in ("admin", "steward", "provider", "consumer"):
+            context = chromium.new_context(viewport={"width": 1440, "height": 900})
+            context.set_default_timeout(20_000)
+            page = context.new_page()
+            watch = Watch(page, origin)
+            try:
+                _walk(page, watch, url, username, view)
+                if username == "consumer":
+                    _create_token(page, watch, url, "kept across restarts")
+            finally:
+                problems += watch.problems
+                context.close()
+    finally:
+        first.ctrl_c()
+    time.sleep(0.5)
+    assert first.process.returncode == 0, first.text
+    assert [pid for pid in first.pids if _alive(pid)] == [], first.text
+    assert len(first.pids) >= 6, first.pids  # postgres, moto, osmem, web, worker, beat (and their children)
+    logs = data_dir / "logs"
+    for name in ("celery-worker.log", "celery-beat.log", "web.log"):
+        text = (logs / name).read_text()
+        assert "Traceback" not in text and " ERROR" not in text and "ERROR/" not in text, f"{name}:\n{text[-3000:]}"
+
+    second = Run.start(data_dir)
+    try:
+        url = second.wait_url(NEXT_START_TIMEOUT)
+        assert "initdb" not in second.text
+        context = chromium.new_context()
+        page = context.new_page()
+        watch = Watch(page, url.rstrip("/"))
+        _sign_in(page, watch, url, "consumer")
+        _visit(page, watch, url, "/tokens/", "tokens after restart")
+        assert page.get_by_text("kept across restarts").count() >= 1, "the token did not survive the restart"
+        context.close()
+        problems += watch.problems
+    finally:
+        second.ctrl_c()
+    assert second.process.returncode == 0, second.text
+    assert [pid for pid in second.pids if _alive(pid)] == []
+    assert second.ready_after < first.ready_after, (first.ready_after, second.ready_after)
+    assert problems == [], "\n".join(problems)

@@ -53,7 +53,8 @@ def test_the_socket_folder_stays_short_enough_for_a_unix_socket_name(tmp_path: P
     assert folder != local_postgres.socket_dir(tmp_path / ("d" * 60) / ("f" * 60))
 
 
-def test_the_embedded_server_keeps_its_data_between_starts(tmp_path: Path) -> None:
+def test_the_embedded_server_keeps_its_data_between_starts(data_folder: Path) -> None:
+    tmp_path = data_folder
     server = local_postgres.StandaloneServer(tmp_path)
     url = server.start()
     try:
@@ -166,3 +167,26 @@ def test_the_documented_production_server_serves_the_home_page(tmp_path: Path) -
     assert "gthread" in output or "Booting worker" in output, output
     access_log = (tmp_path / "logs" / "access.log").read_text()
     assert "GET / HTTP/1.1\" 200" in access_log
+
+
+def test_without_a_server_on_5432_the_test_session_gets_the_embedded_one(data_folder: Path, monkeypatch) -> None:
+    """What ``portal.testing.env`` does when nothing answers on 127.0.0.1:5432 (here one does, so the
+    fallback is called directly): an embedded server whose URL pytest-django can create databases on."""
+    from portal.testing import env
+
+    tmp_path = data_folder
+    monkeypatch.setenv("PORTAL_TEST_DATA_DIR", str(tmp_path))
+    # Set here so the call leaves this session's ingestion source where it is (restored after).
+    monkeypatch.setenv("INGESTION_TEST_PG_HOST", "127.0.0.1")
+    monkeypatch.setenv("INGESTION_TEST_PG_PORT", "5432")
+    url = env._embedded_database_url()  # stopped at exit, as in a real session
+    assert url.endswith("/datahub")
+    with psycopg.connect(url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres",
+                         autocommit=True) as conn:
+        conn.execute("CREATE DATABASE test_fallback")
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'test_fallback'").fetchone() == (1,)
+    assert (tmp_path / "postgres" / "PG_VERSION").exists()
+    # The ingestion tests' PostgreSQL source reaches the same server over loopback TCP.
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)

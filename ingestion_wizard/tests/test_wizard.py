@@ -131,13 +131,18 @@ def test_test_connection_reports_the_server_version(provider, mysql_source, aws_
     assert "Connected: 10." in response.content.decode() and "MariaDB" in response.content.decode()
 
 
-def test_the_cron_preview_reads_the_expression_aloud():
+def test_the_cron_preview_reads_the_expression_aloud(provider):
+    page = provider.get("/ingestion/cron-preview/", {"schedule-cron": "0 6 * * 1-5"}).content.decode()
+    assert "At 06:00, Monday through Friday (UTC)" in page and page.count(":00") >= 5
+    page = provider.get("/ingestion/cron-preview/", {"schedule-cron": "0 6 *"}).content.decode()
+    assert "Cron must have five fields" in page
+
+
+def test_the_cron_preview_is_for_signed_in_users_only():
     from django.test import Client
 
-    page = Client().get("/ingestion/cron-preview/", {"schedule-cron": "0 6 * * 1-5"}).content.decode()
-    assert "At 06:00, Monday through Friday (UTC)" in page and page.count(":00") >= 5
-    page = Client().get("/ingestion/cron-preview/", {"schedule-cron": "0 6 *"}).content.decode()
-    assert "Cron must have five fields" in page
+    response = Client().get("/ingestion/cron-preview/", {"schedule-cron": "0 6 * * 1-5"})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_consumers_do_not_get_the_wizard(client):

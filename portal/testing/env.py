@@ -9,6 +9,8 @@ PostgreSQL: the server on 127.0.0.1:5432 when one answers; otherwise the same em
 server ``bin/run`` uses (``portal.local_postgres``), started here for the session with its
 cluster under ``var/test-postgres`` (kept, so later sessions start in a fraction of a second)
 and stopped when the session ends. So the suite needs no PostgreSQL package on the machine.
+It also listens on a free loopback port, given to the ingestion tests' PostgreSQL source
+(``INGESTION_TEST_PG_HOST``/``_PORT``), which connects over TCP as a provider's database would.
 """
 
 import atexit
@@ -65,8 +67,13 @@ def _embedded_database_url() -> str:
 
     data_dir = Path(os.environ.get("PORTAL_TEST_DATA_DIR") or Path(__file__).resolve().parents[2] / "var" / "test-postgres")
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = StandaloneServer(data_dir)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        tcp_port = probe.getsockname()[1]
+    server = StandaloneServer(data_dir, tcp_port=tcp_port)
     url = server.start()
+    os.environ.setdefault("INGESTION_TEST_PG_HOST", "127.0.0.1")
+    os.environ.setdefault("INGESTION_TEST_PG_PORT", str(tcp_port))
     atexit.register(server.stop)
     # pytest-django creates "test_<name>" next to it; the name itself must exist for the first connection.
     return url.rsplit("/", 1)[0] + "/datahub"

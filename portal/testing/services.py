@@ -75,3 +75,18 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
     app.control.purge()
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
+
+
+@pytest.fixture
+def data_folder() -> Iterator[object]:
+    """A fresh folder for an embedded PostgreSQL's data (``PORTAL_DATA_DIR``), outside pytest's
+    ``tmp_path``: under root the server runs as another OS user, which must pass through every
+    folder above its data, and pytest resets its own base folder to 0700 whenever a session
+    starts (so another session starting meanwhile would lock the server out)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="portal-data-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

@@ -40,6 +40,19 @@ def _warm_lineage_kernels() -> None:
         print(f"Lineage walks not compiled ahead ({error}); the first lineage question compiles them.", file=sys.stderr)
 
 
+def _migrate(out: io.StringIO) -> None:
+    """``migrate`` when a migration is pending; a restart with none skips its checks and post-migrate
+    work (seconds of a warm start)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        out.write("up to date (kept from the last run)\n")
+        return
+    call_command("migrate", interactive=False, verbosity=0, stdout=out)
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -116,43 +129,30 @@ class Command(BaseCommand):
         started = time.monotonic()
         own_moto = not os.environ.get("AWS_ENDPOINT_URL")
         own_search = not os.environ.get("OPENSEARCH_URL")
-        # The compiled lineage walks go into their disk cache meanwhile (seconds, once per machine),
-        # so the web server's first lineage question does not wait for the compiler.
-        threading.Thread(target=_warm_lineage_kernels, name="lineage-kernels", daemon=True).start()
         data_dir = Path(settings.DATA_DIR)
         postgres = embedded.spawn_postgres(supervisor, data_dir) if settings.EMBEDDED_DATABASE else None
-        # moto and osmem come up while PostgreSQL starts and the database migrates.
+        # moto and osmem come up while PostgreSQL starts and the database migrates. Their URLs follow
+        # from the ports chosen here, so every child's environment is complete before it starts.
         moto_port = embedded.free_port()
         moto = embedded.spawn_moto(supervisor, moto_port) if own_moto else None
-        osmem = embedded.spawn_osmem(supervisor, embedded.choose_port(9200)) if own_search else None
-        if postgres is not None:
-            embedded.await_postgres(postgres, data_dir)
-            self.say(f"PostgreSQL: the portal's own server, data in {data_dir / 'postgres'}")
-        else:
-            self.say("PostgreSQL: DATABASE_URL from the environment")
-        self._setup_step("Database", lambda out: call_command("migrate", interactive=False, verbosity=0,
-                                                              stdout=out))
+        search_port = embedded.choose_port(9200)
+        osmem = embedded.spawn_osmem(supervisor, search_port) if own_search else None
         if moto is not None:
-            aws_url = embedded.await_moto(moto, moto_port)
+            aws_url = f"http://127.0.0.1:{moto_port}"
             self._export(env, "AWS_ENDPOINT_URL", aws_url)
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
                 self._export(env, name, "embedded")  # moto accepts any credentials
             env.pop("AWS_PROFILE", None)
             os.environ.pop("AWS_PROFILE", None)
             settings.AWS_ENDPOINT_URL = aws_url
-            self.say(f"AWS:        local moto server on port {moto_port} (in memory)")
-        else:
-            self.say("AWS:        AWS_ENDPOINT_URL from the environment")
         if osmem is not None:
-            search_url = embedded.await_osmem(osmem)
+            search_url = f"http://127.0.0.1:{search_port}"
             self._export(env, "OPENSEARCH_URL", search_url)
             settings.OPENSEARCH_URL = search_url
-            self.say(f"OpenSearch: osmem at {search_url} (in memory)".replace("http://", ""))
-        else:
-            self.say("OpenSearch: OPENSEARCH_URL from the environment")
 
-        # The web server starts while the lake is seeded and synced (it only reads); the worker
-        # and beat after the first sync, so a scheduled sync cannot race the inline one.
+        # The web server boots (imports the portal: the longest part of a warm start) while the
+        # database starts and migrates and the lake is seeded and synced; it only reads, and nobody
+        # knows its URL before it is printed.
         port = embedded.choose_port(options["port"] if options["port"] is not None else self._port_from_env())
         url = f"http://127.0.0.1:{port}/"
         if "SITE_URL" not in os.environ:
@@ -160,31 +160,78 @@ class Command(BaseCommand):
         # The production server with the production config (gunicorn.conf.py); only the bind differs.
         web = supervisor.spawn("web", [sys.executable, "-m", "gunicorn", "-c", str(Path(settings.BASE_DIR) / "gunicorn.conf.py"),
                                        "--bind", f"127.0.0.1:{port}"], cwd=settings.BASE_DIR)
-        if own_moto and not options["no_seed"]:
-            # moto keeps nothing across restarts: seed on every start (idempotent, a few seconds).
-            self._setup_step("Demo lake", lambda out: call_command(
-                "seed_demo_lake", "--databases", str(options["demo_databases"]),
-                *(["--tables-per-database", str(options["demo_tables_per_database"])]
-                  if options["demo_tables_per_database"] else []), stdout=out))
+
+        if postgres is not None:
+            embedded.await_postgres(postgres, data_dir)
+            self.say(f"PostgreSQL: the portal's own server, data in {data_dir / 'postgres'}")
+        else:
+            self.say("PostgreSQL: DATABASE_URL from the environment")
+        self._setup_step("Database", _migrate)
+        if moto is not None:
+            embedded.await_moto(moto, moto_port)
+            self.say(f"AWS:        local moto server on port {moto_port} (in memory)")
+        else:
+            self.say("AWS:        AWS_ENDPOINT_URL from the environment")
+        if osmem is not None:
+            ready_url = embedded.await_osmem(osmem)
+            if ready_url.rstrip("/") != search_url:
+                raise embedded.StartupError(f"osmem listens at {ready_url}, not at {search_url} as asked")
+            self.say(f"OpenSearch: osmem at {search_url} (in memory)".replace("http://", ""))
+        else:
+            self.say("OpenSearch: OPENSEARCH_URL from the environment")
+
+        seed = own_moto and not options["no_seed"]
+        # A warm start (the kept database already holds a synced catalog) serves that catalog at once:
+        # the search index is rebuilt from the database, the URL printed, and only then is the
+        # in-memory local AWS seeded again (same seed, same lake) and synced. A first start has
+        # nothing to serve before its first sync.
+        warm = seed and embedded.has_synced_catalog()
+        # The compiled lineage walks go into their disk cache meanwhile (seconds, once per machine),
+        # so the web server's first lineage question does not wait for the compiler. On a warm start
+        # the cache is there: loading it waits until the URL is out (two cores are busy enough).
+        kernels = threading.Thread(target=_warm_lineage_kernels, name="lineage-kernels", daemon=True)
+        if not warm:
+            kernels.start()
+        if seed and not warm:
+            self._seed_lake(options)
         password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
         users = embedded.ensure_demo_users(password)
         embedded.fail_interrupted_syncs()
-        self._optional_command("Catalog sync", "sync_catalog", "--full")
+        if not warm:
+            self._optional_command("Catalog sync", "sync_catalog", "--full")
         self._optional_command("Search index", "reindex")
+        if not embedded.wait_for_http(f"{url}healthz", 60, lambda: web.alive):
+            raise embedded.StartupError(f"the web server did not answer on port {port}; see {web.log_path}:\n"
+                                        f"{embedded.log_tail(web.log_path)}")
+        self._announce(url, users, password, env, started, supervisor.log_dir)
+        if warm:
+            kernels.start()
+            self.say("Re-seeding the local AWS (in memory, gone at every stop) while the kept catalog is served:")
+            self._seed_lake(options)
+            self._optional_command("Catalog sync", "sync_catalog", "--full")
         if own_moto and not os.environ.get("CATALOG_EVENTS_QUEUE_URL"):
             # The incremental path as in production: Glue change events on SQS, polled by the worker.
             from catalog.services.events import setup_event_queue
 
             self._export(env, "CATALOG_EVENTS_QUEUE_URL", setup_event_queue())
-
+        # The worker and beat only after the first sync, so a scheduled sync cannot race the inline one.
         supervisor.spawn("celery-worker", [sys.executable, "-m", "celery", "-A", "portal", "worker",
                                            "--loglevel=INFO", "--pool=threads", "--concurrency=4",
                                            "--hostname=embedded@%h"], cwd=settings.BASE_DIR)
         supervisor.spawn("celery-beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO"],
                          cwd=settings.BASE_DIR)
-        if not embedded.wait_for_http(f"{url}healthz", 60, lambda: web.alive):
-            raise embedded.StartupError(f"the web server did not answer on port {port}; see {web.log_path}:\n"
-                                        f"{embedded.log_tail(web.log_path)}")
+        if warm:
+            self.say(f"Local AWS ready again in {time.monotonic() - started:.0f} s; worker and beat started.")
+
+    def _seed_lake(self, options: dict[str, Any]) -> None:
+        # moto keeps nothing across restarts: seed on every start (idempotent, same seed, same lake).
+        self._setup_step("Demo lake", lambda out: call_command(
+            "seed_demo_lake", "--databases", str(options["demo_databases"]),
+            *(["--tables-per-database", str(options["demo_tables_per_database"])]
+              if options["demo_tables_per_database"] else []), stdout=out))
+
+    def _announce(self, url: str, users: list[tuple[str, tuple[str, ...]]], password: str, env: dict[str, str],
+                  started: float, log_dir: Path) -> None:
         if not (Path(settings.BASE_DIR) / "static" / "vendor").is_dir():
             self.say(self.style.WARNING("Front-end libraries missing: run bin/build-static (bin/run does)."))
         self.say("")
@@ -194,7 +241,7 @@ class Command(BaseCommand):
         self.say(f"Demo logins (password: {password}):")
         for username, groups in users:
             self.say(f"  {username:<9} {', '.join(groups)}")
-        self.say(f"Ready in {time.monotonic() - started:.0f} s. Logs: {supervisor.log_dir}. Press Ctrl-C to stop.")
+        self.say(f"Ready in {time.monotonic() - started:.0f} s. Logs: {log_dir}. Press Ctrl-C to stop.")
 
     @staticmethod
     def _port_from_env() -> int:
