@@ -22,6 +22,7 @@ from django.contrib.auth import logout
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # The grants version and sessions epoch a session was last checked against (see enforce_live_grants).
 GRANTS_SESSION_KEY = "portal_grants_version"
 EPOCH_SESSION_KEY = "portal_sessions_epoch"
+# Sent (after commit) with ``user_id`` whenever a user's grants may have changed; apps holding things made
+# in a role (workspaces, subscriptions) reconcile them: pause what a lost role holds, resume what returns.
+grants_changed = Signal()
+
 # What an SSO session keeps of its sign-in: provider, sub, ID token (logout hint), refresh token, last refresh.
 OIDC_SESSION_KEY = "portal_oidc"
 
@@ -110,6 +115,7 @@ def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
             UserGroups.objects.get_or_create(user_id=user_id, defaults={
                 "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
                 "sessions_epoch": int(end_sessions)})
+        transaction.on_commit(lambda: grants_changed.send(sender=UserGroups, user_id=user_id))
 
 
 def stamp_session(request: HttpRequest, user: Any) -> None:
