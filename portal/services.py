@@ -125,6 +125,24 @@ def stamp_session(request: HttpRequest, user: Any) -> None:
     request.session[EPOCH_SESSION_KEY] = epoch
 
 
+def start_session_grants(request: HttpRequest, user: Any) -> None:
+    """At every login (also the admin's and tests' force_login): a new session is not ended by earlier
+    back-channel logouts, and a role already in the session (the same user signing in again) is kept
+    only while granted. Stamps the session, so its first request costs no re-check."""
+    version, epoch = queries.grants_state(user)
+    session = request.session
+    session[EPOCH_SESSION_KEY] = epoch
+    selected = session.get(SESSION_KEY)
+    if selected:
+        try:
+            kept = find_role(queries.granted_roles(user), Role.from_dict(selected).key)
+        except (KeyError, ValueError, TypeError):
+            kept = None
+        if kept is None:
+            session.pop(SESSION_KEY, None)
+    session[GRANTS_SESSION_KEY] = version
+
+
 def enforce_live_grants(request: HttpRequest) -> None:
     """Called on every request of a signed-in session (portal.middleware.LiveGrantsMiddleware).
 
