@@ -26,6 +26,7 @@ from urllib.parse import quote, urlencode
 import jwt
 import requests
 from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.oauth2.client import OAuth2Client, OAuth2Error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
@@ -71,6 +72,16 @@ def discovery(server_url: str) -> dict[str, Any]:
     if config is None:
         config = _http_json(url)
         cache.set(key, config, DISCOVERY_CACHE_SECONDS)
+    return config
+
+
+def provider_config(server_url: str) -> dict[str, Any]:
+    """The discovery document of the configured issuer, refused unless its ``issuer`` is that issuer
+    (OIDC Discovery 4.3): tokens are then checked against the issuer the operator configured."""
+    config = discovery(server_url)
+    configured = server_url.split("/.well-known/")[0].rstrip("/")
+    if not isinstance(config.get("issuer"), str) or config["issuer"].rstrip("/") != configured:
+        raise OAuth2Error(f"The IdP's discovery document names issuer {config.get('issuer')!r}, not {configured!r}.")
     return config
 
 
@@ -226,7 +237,7 @@ class StrictOIDCAdapter(OpenIDConnectOAuth2Adapter):
     def openid_config(self) -> dict[str, Any]:
         if not hasattr(self, "_openid_config"):
             provider = self.get_provider()
-            config = dict(discovery(provider.server_url))
+            config = dict(provider_config(provider.app.settings["server_url"]))
             config.update(provider.app.settings.get("openid_configuration_overrides", {}))
             self._openid_config = config
         return self._openid_config
@@ -273,7 +284,10 @@ class StrictOIDCProvider(OpenIDConnectProvider):
         auth_params = dict(auth_params if auth_params is not None else self.get_auth_params())
         auth_params["nonce"] = nonce
         kwargs[STATE_NONCE_KEY] = nonce
-        return super().redirect(request, process, next_url, data, auth_params=auth_params, **kwargs)
+        try:
+            return super().redirect(request, process, next_url, data, auth_params=auth_params, **kwargs)
+        except OAuth2Error as exc:  # e.g. a discovery document naming another issuer
+            return render_authentication_error(request, self, exception=exc)
 
     def verify_token(self, request: HttpRequest, token: Any) -> Any:
         # Token-based sign-in (allauth headless) cannot carry our nonce: refused.

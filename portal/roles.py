@@ -254,6 +254,30 @@ def roles_from_groups(groups: Iterable[str], *, pattern: str | None = None, admi
     return roles
 
 
+def made_in_role_q(role: Role | None, field: str = "role_key") -> Q:
+    """What a user made in one role (subscriptions, the notifications they bring) is listed in that
+    role only — a token bound to one role never sees what its user made under another. Rows from
+    before roles were recorded (blank key) belong to every role of their user."""
+    if role is None:
+        return Q(pk__in=[])
+    return Q(**{field: role.key}) | Q(**{field: ""})
+
+
+def launched_in_role_q(role: Role | None, field: str = "role") -> Q:
+    """The same rule for workspaces, whose launch role is stored as ``Role.as_dict()``; admins see every
+    workspace (``WorkspaceQuerySet.visible_to``), so this narrows the other personas only."""
+    if role is None:
+        return Q(pk__in=[])
+    if role.is_admin:
+        return Q()
+    return Q(**{f"{field}__persona": role.persona, f"{field}__hub": role.hub})
+
+
+def role_lost(role_key: str, granted: Iterable[Role]) -> bool:
+    """True when what was made in ``role_key`` must stop: its user no longer holds that role."""
+    return bool(role_key) and all(r.key != role_key for r in granted)
+
+
 def find_role(roles: Iterable[Role], key: str) -> Role | None:
     """The role named ``key`` (``persona:hub`` or ``admin``) among ``roles``, or None."""
     return next((r for r in roles if r.key == key), None)

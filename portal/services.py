@@ -22,6 +22,7 @@ from django.contrib.auth import logout
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # The grants version and sessions epoch a session was last checked against (see enforce_live_grants).
 GRANTS_SESSION_KEY = "portal_grants_version"
 EPOCH_SESSION_KEY = "portal_sessions_epoch"
+# Sent (after commit) with ``user_id`` whenever a user's grants may have changed; apps holding things made
+# in a role (workspaces, subscriptions) reconcile them: pause what a lost role holds, resume what returns.
+grants_changed = Signal()
+
 # What an SSO session keeps of its sign-in: provider, sub, ID token (logout hint), refresh token, last refresh.
 OIDC_SESSION_KEY = "portal_oidc"
 
@@ -113,6 +118,7 @@ def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
             UserGroups.objects.get_or_create(user_id=user_id, defaults={
                 "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
                 "sessions_epoch": int(end_sessions)})
+        transaction.on_commit(lambda: grants_changed.send(sender=UserGroups, user_id=user_id))
 
 
 def stamp_session(request: HttpRequest, user: Any) -> None:
@@ -120,6 +126,24 @@ def stamp_session(request: HttpRequest, user: Any) -> None:
     version, epoch = queries.grants_state(user)
     request.session[GRANTS_SESSION_KEY] = version
     request.session[EPOCH_SESSION_KEY] = epoch
+
+
+def start_session_grants(request: HttpRequest, user: Any) -> None:
+    """At every login (also the admin's and tests' force_login): a new session is not ended by earlier
+    back-channel logouts, and a role already in the session (the same user signing in again) is kept
+    only while granted. Stamps the session, so its first request costs no re-check."""
+    version, epoch = queries.grants_state(user)
+    session = request.session
+    session[EPOCH_SESSION_KEY] = epoch
+    selected = session.get(SESSION_KEY)
+    if selected:
+        try:
+            kept = find_role(queries.granted_roles(user), Role.from_dict(selected).key)
+        except (KeyError, ValueError, TypeError):
+            kept = None
+        if kept is None:
+            session.pop(SESSION_KEY, None)
+    session[GRANTS_SESSION_KEY] = version
 
 
 def enforce_live_grants(request: HttpRequest) -> None:

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from allauth.account.signals import user_logged_in
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in as django_user_logged_in
 from django.contrib.auth.signals import user_logged_out
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_save
@@ -61,6 +62,12 @@ def refresh_roles_at_login(sender: Any, request: HttpRequest, user: Any, respons
         response["Location"] = "/roles/none/"
     elif SESSION_KEY not in request.session:
         response["Location"] = "/roles/select/?" + urlencode({"next": target})
+
+
+@receiver(django_user_logged_in, dispatch_uid="portal.stamp_new_session")
+def stamp_new_session(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        services.start_session_grants(request, user)
 
 
 @receiver(user_logged_out, dispatch_uid="portal.audit_logout")

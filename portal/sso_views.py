@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from allauth.account.views import LogoutView
 from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 class StrictCallbackView(OAuth2CallbackView):
     """allauth's callback, handing the login's stashed state (with its nonce) to the strict adapter."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except OAuth2Error as exc:  # raised before allauth's own try (discovery checks): a refusal, not a 500
+            return render_authentication_error(request, self.adapter.get_provider(), exception=exc)
 
     def _get_state(self, request: HttpRequest, provider: Any) -> Any:
         state, response = super()._get_state(request, provider)
@@ -86,7 +93,7 @@ def backchannel_logout(request: HttpRequest, provider_id: str) -> HttpResponse:
     except SocialApp.DoesNotExist:
         raise Http404 from None
     try:
-        config = oidc.discovery(app.settings["server_url"])
+        config = oidc.provider_config(app.settings["server_url"])
         claims = oidc.validate_jwt(token, issuer=config["issuer"], client_id=app.client_id,
                                    jwks_uri=config["jwks_uri"], logout=True)
     except oidc.TokenRefused as exc:

@@ -62,6 +62,9 @@ class Workspace(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, help_text="Last open or start; idle stop counts from here.")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set while the owner no longer holds the workspace's role: stopped, Lake Formation grants revoked
+    # (``grants`` keeps what to grant again); cleared when the role returns (workspaces.role_loss).
+    suspended_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceQuerySet.as_manager()
 
@@ -116,6 +119,11 @@ class Subscription(models.Model):
     topic_arn = models.CharField(max_length=2048)
     subscription_arn = models.CharField(max_length=2048, help_text="Or 'pending confirmation' for e-mail.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The role (Role.key) it was made in: listed in that role only, paused while the user lacks it.
+    # Blank for subscriptions made before roles were recorded (listed in every role of the user).
+    role_key = models.CharField(max_length=150, blank=True, default="", db_index=True)
+    # Set while paused (its role lost): the SNS subscription is removed, re-made on resume.
+    paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["dataset", "id"]
@@ -138,6 +146,8 @@ class Notification(models.Model):
     source = models.CharField(max_length=255, blank=True)
     message_id = models.CharField(max_length=255, blank=True, help_text="SNS MessageId; blank if publishing failed.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The role of the subscription that brought it (blank: before roles were recorded).
+    role_key = models.CharField(max_length=150, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]

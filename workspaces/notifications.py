@@ -91,11 +91,13 @@ def publish_new_data(qualified_name: str, *, partition: str | None = None, rows:
         )["MessageId"]
     except (ClientError, BotoCoreError):
         log.exception("Publishing new data in %s to SNS failed; the portal feed still gets it", qualified_name)
-    subscriber_ids = set(Subscription.objects.filter(dataset=qualified_name).values_list("user_id", flat=True))
+    # One feed row per subscriber and role the subscription was made in; paused subscriptions get none.
+    subscribers = set(Subscription.objects.filter(dataset=qualified_name, paused_at__isnull=True)
+                      .values_list("user_id", "role_key"))
     Notification.objects.bulk_create(
-        Notification(user_id=user_id, dataset=qualified_name, partition=partition or "", rows=rows, at=at,
-                     source=source, message_id=message_id)
-        for user_id in sorted(subscriber_ids)
+        Notification(user_id=user_id, role_key=role_key, dataset=qualified_name, partition=partition or "",
+                     rows=rows, at=at, source=source, message_id=message_id)
+        for user_id, role_key in sorted(subscribers)
     )
 
 
@@ -169,7 +171,7 @@ def subscribe(*, user: Any, role: Role, dataset: str, protocol: str, endpoint: s
         with transaction.atomic():
             subscription = Subscription.objects.create(
                 user=user, table=table, dataset=table.qualified_name, protocol=protocol, endpoint=endpoint,
-                topic_arn=topic_arn, subscription_arn=subscription_arn,
+                topic_arn=topic_arn, subscription_arn=subscription_arn, role_key=role.key,
             )
     except IntegrityError:
         raise SubscriptionError(f"{endpoint} is already subscribed to {table.qualified_name}.") from None

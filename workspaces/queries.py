@@ -7,13 +7,13 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from portal.roles import Role
+from portal.roles import Role, launched_in_role_q, made_in_role_q
 from workspaces.models import Notification, Subscription, Workspace
 
 
 def workspaces_for(user: Any, role: Role | None, include_deleted: bool = False) -> QuerySet[Workspace]:
-    """The workspaces this user may see in this role (own ones; all for admins)."""
-    qs = Workspace.objects.visible_to(user, role).select_related("owner")
+    """The workspaces this user may see in this role (own ones launched in it; all for admins)."""
+    qs = Workspace.objects.visible_to(user, role).filter(launched_in_role_q(role)).select_related("owner")
     return qs if include_deleted else qs.live()
 
 
@@ -25,20 +25,21 @@ def get_workspace(user: Any, role: Role | None, workspace_id: int) -> Workspace:
         raise Http404("No such workspace.") from None
 
 
-def subscriptions_for(user: Any) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(user=user)
+def subscriptions_for(user: Any, role: Role | None) -> QuerySet[Subscription]:
+    """The user's subscriptions made in this role (a token bound to one role sees no others)."""
+    return Subscription.objects.filter(made_in_role_q(role), user=user)
 
 
-def get_subscription(user: Any, subscription_id: int) -> Subscription:
+def get_subscription(user: Any, role: Role | None, subscription_id: int) -> Subscription:
     try:
-        return subscriptions_for(user).get(pk=subscription_id)
+        return subscriptions_for(user, role).get(pk=subscription_id)
     except Subscription.DoesNotExist:
         raise Http404("No such subscription.") from None
 
 
-def notification_feed(user: Any) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user)
+def notification_feed(user: Any, role: Role | None) -> QuerySet[Notification]:
+    return Notification.objects.filter(made_in_role_q(role), user=user)
 
 
-def subscribed_datasets(user: Any) -> set[str]:
-    return set(subscriptions_for(user).values_list("dataset", flat=True))
+def subscribed_datasets(user: Any, role: Role | None) -> set[str]:
+    return set(subscriptions_for(user, role).values_list("dataset", flat=True))

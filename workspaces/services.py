@@ -419,7 +419,12 @@ def stop_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip: s
 
 
 def start_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip: str | None = None) -> Workspace:
-    """Start a stopped notebook (the lifecycle script rewrites the datasets on start); counts as activity."""
+    """Start a stopped notebook (the lifecycle script rewrites the datasets on start); counts as activity.
+
+    A workspace suspended because its owner lost its role (workspaces.role_loss) cannot start.
+    """
+    if workspace.suspended_at is not None:
+        raise ActionConflict(workspace.status_reason or "The workspace is suspended: its role is no longer granted.")
     return _notebook_action(workspace, action="start", call_name="start_notebook_instance",
                             allowed=workspace.can_start, requirement="a stopped",
                             fields={"status": Status.PENDING, "status_reason": "", "last_activity_at": timezone.now()},
@@ -523,9 +528,8 @@ def _remove_the_rest(workspace: Workspace) -> None:
 
 
 def _grants_in_use(workspace: Workspace) -> set[tuple[str, str]]:
-    others = Workspace.objects.filter(role_arn=workspace.role_arn).exclude(pk=workspace.pk).exclude(
-        status__in=[Status.DELETING, Status.DELETED]
-    )
+    others = Workspace.objects.filter(role_arn=workspace.role_arn, suspended_at__isnull=True).exclude(
+        pk=workspace.pk).exclude(status__in=[Status.DELETING, Status.DELETED])
     return {(db, table) for grants in others.values_list("grants", flat=True) for db, table in grants}
 
 

@@ -76,3 +76,17 @@ def teardown_workspace(workspace_id: int, attempt: int = 0) -> str:
 @shared_task
 def stop_idle_workspaces() -> list[int]:
     return services.stop_idle_workspaces()
+
+
+@shared_task(bind=True, max_retries=MAX_TRANSIENT_RETRIES, acks_late=True)
+def reconcile_role_holdings(self, user_id: int) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    """Pause what a lost role holds, resume what a regained one holds (workspaces.role_loss)."""
+    from dataclasses import asdict
+
+    from workspaces import role_loss
+    from workspaces.notifications import SubscriptionUnavailable
+
+    try:
+        return asdict(role_loss.reconcile(user_id))
+    except (services.AwsUnavailable, SubscriptionUnavailable) as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries + 1))

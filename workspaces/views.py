@@ -163,16 +163,16 @@ def subscriptions_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Subscribed to {form.cleaned_data['dataset']}.")
             return redirect("workspaces:subscriptions")
-    feed = Paginator(queries.notification_feed(request.user), 25).get_page(request.GET.get("page"))
+    feed = Paginator(queries.notification_feed(request.user, current_role(request)), 25).get_page(request.GET.get("page"))
     return render(request, "workspaces/subscriptions.html", {
-        "form": form, "subscriptions": queries.subscriptions_for(request.user), "feed": feed,
+        "form": form, "subscriptions": queries.subscriptions_for(request.user, current_role(request)), "feed": feed,
     })
 
 
 @require_POST
 @role_required
 def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
-    subscription = queries.get_subscription(request.user, pk)
+    subscription = queries.get_subscription(request.user, current_role(request), pk)
     try:
         notifications.unsubscribe(subscription, user=request.user, role=current_role(request), ip=client_ip(request))
     except notifications.SubscriptionError as exc:
@@ -187,7 +187,7 @@ def subscribe_toggle(request: HttpRequest, table_id: int) -> HttpResponse:
     role = acting_role(request)
     table = get_object_or_404(Table.objects.visible_to(role), pk=table_id)
     error = ""
-    existing = queries.subscriptions_for(request.user).filter(dataset=table.qualified_name)
+    existing = queries.subscriptions_for(request.user, role).filter(dataset=table.qualified_name)
     try:
         if existing.exists():
             for subscription in existing:

@@ -8,6 +8,7 @@ keys, token, userinfo) are real HTTP over loopback.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -214,3 +215,18 @@ def test_the_userinfo_of_another_subject_is_refused(client, idp):
 def test_a_callback_with_a_forged_state_is_refused_not_a_500(client, idp):
     response = client.get("/accounts/oidc/fake/login/callback/", {"code": "abc", "state": "forged"})
     assert response.status_code == 401
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(client, idp):
+    original = idp._discovery
+
+    def other_issuer(request):
+        response = original(request)
+        body = json.loads(response.get_data())
+        return idp._json({**body, "issuer": "https://elsewhere.example.com"})
+
+    idp._discovery = other_issuer
+    response = client.post("/accounts/oidc/fake/login/", {"next": "/tokens/"})
+    assert response.status_code == 401 and "not &#x27;http://127.0.0.1" in response.content.decode()
+    callback = client.get("/accounts/oidc/fake/login/callback/", {"code": "abc", "state": "x"})
+    assert callback.status_code == 401

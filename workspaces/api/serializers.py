@@ -25,7 +25,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         model = Workspace
         fields = ["id", "name", "owner", "status", "status_reason", "datasets", "instance_type", "volume_gb", "emr",
                   "emr_cluster_id", "hourly_cost", "notebook_url", "role_arn", "created_at", "updated_at",
-                  "last_activity_at", "deleted_at"]
+                  "last_activity_at", "deleted_at", "suspended_at"]
         read_only_fields = fields
 
     def get_datasets(self, obj: Workspace) -> list[str]:
@@ -41,7 +41,7 @@ class SubscriptionCreateSerializer(serializers.Serializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Subscription
-        fields = ["id", "dataset", "protocol", "endpoint", "topic_arn", "subscription_arn", "created_at"]
+        fields = ["id", "dataset", "protocol", "endpoint", "topic_arn", "subscription_arn", "created_at", "paused_at"]
         read_only_fields = fields
 
 

@@ -103,10 +103,10 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
-        return queries.subscriptions_for(self.request.user)
+        return queries.subscriptions_for(self.request.user, current_role(self.request))
 
     def get_object(self) -> Any:
-        return queries.get_subscription(self.request.user, int(self.kwargs["pk"]))
+        return queries.get_subscription(self.request.user, current_role(self.request), int(self.kwargs["pk"]))
 
     @extend_schema(request=SubscriptionCreateSerializer, responses={201: SubscriptionSerializer, 400: _ERROR,
                                                                      404: _ERROR, 503: _ERROR})
@@ -135,4 +135,4 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> Any:
-        return queries.notification_feed(self.request.user)
+        return queries.notification_feed(self.request.user, current_role(self.request))

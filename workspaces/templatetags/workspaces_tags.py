@@ -49,4 +49,6 @@ def is_subscribed(context: Any, table: Any) -> bool:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False
-    return user.dataset_subscriptions.filter(dataset=_field(table, "qualified_name")).exists()
+    from workspaces.queries import subscriptions_for
+
+    return subscriptions_for(user, current_role(request)).filter(dataset=_field(table, "qualified_name")).exists()
