@@ -11,7 +11,7 @@ waits and executes the tools' ORM work handed back to it (``sync_to_async(thread
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import anyio
@@ -88,7 +88,7 @@ async def _serve(scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[by
         await finished.wait()  # the client "disconnects" only once the answer is complete
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             answer["status"], answer["headers"] = message["status"], list(message.get("headers", []))
         elif message["type"] == "http.response.body":

@@ -28,7 +28,7 @@ def list_page(caller: Caller, cursor: str | None) -> tuple[list[types.Resource],
     try:
         offset = int(cursor) if cursor else 0
     except ValueError:
-        raise tools.invalid(f"Bad cursor {cursor[:20]!r}: use the nextCursor of the previous page.") from None
+        raise tools.invalid(f"Bad cursor {(cursor or '')[:20]!r}: use the nextCursor of the previous page.") from None
     if offset < 0:
         raise tools.invalid("Bad cursor: use the nextCursor of the previous page.")
     rows = list(
@@ -66,7 +66,7 @@ def describe(detail: dict[str, Any]) -> str:
 
 def schema_text(caller: Caller, uri: str) -> str:
     table = tools.visible(caller, dataset_of(uri))
-    return describe(catalog_queries.dataset_detail(table))
+    return describe(catalog_queries.dataset_detail(table, role=caller.role))
 
 
 PROMPTS = [
@@ -92,7 +92,7 @@ def prompt(caller: Caller, name: str, arguments: dict[str, str]) -> types.GetPro
     if not dataset:
         raise tools.invalid("Invalid arguments: dataset is required (DATABASE.TABLE).")
     table = tools.visible(caller, dataset)
-    schema = describe(catalog_queries.dataset_detail(table))
+    schema = describe(catalog_queries.dataset_detail(table, role=caller.role))
     if name == "explain_dataset":
         text = (f"Explain the dataset {table.qualified_name} to an analyst: what it holds, its grain, where it comes "
                 "from (call get_lineage with direction upstream), who owns it and how fresh it is (get_schema_history). "

@@ -25,14 +25,13 @@ from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_CHARS, BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
 from ingestion_wizard.api.serializers import pipeline_brief, run_data
-from ingestion_wizard.api.views import PipelineAPIView
 from ingestion_wizard.models import Pipeline
 from lineage import queries as lineage_queries
 from portal.models import AccessToken
+from portal import roles
 from portal.roles import Role
 from workspaces import queries as workspace_queries
 from workspaces.api.serializers import WorkspaceSerializer
-from workspaces.api.views import WorkspaceViewSet
 
 # JSON-RPC error codes of the answers (the HTTP status the REST API gives is in the error's data).
 INVALID_PARAMS = -32602
@@ -89,9 +88,9 @@ def invalid(message: str) -> ToolError:
     return ToolError(INVALID_PARAMS, message, 400)
 
 
-def _require_persona(caller: Caller, allowed: tuple[str, ...]) -> None:
-    """The same rule (and message) as ``portal.permissions.HasPersona`` on the matching API view."""
-    if not (caller.role.is_admin or caller.role.persona in allowed):
+def _require(caller: Caller, rule: Callable[[Role | None], bool]) -> None:
+    """The same rule (and message) as ``portal.permissions.role_may(rule)`` on the matching API view."""
+    if not rule(caller.role):
         raise forbidden(f"Your role ({caller.role.label}) may not do this.")
 
 
@@ -209,7 +208,7 @@ def search(caller: Caller, args: SearchArgs) -> dict[str, Any]:
 
 def get_dataset(caller: Caller, args: DatasetArgs) -> dict[str, Any]:
     table = visible(caller, args.dataset)
-    detail = dataset_json(catalog_queries.dataset_detail(table))
+    detail = dataset_json(catalog_queries.dataset_detail(table, role=caller.role))
     keep = ("qualified_name", "description", "owner", "classification", "tags", "hub", "layer", "visibility",
             "table_type", "format", "location", "partition_keys", "partition_count", "column_count", "pii_columns",
             "updated_at", "view_sql")
@@ -274,7 +273,7 @@ def _node(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_pipelines(caller: Caller, args: PipelinesArgs) -> dict[str, Any]:
-    _require_persona(caller, PipelineAPIView.allowed_personas)
+    _require(caller, roles.may_provide)
     qs = Pipeline.objects.for_role(caller.role)
     if args.status:
         qs = qs.filter(status=args.status)
@@ -285,7 +284,7 @@ def list_pipelines(caller: Caller, args: PipelinesArgs) -> dict[str, Any]:
 
 
 def get_pipeline_runs(caller: Caller, args: PipelineRunsArgs) -> dict[str, Any]:
-    _require_persona(caller, PipelineAPIView.allowed_personas)
+    _require(caller, roles.may_provide)
     pipeline = Pipeline.objects.for_role(caller.role).filter(pk=args.pipeline).first()
     if pipeline is None:
         raise not_found(f"No pipeline {args.pipeline}.")
@@ -296,7 +295,7 @@ def get_pipeline_runs(caller: Caller, args: PipelineRunsArgs) -> dict[str, Any]:
 
 
 def list_workspaces(caller: Caller, args: PageArgs) -> dict[str, Any]:
-    _require_persona(caller, WorkspaceViewSet.allowed_personas)
+    _require(caller, roles.may_launch)
     qs = workspace_queries.workspaces_for(caller.user, caller.role)
     total = qs.count()
     offset = (args.page - 1) * WORKSPACES_PAGE_SIZE
@@ -326,7 +325,7 @@ def _curate(caller: Caller, tool: str, dataset: str, data: curation_service.Cura
     except curation_service.CurationError as exc:
         raise invalid(str(exc)) from None
     table.refresh_from_db()
-    detail = catalog_queries.dataset_detail(table)
+    detail = catalog_queries.dataset_detail(table, role=caller.role)
     return {"dataset": table.qualified_name, "description": detail["description"], "owner": detail["owner"],
             "tags": detail["curation"]["tags"], "saved": True}
 

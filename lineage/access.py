@@ -17,6 +17,7 @@ from catalog.models import Database, Table
 from lineage import datasets, naming
 from lineage.events import DatasetRef, ParsedEvent
 from lineage.models import Job
+from portal import roles
 from portal.roles import Role
 
 REFUSED = (
@@ -36,7 +37,7 @@ def check_write(parsed: ParsedEvent, role: Role | None) -> None:
     """Raise ``WriteRefused`` unless ``role`` may write everything ``parsed`` describes."""
     if role is None or role.is_admin:
         return
-    if role.persona != "provider" or not role.hub:
+    if not roles.may_provide(role) or not role.hub:
         raise WriteRefused()
     if parsed.job_name:
         hub = Job.objects.filter(namespace=parsed.job_namespace, name=parsed.job_name).values_list("hub", flat=True).first()
@@ -44,7 +45,7 @@ def check_write(parsed: ParsedEvent, role: Role | None) -> None:
             raise WriteRefused()
     written = list(parsed.outputs) + ([parsed.dataset] if parsed.dataset is not None else [])
     read = list(parsed.inputs) + [DatasetRef(m.source_namespace, m.source_name) for ref in written for m in ref.columns]
-    for owner_hub, table in _owners(written):
+    for owner_hub, _table in _owners(written):
         if not role.can_provide(owner_hub):
             raise WriteRefused()
     visible: set[int] | None = None

@@ -14,3 +14,11 @@ def refresh_for_tables(table_ids: list[int]) -> None:
     from lineage.tasks import refresh_for_tables_task
 
     refresh_for_tables_task.delay(table_ids)
+
+
+def apply_event(event_id: int) -> None:
+    """Apply a stored (large) OpenLineage event on a worker. Raises what the broker raises when
+    it cannot take the message; the caller then applies it inline."""
+    from lineage.tasks import apply_event_task
+
+    apply_event_task.delay(event_id)

@@ -111,7 +111,7 @@ def split_node(text: str) -> list[tuple[str, str]]:
     before any work (a 60 KB name of slashes once cost quadratic time and memory)."""
     if len(text) > MAX_NODE_CHARS:
         raise ValueError(f"A node name is at most {MAX_NODE_CHARS} characters (NAMESPACE/NAME).")
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     at = text.find("/", 1)
     while at != -1 and at < len(text) - 1 and at <= 512 and len(pairs) < MAX_NAMESPACE_SLASHES:
         pairs.append(normalize(text[:at], text[at + 1:]))

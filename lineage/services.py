@@ -33,7 +33,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.models import Column, Table
-from lineage import access, datasets, naming, runs
+from lineage import access, datasets, dispatch, naming, runs
 from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
 from lineage.models import ColumnEdge, Dataset, Edge, Event, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
@@ -105,10 +105,8 @@ def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role
 
 
 def _enqueue(event_id: int) -> None:
-    from lineage.tasks import apply_event_task
-
     try:
-        apply_event_task.delay(event_id)
+        dispatch.apply_event(event_id)
     except Exception:  # noqa: BLE001 - broker down: apply it here rather than leave it queued
         log.warning("Lineage event %s could not be queued; applying it inline", event_id, exc_info=True)
         apply_queued_event(event_id)

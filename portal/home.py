@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 
+from portal import roles
 from portal.roles import Role
 
 RECENT_CHANGES = 8
@@ -138,9 +139,9 @@ def consumer_overview(user: Any, role: Role, limit: int = LIST_SHOWN) -> dict[st
 
     return {
         "workspaces": list(workspaces_for(user, role)[:limit]),
-        "subscriptions": list(subscriptions_for(user)[:limit]),
-        "subscription_count": subscriptions_for(user).count(),
-        "notifications": list(notification_feed(user)[:limit]),
+        "subscriptions": list(subscriptions_for(user, role)[:limit]),
+        "subscription_count": subscriptions_for(user, role).count(),
+        "notifications": list(notification_feed(user, role)[:limit]),
     }
 
 
@@ -170,9 +171,9 @@ def home_context(user: Any, role: Role | None) -> dict[str, Any]:
     context: dict[str, Any] = {"layers": layers, "hubs": hubs, "changes": recently_changed(role)}
     if role.is_admin:
         context["admin"] = admin_overview()
-    elif role.persona == "steward":
+    elif roles.may_curate(role, role.hub):
         context["queue"] = curation_queue(role)
-    elif role.persona == "provider":
+    elif roles.may_provide(role):
         context["pipelines"] = pipelines_overview(role)
     else:
         context["consumer"] = consumer_overview(user, role)

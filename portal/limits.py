@@ -139,14 +139,18 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
-def loads_bounded(raw: bytes | str) -> Any:
-    """``json.loads`` with the same limits, for views that read the body themselves; raises ValueError."""
+def loads_bounded(raw: bytes | str, *, max_chars: int | None = None) -> Any:
+    """``json.loads`` with the same limits, for views that read the body themselves; raises ValueError.
+
+    ``max_chars`` replaces REQUEST_MAX_STRING_CHARS where a body's size is capped on its own
+    (an OpenLineage event may carry a whole SQL script or a large facet in one string)."""
     try:
         data = json.loads(raw)
     except RecursionError:
         raise ValueError(f"The JSON is nested more than {settings.REQUEST_MAX_JSON_DEPTH} levels deep.") from None
     try:
-        check_shape(data, max_depth=settings.REQUEST_MAX_JSON_DEPTH, max_chars=settings.REQUEST_MAX_STRING_CHARS)
+        check_shape(data, max_depth=settings.REQUEST_MAX_JSON_DEPTH,
+                    max_chars=settings.REQUEST_MAX_STRING_CHARS if max_chars is None else max_chars)
     except ParseError as exc:
         raise ValueError(str(exc.detail)) from None
     return data

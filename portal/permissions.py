@@ -40,19 +40,3 @@ def role_may(rule: Callable[[Role | None], bool]) -> type[BasePermission]:
 
     RoleMay.__name__ = RoleMay.__qualname__ = f"RoleMay[{rule.__name__}]"
     return RoleMay
-
-
-class HasPersona(HasSelectedRole):
-    """Like HasSelectedRole, and the role's persona is one of ``view.allowed_personas`` (admins always).
-
-    Prefer ``role_may(<question>)``: a persona list on a view is a rule re-derived outside
-    portal.roles (the app scan in portal/tests/test_rules_have_one_home.py rejects it)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        role = current_role(request)
-        allowed = getattr(view, "allowed_personas", ())
-        if role is not None and (role.is_admin or role.persona in allowed):
-            return True
-        raise PermissionDenied(f"Your role ({role.label if role else 'none'}) may not do this.")

@@ -8,7 +8,7 @@ every operation, so ``PortalAutoSchema`` adds them here, once, with the one erro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -63,7 +63,7 @@ class PortalAutoSchema(AutoSchema):
             codes.update(DETAIL_ERRORS)
         return codes
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses

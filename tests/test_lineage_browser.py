@@ -6,7 +6,9 @@ Real services: PostgreSQL behind the live server, headless Chromium, cytoscape +
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,15 @@ def node_ids(page: object) -> set[str]:
 
 def wait_ready(page: object) -> None:
     page.wait_for_selector("[data-lineage][data-state=ready]")  # type: ignore[attr-defined]
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll ``expression`` with page.evaluate. Playwright's wait_for_function evaluates its string
+    with eval() inside the page, which the portal's CSP (script-src 'self') rightly refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.1)
 
 
 @pytest.mark.browser
@@ -61,13 +72,13 @@ def test_the_full_screen_graph_renders_expands_on_click_and_switches_to_a_column
     nid = page.evaluate(f"{view}.cy.nodes('.dataset').filter(n => n.data('label') === 'semantic.revenue')[0].id()")
     pos = page.evaluate(f"{view}.cy.getElementById('{nid}').renderedPosition()")
     page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
-    page.wait_for_function(f"{view}.cy.nodes('.dataset').length === 5")
+    wait_until(page, f"{view}.cy.nodes('.dataset').length === 5")
     assert "mart.board_report" in datasets()
     assert page.locator("[data-lineage-panel] a", has_text="Dataset page").get_attribute("href") == "/datasets/semantic.revenue"
 
     # Column level: only the datasets the amount column flows into.
     page.select_option("[data-lineage-column]", "amount")
-    page.wait_for_function(f"{view}.cy.nodes('.dataset').length === 3")
+    wait_until(page, f"{view}.cy.nodes('.dataset').length === 3")
     wait_ready(page)
     assert datasets() == {"raw.orders", "prepared.orders", "semantic.revenue"}
     labels = page.evaluate(f"{view}.cy.edges().map(e => e.data('label')).filter(Boolean)")

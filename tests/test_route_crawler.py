@@ -26,7 +26,7 @@ from portal.testing.personas import EXTRA_GROUPS, PERSONAS, login_persona, token
 
 ANONYMOUS = "anonymous"
 # Pages anyone may open: they show no catalog data (sign-in, the API's description, health).
-PUBLIC = re.compile(r"^/($|healthz$|accounts/|admin/login/$|api/v1/(docs|schema)$)")
+PUBLIC = re.compile(r"^/($|healthz$|favicon\.ico$|accounts/|admin/login/$|api/v1/(docs|docs/redoc|docs/redoc\.standalone\.js|schema)$)")
 SIGN_IN = re.compile(r"^/(accounts|admin)/login/")
 
 

@@ -30,3 +30,11 @@ def teardown(workspace_id: int) -> None:
     from workspaces import tasks
 
     transaction.on_commit(lambda: tasks.teardown_workspace.delay(workspace_id))
+
+
+def reconcile_role_holdings(user_id: int) -> None:
+    """Pause or resume what the user's roles hold (subscriptions, workspaces, their grants) on a
+    worker: sent at once, the grants change has already committed."""
+    from workspaces import tasks
+
+    tasks.reconcile_role_holdings.delay(user_id)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from portal import audit, aws, queries
 from portal.roles import role_lost
-from workspaces import services
+from workspaces import dispatch, services
 from workspaces.models import Subscription, Workspace
 from workspaces.notifications import SubscriptionUnavailable, ensure_dataset_topic
 
@@ -160,9 +160,7 @@ def _reinstate(workspace: Workspace) -> None:
 
 def on_grants_changed(sender: Any, user_id: int, **kwargs: Any) -> None:
     """portal.services.grants_changed → reconcile in the worker (AWS calls do not belong in a request)."""
-    from workspaces import tasks
-
-    tasks.reconcile_role_holdings.delay(user_id)
+    dispatch.reconcile_role_holdings(user_id)
 
 
 def tell_at_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:

@@ -76,6 +76,7 @@ def finish_run(run: SyncRun, counts: dict[str, int], warnings: list[str], error:
                held: str = "") -> SyncRun:
     """Record the outcome: failed with ``error``, stopped by the deletion guard with its ``held``
     message (first among the warnings), partial with warnings, succeeded otherwise."""
+    status: Any  # a TextChoices member with a label reads as a tuple to mypy (mypy.ini)
     if error:
         status = SyncRun.Status.FAILED
     elif held:

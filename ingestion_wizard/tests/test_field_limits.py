@@ -57,5 +57,12 @@ def test_oversized_and_nul_fields_are_a_400_naming_the_field(provider, pg_source
     response = post(provider, data)
     assert response.status_code == 400, response.content
     detail = response.json()["detail"]
-    assert any(key == field or key.startswith(field + ".") for key in detail), detail
+    if isinstance(detail, str):
+        # A NUL is refused while the body is parsed (portal.limits), before validation: the
+        # message starts with the field's JSON path.
+        path = detail.split(":", 1)[0]
+        named = field.replace(".TableSpec", "")
+        assert path == named or path.startswith(named + "."), detail
+    else:
+        assert any(key == field or key.startswith(field + ".") for key in detail), detail
     assert not Pipeline.objects.exists()

@@ -6,7 +6,7 @@ from lineage.api import views
 
 urlpatterns = [
     path("lineage", views.LineageIntakeView.as_view(), name="lineage-intake"),
-    path("lineage/", views.LineageIntakeView.as_view(), name="lineage-intake-slash"),
+    path("lineage/", views.LineageIntakeSlashView.as_view(), name="lineage-intake-slash"),
     path("lineage/graph", views.LineageGraphView.as_view(), name="lineage-graph"),
     path("lineage/impact", views.LineageImpactView.as_view(), name="lineage-impact"),
 ]

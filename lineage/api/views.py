@@ -97,7 +97,9 @@ class LineageIntakeView(APIView):
         if isinstance(body, Response):
             return body
         try:
-            event = loads_bounded(body)  # depth and string sizes capped (portal.limits): no RecursionError 500
+            # Depth capped (portal.limits): no RecursionError 500. Strings are bounded by the event's
+            # own cap: a facet may hold a whole SQL script.
+            event = loads_bounded(body, max_chars=limit)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _error(400, f"body: invalid JSON ({str(exc)[:200]})", field="body")
         role = current_role(request)
@@ -159,6 +161,13 @@ _WHERE = [
     OpenApiParameter("column", str, description="Follow one column (column-level lineage)"),
     OpenApiParameter("at", OpenApiTypes.DATETIME, description="Answer as the graph was at this time (each job's runs then)"),
 ]
+
+
+class LineageIntakeSlashView(LineageIntakeView):
+    """The same intake at ``/api/v1/lineage/``, where some OpenLineage clients post; the schema
+    documents the one path (two operations with one id would collide)."""
+
+    schema = None
 
 
 class LineageGraphView(APIView):

@@ -61,7 +61,7 @@ def test_catalog_views_get_table_and_column_edges(client):
     login_persona(client, "admin")
     doc = client.get("/api/v1/lineage/graph", {"dataset": "sales.big_orders", "column": "doubled", "direction": "upstream"}).json()
     assert {n["qualified_name"] for n in doc["nodes"] if n["kind"] == "dataset"} == {"sales.orders", "sales.big_orders"}
-    assert doc["edges"][0]["columns"] == [{"from": "amount", "to": "doubled", "transformation": "DIRECT/TRANSFORMATION"}]
+    assert doc["edges"][0]["columns"] == [{"from": "amount", "to": "doubled", "transformation": "DIRECT/TRANSFORMATION", "kind": "DIRECT"}]
 
 
 @pytest.mark.django_db

@@ -28,7 +28,8 @@ from portal.testing.services import free_port
 BASE = Path(settings.BASE_DIR)
 # Variables the test session sets for its plain-HTTP servers; production leaves them unset.
 TEST_ONLY = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-             "SECURE_PROXY_SSL_HEADER", "PORTAL_EMBEDDED", "DEBUG", "CELERY_TASK_ALWAYS_EAGER")
+             "SECURE_PROXY_SSL_HEADER", "PORTAL_EMBEDDED", "DEBUG", "CELERY_TASK_ALWAYS_EAGER",
+             "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def production_env(**extra: str) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_pipelines_tokens_and_lineage_document_their_request_bodies(schema: dict
     change = body_schema(schema, "/api/v1/pipelines/{id}", "patch")
     assert set(change["properties"]) == {"schedule", "status"}
     token = body_schema(schema, "/api/v1/tokens", "post")
-    assert set(token["properties"]) == {"name", "role", "days"} and "name" in token["required"]
+    assert set(token["properties"]) == {"name", "role", "days", "scopes"} and "name" in token["required"]
     assert body_schema(schema, "/api/v1/lineage", "post")["type"] == "object"
     created = schema["paths"]["/api/v1/tokens"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert "token" in schema["components"]["schemas"][created["$ref"].rsplit("/", 1)[1]]["properties"]
