@@ -36,56 +36,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The run must not inherit a test or developer setup: its own PostgreSQL, broker, moto and osmem.
-DROPPED = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "AWS_ENDPOINT_URL", "OPENSEARCH_URL",
-           "SECRET_KEY", "DEBUG", "SITE_URL", "CACHE_URL", "PORTAL_EMBEDDED", "CATALOG_EVENTS_QUEUE_URL")
+sys.path.insert(0, str(ROOT))
 
-
-def descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        current = frontier.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
-def cpu_seconds(pids: set[int], root: int) -> float:
-    """CPU (user + system) used so far by ``root``, its reaped children and the live ``pids``: a
-    figure the machine's other load does not inflate, unlike wall-clock time."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in {root, *pids}:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-        if pid == root or pid in pids:
-            total += int(fields[13]) + int(fields[14])  # cutime, cstime (children it waited for)
-    return total / tick
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from portal.testing.processes import NOT_FOR_BIN_RUN, alive, cpu_seconds, descendants  # noqa: E402
 
 
 class Run:
     def __init__(self, checkout: Path, data_dir: Path, databases: int) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in DROPPED}
+        env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_BIN_RUN}
         env.update(PORTAL_DATA_DIR=str(data_dir), PORT="0", PYTHONUNBUFFERED="1")
         self.started = time.monotonic()
         self.process = subprocess.Popen(["bin/run", "--demo-databases", str(databases)], cwd=checkout, env=env,
