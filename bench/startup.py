@@ -85,13 +85,26 @@ class Run:
         self.pids |= descendants(self.process.pid)
         stopped_at = time.monotonic()
         os.killpg(self.process.pid, signal.SIGINT)
-        self.process.wait(timeout=120)
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            live = {pid: _command(pid) for pid in self.pids | descendants(self.process.pid) if alive(pid)}
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise SystemExit(f"bin/run still running 120 s after Ctrl-C; live processes {live}; its last output:\n"
+                             + "".join(self.lines[-40:])) from None
         while any(alive(pid) for pid in self.pids) and time.monotonic() - stopped_at < 60:
             time.sleep(0.05)
         left = [pid for pid in self.pids if alive(pid)]
         if left:
             raise SystemExit(f"processes left after Ctrl-C: {left}")
         return time.monotonic() - stopped_at
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+    except OSError:
+        return "?"
 
 
 def cold_checkout(into: Path) -> Path:
