@@ -35,6 +35,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from portal.testing.databases import ensure_database  # noqa: E402
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 HUBS = ("finance", "marketing", "sales", "clinical", "claims", "pharmacy", "provider", "member")
@@ -463,13 +465,7 @@ def _osmem_pid(url: str) -> int:
 
 
 def _prepare_database(database_url: str, env: dict[str, str]) -> None:
-    if database_url.startswith("postgres"):
-        import psycopg
-
-        base, _, name = database_url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
 
 

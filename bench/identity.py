@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from portal.testing.databases import ensure_database  # noqa: E402
+
 
 def _ms(samples: list[float]) -> str:
     ordered = sorted(samples)
@@ -44,6 +46,8 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the in-process client speaks plain HTTP
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -79,7 +83,8 @@ def main() -> None:
     me_token = []
     for _ in range(args.requests):
         started = time.perf_counter()
-        assert client.get("/api/v1/me", **header).status_code == 200
+        answer = client.get("/api/v1/me", **header)
+        assert answer.status_code == 200, (answer.status_code, answer.content[:300])
         me_token.append(time.perf_counter() - started)
     executed: list[str] = []
     # An execute wrapper, since the request_started signal resets connection.queries mid-capture.

@@ -43,6 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from portal.testing.databases import ensure_database  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dh_lineage_bench")
@@ -282,7 +284,7 @@ def main() -> None:
 
     if not settings.DATABASES["default"]["NAME"].endswith("_bench"):
         sys.exit("Refusing to run: DATABASE_URL must name a database ending in _bench (it is truncated).")
-    os.system(f"createdb -h {settings.DATABASES['default'].get('HOST') or '127.0.0.1'} -U postgres {settings.DATABASES['default']['NAME']} 2>/dev/null")
+    ensure_database(os.environ["DATABASE_URL"])
     call_command("migrate", verbosity=0)
     setup_test_environment()
 

@@ -27,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from portal.testing.databases import ensure_database  # noqa: E402
 FIXTURE = ROOT / "catalog/fixtures/search_relevance/tuva_models.json"
 HUBS = ("finance", "marketing", "sales", "clinical", "claims", "pharmacy", "provider", "member")
 LAYERS = ("source", "prepared", "semantic")
@@ -55,7 +57,7 @@ def setup_django(opensearch_url: str) -> None:
     os.environ.setdefault("OPENSEARCH_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    _ensure_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -64,20 +66,6 @@ def setup_django(opensearch_url: str) -> None:
 
     setup_test_environment()  # lets the test client in (ALLOWED_HOSTS) and keeps DEBUG off
     call_command("migrate", verbosity=0)
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        return
-    name = parsed.path.lstrip("/")
-    admin = url[: url.rfind("/")] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _vocabulary() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
