@@ -47,6 +47,8 @@ class Pipeline(models.Model):
         FAILED = "failed"
         PAUSED = "paused"
         DELETING = "deleting"
+        # Its AWS resources vanished (the embedded mode's local AWS after a restart): retry re-creates them.
+        RESOURCES_MISSING = "missing", "resources missing"
 
     name = models.SlugField(max_length=100)
     hub = models.CharField(max_length=64, db_index=True)

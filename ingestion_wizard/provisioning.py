@@ -31,7 +31,7 @@ JDBC_URLS = {
     "oracle": "jdbc:oracle:thin://@{host}:{port}/{database}",
     "sqlserver": "jdbc:sqlserver://{host}:{port};databaseName={database}",
 }
-_NOT_FOUND = {"EntityNotFoundException", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket",
+NOT_FOUND = {"EntityNotFoundException", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket",
               "NotFound", "NoSuchBucketPolicy", "404"}
 
 
@@ -89,7 +89,7 @@ def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 def _missing(exc: ClientError) -> bool:
-    return error_code(exc) in _NOT_FOUND
+    return error_code(exc) in NOT_FOUND
 
 
 def ensure_secret(p: Pipeline) -> str:

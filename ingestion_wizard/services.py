@@ -291,17 +291,21 @@ def finish_provisioning(pipeline_id: int) -> str:
 def retry_provisioning(pipeline: Pipeline, *, user: Any, role: Role | None = None, enqueue: bool = True) -> Pipeline:
     """Resumes provisioning from the first step not done (succeeded steps are skipped): after a
     failure, or when a worker died mid-step (its lease lapsed). Conflict while a worker holds one.
+    A pipeline whose resources went missing runs every step again (each keeps what still exists).
     ``enqueue=False``: the caller runs the steps itself (manage.py provision_pipeline)."""
-    resumable = pipeline.status == Pipeline.Status.FAILED or (
+    missing = pipeline.status == Pipeline.Status.RESOURCES_MISSING
+    resumable = missing or pipeline.status == Pipeline.Status.FAILED or (
         pipeline.status == Pipeline.Status.PROVISIONING and stalled_steps(pipeline).exists())
     if not resumable:
         held = pipeline.steps.filter(status=ProvisioningStep.Status.RUNNING).first()
         if pipeline.status == Pipeline.Status.PROVISIONING and held is not None:
             raise Conflict(f"Step '{held.key}' is being worked on (its worker renews its lease); retry once it "
                            "stops or its lease lapses.")
-        raise Conflict(f"Only a failed or stalled pipeline can be retried (this one is {pipeline.status}).")
+        raise Conflict(f"Only a failed or stalled pipeline, or one whose resources are missing, can be retried "
+                       f"(this one is {pipeline.status}).")
     with transaction.atomic():
-        pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED).filter(
+        redo = pipeline.steps.all() if missing else pipeline.steps.exclude(status=ProvisioningStep.Status.SUCCEEDED)
+        redo.filter(
             ~Q(status=ProvisioningStep.Status.RUNNING) | leases.lapsed()).update(
             status=ProvisioningStep.Status.PENDING, error="", finished_at=None, lease_expires_at=None)
         Pipeline.objects.filter(pk=pipeline.pk).update(status=Pipeline.Status.PROVISIONING, error="")

@@ -101,6 +101,7 @@ SERVICES_TIER = 3
 # killed here runs again at the next start (tasks are acknowledged late). PostgreSQL's shutdown
 # checkpoint must never be cut short.
 STOP_GRACE = {0: 10.0, 1: 5.0, 2: 10.0, SERVICES_TIER: 5.0, 4: 60.0}
+SLOW_STOP_SECONDS = 3.0
 
 
 @dataclass
@@ -146,10 +147,11 @@ class Supervisor:
     def pids(self) -> list[int]:
         return [c.process.pid for c in self.children]
 
-    def stop_all(self, grace: float | None = None) -> None:
+    def stop_all(self, grace: float | None = None, report: Callable[[str], None] | None = None) -> None:
         """Stop the children tier by tier in ``STOP_ORDER`` (each tier gone before the next is
         signalled), with each child's stop signal; SIGKILL a tier's leftovers after its
-        ``STOP_GRACE`` (or ``grace`` when given)."""
+        ``STOP_GRACE`` (or ``grace`` when given). ``report`` hears of each child that took more
+        than a few seconds or had to be killed (a slow stop should say what it waits for)."""
         tiers: dict[int, list[Child]] = {}
         for child in self.children:
             tiers.setdefault(STOP_ORDER.get(child.name, SERVICES_TIER), []).append(child)
@@ -158,11 +160,17 @@ class Supervisor:
             for child in members:
                 _signal_group(child.process, child.stop_signal)
             deadline = time.monotonic() + (grace if grace is not None else STOP_GRACE.get(rank, 10.0))
+            signalled = time.monotonic()
             for child in members:
                 try:
                     child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    pass
+                    if report:
+                        report(f"{child.name} did not stop within {time.monotonic() - signalled:.0f} s: killed "
+                               f"(its log: {child.log_path})")
+                else:
+                    if report and time.monotonic() - signalled > SLOW_STOP_SECONDS:
+                        report(f"{child.name} took {time.monotonic() - signalled:.0f} s to stop")
                 # Kill the whole group even when the leader is gone (e.g. a worker's pool processes).
                 _signal_group(child.process, signal.SIGKILL)
                 try:

@@ -127,10 +127,10 @@ def test_the_embedded_portal_serves_the_demo_catalog_and_stops_everything_on_ctr
     finally:
         run.send_signal(signal.SIGINT)
         try:
-            run.wait(timeout=45)
+            run.wait(timeout=150)  # beyond the sum of the stop graces (portal.embedded.STOP_GRACE)
         except subprocess.TimeoutExpired:
             run.kill()
-            raise
+            raise AssertionError("bin/run outlived Ctrl-C by 150 s:\n" + "".join(output[-40:])) from None
     reader.join(timeout=5)
     assert run.returncode == 0, "".join(output)
     time.sleep(0.5)
@@ -228,10 +228,11 @@ class Run:
         self.pids |= descendants(self.process.pid)
         os.killpg(self.process.pid, signal.SIGINT)
         try:
-            self.process.wait(timeout=90)
+            # Beyond the sum of the stop graces (portal.embedded.STOP_GRACE) and their kills.
+            self.process.wait(timeout=150)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            raise
+            raise AssertionError("bin/run outlived Ctrl-C by 150 s:\n" + "".join(self.output[-40:])) from None
 
 
 class Watch:
@@ -369,6 +370,29 @@ def _create_token(page: Any, watch: Watch, url: str, name: str) -> None:
     assert page.locator("[data-testid=token-secret]").count() == 1
 
 
+def _api(page: Any, url: str, method: str, path: str, **data: Any) -> dict[str, Any]:
+    """The API with the page's session, as the portal's own scripts call it (CSRF header on writes)."""
+    if method == "GET":
+        response = page.request.get(url + path)
+    else:
+        csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+        response = page.request.post(url + path, data=data, headers={"X-CSRFToken": csrf, "Referer": url})
+    assert response.status < 300, f"{method} {path}: {response.status} {response.text()[:300]}"
+    return response.json()
+
+
+def _launch_workspace(page: Any, url: str) -> int:
+    """A workspace on the first dataset the consumer finds, in service on the local AWS."""
+    dataset = _api(page, url, "GET", "api/v1/search?q=&page_size=1")["results"][0]["qualified_name"]
+    launched = _api(page, url, "POST", "api/v1/workspaces", datasets=[dataset], instance_type="ml.t3.medium",
+                    volume_gb=20)
+    deadline = time.monotonic() + 90
+    while (status := _api(page, url, "GET", f"api/v1/workspaces/{launched['id']}")["status"]) != "in_service":
+        assert status == "pending" and time.monotonic() < deadline, f"workspace {launched['id']} is {status}"
+        time.sleep(1)
+    return int(launched["id"])
+
+
 @pytest.mark.browser
 def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_restarts(data_folder: Path,
                                                                                    chromium) -> None:
@@ -390,6 +414,7 @@ def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_resta
                 _walk(page, watch, url, username, view)
                 if username == "consumer":
                     _create_token(page, watch, url, "kept across restarts")
+                    workspace = _launch_workspace(page, url)
             finally:
                 problems += watch.problems
                 context.close()
@@ -414,6 +439,15 @@ def test_a_newcomer_runs_bin_run_walks_every_page_as_each_demo_account_and_resta
         _sign_in(page, watch, url, "consumer")
         _visit(page, watch, url, "/tokens/", "tokens after restart")
         assert page.get_by_text("kept across restarts").count() >= 1, "the token did not survive the restart"
+        # The local AWS came back empty: the kept workspace says its notebook is gone, and offers
+        # to re-create it (once the run has re-seeded the local AWS and checked the resources).
+        deadline = time.monotonic() + NEXT_START_TIMEOUT
+        while "Resources:" not in second.text:
+            assert time.monotonic() < deadline and second.process.poll() is None, second.text
+            time.sleep(0.5)
+        assert _api(page, url, "GET", f"api/v1/workspaces/{workspace}")["status"] == "missing"
+        _visit(page, watch, url, f"/workspaces/{workspace}/", "workspace after restart")
+        assert page.get_by_role("button", name="Re-create").count() == 1
         context.close()
         problems += watch.problems
     finally:

@@ -36,6 +36,8 @@ class Workspace(models.Model):
         FAILED = "failed"
         DELETING = "deleting"
         DELETED = "deleted"
+        # Its notebook vanished (the embedded mode's local AWS after a restart): "Re-create" launches it again.
+        RESOURCES_MISSING = "missing", "resources missing"
 
     # States that change by themselves in AWS: the follower keeps polling these.
     TRANSITIONAL = (Status.PENDING, Status.STOPPING, Status.DELETING)
@@ -93,6 +95,10 @@ class Workspace(models.Model):
     @property
     def can_start(self) -> bool:
         return self.status == self.Status.STOPPED
+
+    @property
+    def can_recreate(self) -> bool:
+        return self.status == self.Status.RESOURCES_MISSING and self.suspended_at is None
 
     @property
     def can_delete(self) -> bool:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/stop", views.workspace_action, {"action": "stop"}, name="stop"),
     path("<int:pk>/start", views.workspace_action, {"action": "start"}, name="start"),
     path("<int:pk>/delete", views.workspace_action, {"action": "delete"}, name="delete"),
+    path("<int:pk>/recreate", views.workspace_action, {"action": "recreate"}, name="recreate"),
     path("selection/", views.selection_page, name="selection"),
     path("selection/<int:table_id>/toggle", views.selection_toggle, name="selection-toggle"),
     path("selection/clear", views.selection_clear, name="selection-clear"),

@@ -14,7 +14,7 @@ from catalog.models import Table
 from portal.audit import client_ip
 from portal import roles
 from portal.roles import acting_role, current_role, role_required
-from workspaces import notifications, queries, selection, services
+from workspaces import notifications, queries, resource_check, selection, services
 from workspaces.forms import LaunchForm, SubscriptionForm
 
 
@@ -59,6 +59,7 @@ _ACTIONS = {
     "stop": services.stop_workspace,
     "start": services.start_workspace,
     "delete": services.delete_workspace,
+    "recreate": resource_check.recreate_workspace,
 }
 
 

@@ -15,7 +15,7 @@ from portal.audit import client_ip
 from portal import roles
 from portal.permissions import role_may
 from portal.roles import acting_role, current_role
-from workspaces import notifications, queries, services
+from workspaces import notifications, queries, resource_check, services
 from workspaces.api.serializers import (
     NotificationSerializer,
     SubscriptionCreateSerializer,
@@ -74,6 +74,12 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str) -> Response:
         return self._act(services.start_workspace)
+
+    @extend_schema(request=None, responses={202: WorkspaceSerializer, 409: _ERROR},
+                   description="Launch again a workspace whose resources are missing (status `missing`).")
+    @action(detail=True, methods=["post"])
+    def recreate(self, request: Request, pk: str) -> Response:
+        return self._act(resource_check.recreate_workspace, status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: inline_serializer("WorkspaceUrl", {"url": serializers.URLField()}),
                                             409: _ERROR})

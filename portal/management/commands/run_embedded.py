@@ -94,7 +94,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             connections.close_all()
-            supervisor.stop_all()
+            supervisor.stop_all(report=lambda line: self.say(f"  {line}"))
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.say("Stopped: every process started by run_embedded has ended.")
@@ -209,6 +209,8 @@ class Command(BaseCommand):
             self.say("Re-seeding the local AWS (in memory, gone at every stop) while the kept catalog is served:")
             self._seed_lake(options)
             self._optional_command("Catalog sync", "sync_catalog", "--full")
+            # The kept pipelines and workspaces lost their AWS resources with the old moto: say so.
+            self._optional_command("Resources", "check_resources")
         if own_moto and not os.environ.get("CATALOG_EVENTS_QUEUE_URL"):
             # The incremental path as in production: Glue change events on SQS, polled by the worker.
             from catalog.services.events import setup_event_queue
