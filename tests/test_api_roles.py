@@ -53,6 +53,7 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("workspaces/<pk>", "DELETE"): ("consumer", "admin"),
     ("workspaces/<pk>/stop", "POST"): ("consumer", "admin"),
     ("workspaces/<pk>/start", "POST"): ("consumer", "admin"),
+    ("workspaces/<pk>/recreate", "POST"): ("consumer", "admin"),
     ("workspaces/<pk>/open", "POST"): ("consumer", "admin"),
     # Any role may subscribe to new-data notifications of datasets it can see.
     ("subscriptions", "POST"): ALL,
