@@ -288,11 +288,13 @@ except ValueError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
 # "Test connection" (wizard, API): at most this many attempts per user and minute.
 INGESTION_TEST_CONNECTION_PER_MINUTE = env_int("INGESTION_TEST_CONNECTION_PER_MINUTE", 10, minimum=1)
-# A claimed provisioning step or local run holds a lease this long, renewed while it works; a lease
+# A claimed provisioning step, run or workspace transition holds a lease this long, renewed while it works; a lease
 # that lapses (the worker was killed) lets the next worker or a retry take the work over.
 INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", 120, minimum=2)
 CELERY_BEAT_SCHEDULE["ingestion-resume-stalled"] = {"task": "ingestion_wizard.tasks.resume_stalled_provisioning",
                                                     "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["ingestion-resume-stalled-runs"] = {"task": "ingestion_wizard.tasks.resume_stalled_runs",
+                                                         "schedule": 60.0}
 
 # --- OpenSearch ----------------------------------------------------------
 OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")
