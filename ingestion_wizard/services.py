@@ -95,7 +95,10 @@ def test_connection(spec: ConnectionSpec, *, user: Any = None) -> str:
         raise _connect_problem(exc) from None
 
 
-def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
+def discover_tables(spec: ConnectionSpec, *, user: Any = None) -> list[TableInfo]:
+    """The source's tables. Every connection made for a person counts against their limit (no
+    other path to a host is a free port scanner): raises TooManyAttempts like test_connection."""
+    _count_attempt(user)
     try:
         with open_source(spec) as source:
             return source.list_tables()
@@ -155,7 +158,7 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
         password = src.password.get_secret_value() if src.password is not None else secret.password  # type: ignore[union-attr]
         conn = ConnectionSpec(src.kind, src.host, int(src.port or 0), src.database, src.user, password)
-        known = {t.ref: t for t in discover_tables(conn)}
+        known = {t.ref: t for t in discover_tables(conn, user=user)}
         for t in tables:
             ref = f"{t['schema']}.{t['name']}" if t["schema"] else f"{src.database}.{t['name']}"
             if ref not in known:
