@@ -43,6 +43,7 @@ from catalog.sources.glue import (
     TableRecord,
     TableVersionRecord,
 )
+from portal import leases
 
 log = logging.getLogger(__name__)
 
@@ -496,10 +497,14 @@ def _finish(sync: _Sync, error: str = "") -> SyncRun:
 
 
 def _run(sync: _Sync, body: Any) -> SyncRun:
-    """Run ``body(pool)`` and record its outcome; Glue unreachable or any bug ends as a failed run."""
+    """Run ``body(pool)`` under the run's lease and record its outcome; Glue unreachable or any bug
+    ends as a failed run."""
+    seconds = settings.WORKER_LEASE_SECONDS
+    SyncRun.objects.filter(pk=sync.run.pk).update(lease_expires_at=leases.expiry(seconds))
     try:
         try:
-            with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
+            with (leases.held(SyncRun, sync.run.pk, seconds),
+                  ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool):
                 body(pool)
         finally:
             if sync.dispatcher is not None:
