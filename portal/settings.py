@@ -236,6 +236,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_TIMEZONE = TIME_ZONE
 CATALOG_SYNC_INTERVAL_SECONDS = env_int("CATALOG_SYNC_INTERVAL_SECONDS", 900, minimum=10)
+# The search index is looked at this often (one count) and repaired from the database when off
+# (catalog.search.repair): OpenSearch back after an outage, an index lost or emptied.
+CELERY_BEAT_SCHEDULE["catalog-repair-search-index"] = {"task": "catalog.tasks.repair_search_index",
+                                                       "schedule": 60.0}
 CATALOG_EVENTS_QUEUE_URL = env_str("CATALOG_EVENTS_QUEUE_URL", "")
 # Catalog sync: seconds each event poll lasts (beat starts one that often; SQS long polling inside),
 # which tables a full sync reads partitions of (changed|all|none; events always read them),
