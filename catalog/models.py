@@ -196,6 +196,9 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # Held by the worker doing the sync, renewed while it works (portal.leases); null while queued.
+    # A lapsed lease means that worker was lost: the next sync of the catalog takes the claim over.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

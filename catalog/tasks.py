@@ -74,6 +74,14 @@ def poll_catalog_events() -> dict[str, Any]:
     return poll_events(settings.CATALOG_EVENTS_QUEUE_URL, seconds=settings.CATALOG_EVENTS_POLL_SECONDS).as_dict()
 
 
+@shared_task(name="catalog.tasks.repair_search_index")
+def repair_search_index() -> dict[str, int] | None:
+    """Beat: the index checked against the database once OpenSearch answers, repaired when off."""
+    from catalog.search.repair import repair_if_due
+
+    return repair_if_due()
+
+
 @beat_init.connect
 def _ensure_schedules_on_beat_start(**kwargs: Any) -> None:
     """Whenever beat starts, the catalog's periodic tasks exist and follow the settings."""

@@ -40,3 +40,10 @@ def execute_run(run_id: int) -> None:
     from ingestion_wizard import tasks
 
     transaction.on_commit(lambda: tasks.execute_run.delay(run_id))
+
+
+def follow_glue_run(run_id: int) -> None:
+    """Poll a run's Glue job run until it ends."""
+    from ingestion_wizard import tasks
+
+    transaction.on_commit(lambda: tasks.follow_glue_run.delay(run_id))

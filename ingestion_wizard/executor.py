@@ -230,11 +230,24 @@ def run_local(p: Pipeline, run_id: int, log: Callable[[str], None], *, today: dt
     return result
 
 
-def start_glue_run(p: Pipeline) -> str:
-    """Starts the pipeline's Glue job; returns the JobRunId."""
+# Seconds between two looks at a running Glue job run.
+GLUE_POLL_SECONDS = 30
+# The portal run a Glue job run was started for, as a job argument: a worker that resumes a run
+# (the one before it died after starting the job, before recording it) finds it instead of starting twice.
+RUN_ARGUMENT = "--datahub_run_id"
+
+
+def start_glue_run(p: Pipeline, portal_run_id: int) -> str:
+    """The JobRunId of the pipeline's Glue job run for ``portal_run_id``: the one already started
+    for it, else a new one."""
     glue = aws.client("glue")
     try:
-        return glue.start_job_run(JobName=provisioning.job_name(p))["JobRunId"]
+        for page in glue.get_paginator("get_job_runs").paginate(JobName=provisioning.job_name(p)):
+            for job_run in page.get("JobRuns", []):
+                if (job_run.get("Arguments") or {}).get(RUN_ARGUMENT) == str(portal_run_id):
+                    return job_run["Id"]
+        return glue.start_job_run(JobName=provisioning.job_name(p),
+                                  Arguments={RUN_ARGUMENT: str(portal_run_id)})["JobRunId"]
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc) from None
 

@@ -95,7 +95,10 @@ def test_connection(spec: ConnectionSpec, *, user: Any = None) -> str:
         raise _connect_problem(exc) from None
 
 
-def discover_tables(spec: ConnectionSpec) -> list[TableInfo]:
+def discover_tables(spec: ConnectionSpec, *, user: Any = None) -> list[TableInfo]:
+    """The source's tables. Every connection made for a person counts against their limit (no
+    other path to a host is a free port scanner): raises TooManyAttempts like test_connection."""
+    _count_attempt(user)
     try:
         with open_source(spec) as source:
             return source.list_tables()
@@ -155,7 +158,7 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
         password = src.password.get_secret_value() if src.password is not None else secret.password  # type: ignore[union-attr]
         conn = ConnectionSpec(src.kind, src.host, int(src.port or 0), src.database, src.user, password)
-        known = {t.ref: t for t in discover_tables(conn)}
+        known = {t.ref: t for t in discover_tables(conn, user=user)}
         for t in tables:
             ref = f"{t['schema']}.{t['name']}" if t["schema"] else f"{src.database}.{t['name']}"
             if ref not in known:
@@ -474,8 +477,9 @@ def fail_abandoned_runs(pipeline: Pipeline) -> int:
     otherwise one lost run would block every later run of the pipeline."""
     cutoff = timezone.now() - RUN_ABANDON_AFTER
     hours = RUN_ABANDON_AFTER.total_seconds() / 3600
+    # A Glue run already started (its id recorded) is not abandoned: the sweep resumes following it.
     lapsed = PipelineRun.objects.filter(pipeline=pipeline, status="running", executor="local",
-                                        lease_expires_at__lt=timezone.now()).update(
+                                        lease_expires_at__lt=timezone.now(), glue_run_id="").update(
         status=PipelineRun.Status.FAILED, finished_at=timezone.now(),
         error="Abandoned: the worker running it stopped renewing its lease (it was lost).")
     return lapsed + PipelineRun.objects.filter(pipeline=pipeline, status__in=["queued", "running"],
@@ -502,11 +506,12 @@ def _append_log(run: PipelineRun, line: str) -> None:
 
 
 def claim_run(run_id: int) -> PipelineRun | None:
-    """queued → running with a compare-and-set, holding a lease; a local run whose lease lapsed (its
-    worker died) is claimed again. None when another worker has it or it is done."""
+    """queued → running with a compare-and-set, holding a lease; a run whose lease lapsed before its
+    work was handed to Glue (its worker died: a local load, or a Glue start not recorded) is claimed
+    again. None when another worker has it or it is done."""
     claimed = PipelineRun.objects.filter(pk=run_id).filter(
         Q(status=PipelineRun.Status.QUEUED)
-        | Q(status=PipelineRun.Status.RUNNING, executor="local", lease_expires_at__lt=timezone.now())
+        | Q(status=PipelineRun.Status.RUNNING, glue_run_id="") & leases.lapsed()
     ).update(status=PipelineRun.Status.RUNNING, started_at=timezone.now(),
              lease_expires_at=leases.expiry(_lease_seconds()))
     return PipelineRun.objects.select_related("pipeline").get(pk=run_id) if claimed else None
@@ -575,15 +580,51 @@ def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
         partition=result.partition, finished_at=timezone.now())
 
 
+def _following_lease() -> Any:
+    """While Glue runs the job, the run's lease is renewed by each poll: one that lapses means the
+    polls stopped (their worker was lost) and ``resume_stalled_runs`` follows it again."""
+    return leases.expiry(executor.GLUE_POLL_SECONDS + _lease_seconds())
+
+
 def start_glue_run(run: PipelineRun) -> str:
+    """Starts (or, resumed after a lost worker, finds) the run's Glue job run and records it.
+    Raises TransientAWSError for the task to retry."""
     try:
-        job_run_id = executor.start_glue_run(run.pipeline)
+        with leases.held(PipelineRun, run.pk, _lease_seconds()):
+            job_run_id = executor.start_glue_run(run.pipeline, run.pk)
     except StepFailed as exc:
         fail_run(run, str(exc))
         return "failed"
-    PipelineRun.objects.filter(pk=run.pk).update(glue_run_id=job_run_id)
+    PipelineRun.objects.filter(pk=run.pk).update(glue_run_id=job_run_id, lease_expires_at=_following_lease())
     _append_log(run, f"Started Glue job run {job_run_id}")
     return "started"
+
+
+def stalled_runs() -> Any:
+    """Running runs whose worker is gone: their lease lapsed (a load or a Glue start cut short, or
+    the polls of a Glue job run lost)."""
+    return PipelineRun.objects.filter(Q(status=PipelineRun.Status.RUNNING) & leases.lapsed()).exclude(
+        lease_expires_at__isnull=True)
+
+
+def resume_stalled_runs() -> list[int]:
+    """Beat's sweep: hands each stalled run to the next worker (claimed again, or followed again).
+    The lease is taken here first, so two sweeps never resume one run twice."""
+    resumed = []
+    for run in stalled_runs():
+        taken = PipelineRun.objects.filter(Q(pk=run.pk, status=PipelineRun.Status.RUNNING) & leases.lapsed()).update(
+            # Not started: lapsed still, for execute_run's claim (a later sweep sends it again if lost).
+            lease_expires_at=_following_lease() if run.glue_run_id else timezone.now())
+        if not taken:
+            continue
+        audit.record(None, "ingestion.run.resumed", target=f"pipeline:{run.pipeline_id}",
+                     details={"run": run.pk, "glue_run_id": run.glue_run_id})
+        if run.glue_run_id:
+            dispatch.follow_glue_run(run.pk)
+        else:
+            dispatch.execute_run(run.pk)
+        resumed.append(run.pk)
+    return resumed
 
 
 def follow_glue_run(run_id: int) -> str:
@@ -591,6 +632,7 @@ def follow_glue_run(run_id: int) -> str:
     run = PipelineRun.objects.select_related("pipeline").get(pk=run_id)
     if run.status != PipelineRun.Status.RUNNING:
         return run.status
+    PipelineRun.objects.filter(pk=run.pk).update(lease_expires_at=_following_lease())
     try:
         state, message = executor.glue_run_state(run.pipeline, run.glue_run_id)
     except StepFailed as exc:

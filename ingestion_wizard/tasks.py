@@ -10,11 +10,10 @@ from celery import shared_task
 
 from ingestion_wizard import services
 from ingestion_wizard.aws_errors import TransientAWSError
-from ingestion_wizard.executor import executor_kind
+from ingestion_wizard.executor import GLUE_POLL_SECONDS, executor_kind
 from ingestion_wizard.models import PipelineRun
 
 MAX_RETRIES = 5
-GLUE_POLL_SECONDS = 30
 
 
 def backoff(retries: int) -> int:
@@ -36,6 +35,12 @@ def provision_step(self, pipeline_id: int, key: str) -> str:  # type: ignore[no-
 def resume_stalled_provisioning() -> list[int]:
     """Beat: provisioning whose worker died mid-step (lease lapsed) is resumed by the next worker."""
     return services.resume_stalled_provisioning()
+
+
+@shared_task
+def resume_stalled_runs() -> list[int]:
+    """Beat: runs whose worker died (lease lapsed) are claimed again, or their Glue job run followed again."""
+    return services.resume_stalled_runs()
 
 
 @shared_task

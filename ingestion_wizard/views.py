@@ -125,7 +125,7 @@ class IngestionWizard(NamedUrlWizardView):
                                                     c.get("database", ""), c.get("user", ""),
                                                     secret_arn=c.get("secret_arn", ""), actor=self.request.user,
                                                     role=self.role, draft=self.draft)
-                    self._discovered = {"tables": services.discover_tables(conn)}
+                    self._discovered = {"tables": services.discover_tables(conn, user=self.request.user)}
                 except services.IngestionError as exc:
                     self._discovered = {"tables": [], "error": f"Could not read the source's tables: {exc.message}"}
         return self._discovered

@@ -72,6 +72,37 @@ def _require(obj: dict[str, Any], key: str, path: str) -> Any:
 MAX_LENGTH = {"namespace": 512, "name": 1024, "field": 255}
 
 
+def _text_schema(key: str) -> dict[str, Any]:
+    """A string as ``_string`` takes it: something besides spaces, no NUL, at most MAX_LENGTH[key]."""
+    return {"type": "string", "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$", "maxLength": MAX_LENGTH.get(key, 10_000)}
+
+
+_NAMED = {"type": "object", "required": ["namespace", "name"],
+          "properties": {"namespace": _text_schema("namespace"), "name": _text_schema("name"),
+                         "facets": {"type": ["object", "null"]}}}
+_NOT_A_RUN = {"not": {"anyOf": [{"required": ["run"]}, {"required": ["eventType"]}]}}
+# The request body of POST /api/v1/lineage as parse_event reads it (OpenAPI 3.1 / JSON Schema),
+# for the API's schema: a RunEvent (run and job), a DatasetEvent (dataset) or a JobEvent (job).
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["eventTime", "producer"],
+    "properties": {
+        "eventTime": {"type": "string", "format": "date-time"},
+        "producer": _text_schema("producer"),
+        "schemaURL": {"type": "string"},
+        "eventType": {"enum": [*RUN_STATES, None]},
+        "run": {"type": "object", "required": ["runId"],
+                "properties": {"runId": {"type": "string", "format": "uuid"}, "facets": {"type": ["object", "null"]}}},
+        "job": _NAMED,
+        "dataset": _NAMED,
+        "inputs": {"type": ["array", "null"], "items": _NAMED},
+        "outputs": {"type": ["array", "null"], "items": _NAMED},
+    },
+    "anyOf": [{"required": ["run", "job"]}, {"required": ["dataset"], **_NOT_A_RUN},
+              {"required": ["job"], **_NOT_A_RUN}],
+}
+
+
 def _string(obj: dict[str, Any], key: str, path: str) -> str:
     value = _require(obj, key, path)
     if not isinstance(value, str) or not value.strip():
@@ -85,6 +116,12 @@ def _object(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EventInvalid(path, "must be an object")
     return value
+
+
+def _facets(obj: dict[str, Any], path: str) -> dict[str, Any]:
+    """An object's facets: an object, or none (missing or null); anything else breaks the spec."""
+    value = obj.get("facets")
+    return {} if value is None else _object(value, path)
 
 
 def _uuid(value: Any, path: str) -> uuid.UUID:
@@ -162,7 +199,7 @@ def _dataset(value: Any, path: str) -> DatasetRef:
     obj = _object(value, path)
     namespace = _string(obj, "namespace", f"{path}.")
     name = _string(obj, "name", f"{path}.")
-    facets = _object(obj.get("facets") or {}, f"{path}.facets")
+    facets = _facets(obj, f"{path}.facets")
     ref = DatasetRef(namespace, name, facets=facets)
     schema = facets.get("schema")
     if schema is not None:
@@ -190,7 +227,8 @@ def _dataset(value: Any, path: str) -> DatasetRef:
 
 
 def _datasets(event: dict[str, Any], key: str) -> list[DatasetRef]:
-    value = event.get(key) or []
+    value = event.get(key)
+    value = [] if value is None else value
     if not isinstance(value, list):
         raise EventInvalid(key, "must be a list")
     return [_dataset(item, f"{key}[{i}]") for i, item in enumerate(value)]
@@ -201,7 +239,7 @@ def _job_and_datasets(event: dict[str, Any], job: dict[str, Any]) -> dict[str, A
     return {
         "job_namespace": _string(job, "namespace", "job."),
         "job_name": _string(job, "name", "job."),
-        "job_facets": _object(job.get("facets") or {}, "job.facets"),
+        "job_facets": _facets(job, "job.facets"),
         "inputs": _datasets(event, "inputs"),
         "outputs": _datasets(event, "outputs"),
     }
@@ -215,15 +253,22 @@ def parse_event(event: Any) -> ParsedEvent:
     producer = _string(event, "producer", "")
     if "schemaURL" in event and not isinstance(event["schemaURL"], str):
         raise EventInvalid("schemaURL", "must be a string")
+    # A part the event's kind does not read must still be well formed: the spec (and the API's
+    # schema) hold the whole event.
+    for key in ("job", "dataset"):
+        if key in event:
+            _dataset(event[key], key)
 
     if "run" in event or "eventType" in event:
         run = _object(_require(event, "run", ""), "run")
         job = _object(_require(event, "job", ""), "job")
-        event_type = event.get("eventType") or ""
-        if event_type and event_type not in RUN_STATES:
+        event_type = event.get("eventType")
+        if event_type is None:
+            event_type = ""
+        elif not isinstance(event_type, str) or event_type not in RUN_STATES:
             raise EventInvalid("eventType", f"must be one of {', '.join(RUN_STATES)}")
         parent_run_id = None
-        parent = (_object(run.get("facets") or {}, "run.facets")).get("parent")
+        parent = _facets(run, "run.facets").get("parent")
         if isinstance(parent, dict) and isinstance(parent.get("run"), dict) and parent["run"].get("runId"):
             try:
                 parent_run_id = uuid.UUID(str(parent["run"]["runId"]))
@@ -231,7 +276,7 @@ def parse_event(event: Any) -> ParsedEvent:
                 parent_run_id = None  # a broken optional facet does not make the event invalid
         return ParsedEvent(
             kind="run",
-            run_facets=_object(run.get("facets") or {}, "run.facets"),
+            run_facets=_facets(run, "run.facets"),
             event_time=event_time,
             producer=producer,
             event_type=event_type,

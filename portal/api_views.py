@@ -8,9 +8,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from portal import aws, queries, roles, services
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
 from portal.models import AccessToken, AuditEvent
+from portal.pagination import PortalPagination
 from portal.permissions import role_may
 from portal.roles import Role, current_role
 
@@ -48,7 +48,9 @@ class MeView(APIView):
             "role": role_json(role),
             "roles": [role_json(r) for r in queries.granted_roles(request.user)],
         }
-        if request.query_params.get("aws") in ("1", "true"):
+        if request.query_params.get("aws", "1") not in ("1", "true"):
+            raise ValidationError({"aws": ["Must be 1 or true (or left out)."]})
+        if "aws" in request.query_params:
             if role is None:
                 raise PermissionDenied("Select a role first: the AWS identity depends on it.")
             try:
@@ -139,7 +141,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         fields = ["id", "who", "role", "action", "target", "details", "when", "ip"]
 
 
-class AuditPagination(PageNumberPagination):
+class AuditPagination(PortalPagination):
     page_size = queries.AUDIT_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = queries.AUDIT_MAX_PAGE_SIZE

@@ -38,6 +38,7 @@ BODY_ERRORS = {
     "415": "The body is not JSON",
 }
 DETAIL_ERRORS = {"404": "No such object visible to the selected role"}
+PAGE_ERRORS = {"404": "No such page (past the last one)"}
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -61,7 +62,16 @@ class PortalAutoSchema(AutoSchema):
             codes.update(BODY_ERRORS)
         if "{" in self.path:
             codes.update(DETAIL_ERRORS)
+        elif self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
+            codes.update(PAGE_ERRORS)
         return codes
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A body given as a raw JSON Schema (the lineage event) is required when it names required fields.
+        if isinstance(serializer, dict) and serializer.get("required"):
+            required = True
+        return schema, required
 
     def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

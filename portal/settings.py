@@ -192,14 +192,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.HasSelectedRole"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
-    "DEFAULT_PARSER_CLASSES": [
-        "portal.limits.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: every body of the API is a JSON document (nested specs, lists), and the schema
+    # says so; a form-encoded body is a 415, not a half-read request.
+    "DEFAULT_PARSER_CLASSES": ["portal.limits.BoundedJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Data Hub Portal API",
@@ -242,6 +240,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_TIMEZONE = TIME_ZONE
 CATALOG_SYNC_INTERVAL_SECONDS = env_int("CATALOG_SYNC_INTERVAL_SECONDS", 900, minimum=10)
+# The search index is looked at this often (one count) and repaired from the database when off
+# (catalog.search.repair): OpenSearch back after an outage, an index lost or emptied.
+CELERY_BEAT_SCHEDULE["catalog-repair-search-index"] = {"task": "catalog.tasks.repair_search_index",
+                                                       "schedule": 60.0}
 CATALOG_EVENTS_QUEUE_URL = env_str("CATALOG_EVENTS_QUEUE_URL", "")
 # Catalog sync: seconds each event poll lasts (beat starts one that often; SQS long polling inside),
 # which tables a full sync reads partitions of (changed|all|none; events always read them),
@@ -267,6 +269,11 @@ GLUE_CATALOGS = parse_glue_catalogs(env_str("GLUE_CATALOGS"), AWS_ACCOUNT_ID, AW
 AWS_ROLE_ARNS: dict[str, str] = env_json("AWS_ROLE_ARNS", {})
 LAKE_BUCKET = env_str("LAKE_BUCKET", "datahub-lake")
 
+# Background work a worker claims (a workspace transition, a catalog sync; ingestion: its own
+# INGESTION_LEASE_SECONDS, this by default) holds a lease this long, renewed while it works: a
+# lease that lapses (the worker was killed) lets the next worker or a retry take the work over.
+WORKER_LEASE_SECONDS = env_int("WORKER_LEASE_SECONDS", 120, minimum=2)
+
 # --- Workspaces ----------------------------------------------------------
 WORKSPACE_QUOTA_PER_USER = env_int("WORKSPACE_QUOTA_PER_USER", 3, minimum=0)
 WORKSPACE_IDLE_STOP_MINUTES = env_int("WORKSPACE_IDLE_STOP_MINUTES", 120, minimum=1)
@@ -274,6 +281,8 @@ WORKSPACE_IDLE_STOP_MINUTES = env_int("WORKSPACE_IDLE_STOP_MINUTES", 120, minimu
 WORKSPACE_PRICES = env_json("WORKSPACE_PRICES", None)  # None: workspaces.prices.DEFAULT_PRICES
 WORKSPACE_EMR_RELEASE = env_str("WORKSPACE_EMR_RELEASE", "emr-7.1.0")
 CELERY_BEAT_SCHEDULE["workspaces-stop-idle"] = {"task": "workspaces.tasks.stop_idle_workspaces", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["workspaces-resume-stalled"] = {"task": "workspaces.tasks.resume_stalled_workspaces",
+                                                     "schedule": 60.0}
 
 # Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
 INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")
@@ -292,11 +301,13 @@ except ValueError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
 # "Test connection" (wizard, API): at most this many attempts per user and minute.
 INGESTION_TEST_CONNECTION_PER_MINUTE = env_int("INGESTION_TEST_CONNECTION_PER_MINUTE", 10, minimum=1)
-# A claimed provisioning step or local run holds a lease this long, renewed while it works; a lease
+# A claimed provisioning step or run holds a lease this long, renewed while it works; a lease
 # that lapses (the worker was killed) lets the next worker or a retry take the work over.
-INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", 120, minimum=2)
+INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", WORKER_LEASE_SECONDS, minimum=2)
 CELERY_BEAT_SCHEDULE["ingestion-resume-stalled"] = {"task": "ingestion_wizard.tasks.resume_stalled_provisioning",
                                                     "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["ingestion-resume-stalled-runs"] = {"task": "ingestion_wizard.tasks.resume_stalled_runs",
+                                                         "schedule": 60.0}
 
 # --- OpenSearch ----------------------------------------------------------
 OPENSEARCH_URL = env_str("OPENSEARCH_URL", "http://127.0.0.1:9200")

@@ -67,6 +67,10 @@ class Workspace(models.Model):
     # Set while the owner no longer holds the workspace's role: stopped, Lake Formation grants revoked
     # (``grants`` keeps what to grant again); cleared when the role returns (workspaces.role_loss).
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # The worker working on a transition holds this in the future (renewed while it works); set to
+    # the moment it was released otherwise. Free for too long while transitional: its worker was lost
+    # and the next one resumes it (workspaces.leasing).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceQuerySet.as_manager()
 

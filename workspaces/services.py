@@ -162,6 +162,7 @@ def launch_workspace(*, owner: Any, role: Role, datasets: list[str], instance_ty
             emr=bool(emr),
             datasets=snapshot,
             hourly_cost=prices.hourly_cost(prices.configured_prices(), instance_type, volume_gb, bool(emr)),
+            lease_expires_at=timezone.now(),  # queued for a worker: the stall clock starts (workspaces.leasing)
         )
         workspace.name = _notebook_name(workspace.pk, owner.get_username())
         workspace.save(update_fields=["name"])
@@ -246,9 +247,13 @@ def _provision(workspace: Workspace) -> None:
         workspace.save(update_fields=["grants"])
 
     if workspace.emr and not workspace.emr_cluster_id:
-        cluster = _step(workspace, "Start the EMR cluster", role_clients.client("emr").run_job_flow,
-                        **_emr_cluster_spec(workspace))
-        workspace.emr_cluster_id = cluster["JobFlowId"]
+        emr = role_clients.client("emr")
+        # A worker that died between starting the cluster and recording it left one running: adopt it.
+        cluster_id = _step(workspace, "Look for the EMR cluster", _live_cluster_id, emr, f"{workspace.name}-spark")
+        if cluster_id is None:
+            cluster_id = _step(workspace, "Start the EMR cluster", emr.run_job_flow,
+                               **_emr_cluster_spec(workspace))["JobFlowId"]
+        workspace.emr_cluster_id = cluster_id
         workspace.save(update_fields=["emr_cluster_id"])
 
     sagemaker = role_clients.client("sagemaker")
@@ -291,6 +296,16 @@ def _emr_cluster_spec(workspace: Workspace) -> dict[str, Any]:
         "VisibleToAllUsers": True,
         "Tags": _tags(workspace),
     }
+
+
+def _live_cluster_id(emr: Any, name: str) -> str | None:
+    """The id of a cluster named ``name`` that is starting or running, or None."""
+    live = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=live):
+        for cluster in page.get("Clusters", []):
+            if cluster.get("Name") == name:
+                return str(cluster["Id"])
+    return None
 
 
 def _tags(workspace: Workspace) -> list[dict[str, str]]:
@@ -404,7 +419,8 @@ def _notebook_action(workspace: Workspace, *, action: str, call_name: str, allow
     if not allowed:
         raise ActionConflict(f"Only {requirement} workspace can be {action}ed (it is {workspace.status}).")
     _act(workspace, action, call_name)
-    Workspace.objects.filter(pk=workspace.pk).update(**fields, updated_at=timezone.now())
+    Workspace.objects.filter(pk=workspace.pk).update(**fields, updated_at=timezone.now(),
+                                                     lease_expires_at=timezone.now())  # the stall clock
     audit.record(actor, f"workspace.{action}", role=role, target=f"workspace:{workspace.pk}", ip=ip)
     dispatch.follow(workspace.pk)
     workspace.refresh_from_db()
@@ -457,7 +473,7 @@ def delete_workspace(workspace: Workspace, *, actor: Any, role: Role | None, ip:
     """Mark the workspace deleting and enqueue its teardown (works from any state but deleting/deleted)."""
     claimed = Workspace.objects.filter(pk=workspace.pk).exclude(
         status__in=[Status.DELETING, Status.DELETED]
-    ).update(status=Status.DELETING, status_reason="", updated_at=timezone.now())
+    ).update(status=Status.DELETING, status_reason="", updated_at=timezone.now(), lease_expires_at=timezone.now())
     if not claimed:
         raise ActionConflict(f"The workspace is already {Workspace.objects.get(pk=workspace.pk).status}.")
     audit.record(actor, "workspace.delete", role=role, target=f"workspace:{workspace.pk}", ip=ip)

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import shared_task
 
-from workspaces import services
+from workspaces import leasing, services
 from workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,10 @@ def _backoff(attempt: int) -> int:
 @shared_task(bind=True, max_retries=MAX_TRANSIENT_RETRIES, acks_late=True)
 def provision_workspace(self, workspace_id: int) -> str:  # type: ignore[no-untyped-def]
     try:
-        workspace = services.provision_workspace(workspace_id)
+        with leasing.claimed(workspace_id, Workspace.Status.PENDING) as got:
+            if not got:
+                return "busy"  # another worker provisions it (and follows it after)
+            workspace = services.provision_workspace(workspace_id)
     except services.AwsUnavailable as exc:
         if self.request.retries >= MAX_TRANSIENT_RETRIES:
             workspace = Workspace.objects.get(pk=workspace_id)
@@ -51,7 +54,10 @@ def _poll_again(task: Any, workspace_id: int, attempt: int, gave_up: str) -> Non
 def follow_workspace(workspace_id: int, attempt: int = 0) -> str:
     """Poll the notebook until it leaves pending/stopping, backing off up to a minute between polls."""
     try:
-        workspace = services.refresh_workspace(workspace_id)
+        with leasing.claimed(workspace_id, *Workspace.TRANSITIONAL) as got:
+            if not got:
+                return "busy"  # another worker follows it (or provisions it, and follows it after)
+            workspace = services.refresh_workspace(workspace_id)
     except services.AwsUnavailable as exc:
         log.warning("Following workspace %s: %s", workspace_id, exc)
         workspace = Workspace.objects.get(pk=workspace_id)
@@ -64,13 +70,22 @@ def follow_workspace(workspace_id: int, attempt: int = 0) -> str:
 def teardown_workspace(workspace_id: int, attempt: int = 0) -> str:
     """Remove the workspace's AWS resources, polling while the notebook stops and deletes."""
     try:
-        done = services.teardown_workspace(workspace_id)
+        with leasing.claimed(workspace_id, Workspace.Status.DELETING) as got:
+            # Held by another worker (a provisioning step still running): look again later.
+            done = services.teardown_workspace(workspace_id) if got else not Workspace.objects.filter(
+                pk=workspace_id, status=Workspace.Status.DELETING).exists()
     except services.AwsUnavailable as exc:
         log.warning("Deleting workspace %s: %s", workspace_id, exc)
         done = False
     if not done:
         _poll_again(teardown_workspace, workspace_id, attempt, "Delete did not finish in time; delete again to retry.")
     return Workspace.objects.get(pk=workspace_id).status
+
+
+@shared_task
+def resume_stalled_workspaces() -> list[int]:
+    """Beat: transitions whose worker was lost (lease free for too long) go to the next worker."""
+    return leasing.resume_stalled()
 
 
 @shared_task

@@ -52,8 +52,10 @@ class SearchView(_CatalogView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Words, a table or column name, or database.table (≤ 500 chars)"),
-            OpenApiParameter("page", int, description="1-based; beyond the end gives no results"),
-            OpenApiParameter("page_size", int, description="default 20, at most 100"),
+            OpenApiParameter("page", {"type": "integer", "minimum": 1},
+                             description="1-based; beyond the end gives no results"),
+            OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
+                             description="default 20; more than 100 gives 100"),
             *[OpenApiParameter(f, str, many=True, description="facet filter; repeat for OR") for f in FACETS],
         ],
         responses=SearchPageSerializer,

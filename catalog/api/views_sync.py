@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
@@ -46,6 +47,10 @@ class TriggerSerializer(serializers.Serializer):
         return catalog
 
 
+# 409: another sync holds the catalog, or the run awaits no confirmation; ``run`` is that run.
+_REFUSED_BY_RUN = inline_serializer("SyncRefused", {"error": serializers.CharField(), "run": SyncRunSerializer()})
+
+
 class SyncRunsView(ListAPIView):
     """GET: sync runs, newest first (``?catalog=<id>``, ``?status=``). POST: start a full sync (admins)."""
 
@@ -62,6 +67,7 @@ class SyncRunsView(ListAPIView):
             qs = qs.filter(status=run_status)
         return qs
 
+    @extend_schema(request=TriggerSerializer, responses={202: SyncRunSerializer, 409: _REFUSED_BY_RUN})
     def post(self, request: Request) -> Response:
         role = current_role(request)
         if not roles.may_start_sync(role):
@@ -103,6 +109,7 @@ class SyncRunConfirmView(GenericAPIView):
     serializer_class = SyncRunSerializer
     queryset = SyncRun.objects.select_related("catalog")
 
+    @extend_schema(request=None, responses={202: SyncRunSerializer, 409: _REFUSED_BY_RUN})
     def post(self, request: Request, pk: int) -> Response:
         role = current_role(request)
         if not roles.may_start_sync(role):

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from catalog.models import CLASSIFICATIONS, Column, Curation, CurationChange, Table
+from catalog.models import CLASSIFICATIONS, Column, Curation, CurationChange, GlueCatalog, Table
 from catalog.search import indexer
 from portal import audit, aws
 from portal.roles import Role
@@ -140,7 +140,10 @@ def _after_commit(table_id: int) -> None:
     try:
         indexer.index_tables([table_id])
     except indexer.IndexUnavailable as exc:
+        # Marked stale: beat repairs the index once OpenSearch answers (catalog.search.repair).
         log.warning("curation of table %s not indexed yet: %s", table_id, exc)
+        GlueCatalog.objects.filter(pk__in=Table.objects.filter(pk=table_id).values("catalog_id")).update(
+            index_stale=True)
     if getattr(settings, "CURATION_WRITE_BACK", False):
         try:
             write_back(Table.objects.select_related("catalog").get(pk=table_id))

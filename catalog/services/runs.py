@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import GlueCatalog, SyncRun
@@ -25,8 +26,11 @@ class SyncAlreadyRunning(RuntimeError):
         )
 
 
-def _abandoned_before() -> Any:
-    return timezone.now() - timedelta(seconds=getattr(settings, "CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600))
+def _abandoned() -> Q:
+    """Running rows whose worker is gone: its lease lapsed, or (queued, no worker took it yet)
+    started longer than CATALOG_SYNC_TIMEOUT_SECONDS ago."""
+    queued_before = timezone.now() - timedelta(seconds=getattr(settings, "CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600))
+    return Q(lease_expires_at__lt=timezone.now()) | Q(lease_expires_at__isnull=True, started_at__lt=queued_before)
 
 
 def _running(catalog: GlueCatalog, kind: str) -> Any:
@@ -42,8 +46,7 @@ def claim_run(catalog: GlueCatalog, kind: str) -> SyncRun:
 
     The partial unique constraints (one running table sync, and one running
     partition pass, per catalog) are the claim, so it holds across processes and
-    machines. A running row older than CATALOG_SYNC_TIMEOUT_SECONDS belongs to a
-    crashed worker and is failed first.
+    machines. A running row whose worker is gone (``_abandoned``) is failed first.
     """
     for _attempt in range(2):
         try:
@@ -54,8 +57,7 @@ def claim_run(catalog: GlueCatalog, kind: str) -> SyncRun:
             running = _running(catalog, kind).first()
             if running is None:
                 continue  # it finished between our insert and our look-up
-            abandoned = SyncRun.objects.filter(pk=running.pk, status=SyncRun.Status.RUNNING,
-                                               started_at__lt=_abandoned_before()).update(
+            abandoned = SyncRun.objects.filter(_abandoned(), pk=running.pk, status=SyncRun.Status.RUNNING).update(
                 status=SyncRun.Status.FAILED, finished_at=timezone.now(),
                 error="Abandoned: the worker running it stopped before it finished.")
             if not abandoned:

@@ -43,6 +43,7 @@ from catalog.sources.glue import (
     TableRecord,
     TableVersionRecord,
 )
+from portal import leases
 
 log = logging.getLogger(__name__)
 
@@ -475,31 +476,38 @@ def _partitions_policy(kind: str) -> str:
     return "all"  # a refresh names few tables: read their partitions every time
 
 
-def _catch_up_index(catalog: GlueCatalog) -> None:
-    """The index missed changes earlier: resend every table of the catalog now (the next success catches up).
+def _check_index(catalog: GlueCatalog, kind: str) -> None:
+    """The search index checked against the database after a full sync (and after any sync of a
+    catalog whose index missed changes), repaired where it differs. OpenSearch down leaves the
+    catalog marked stale: beat repairs it once OpenSearch answers (catalog.search.repair)."""
+    from catalog.search import repair
 
-    The flag is cleared first; the search receiver sets it again if OpenSearch is still down.
-    """
-    if not GlueCatalog.objects.filter(pk=catalog.pk, index_stale=True).update(index_stale=False):
+    if kind != SyncRun.Kind.FULL and not GlueCatalog.objects.filter(pk=catalog.pk, index_stale=True).exists():
         return
-    ids = list(Table.objects.filter(catalog=catalog).order_by("pk").values_list("pk", flat=True))
-    log.info("search index of %s was stale; reindexing %d tables", catalog, len(ids))
-    _send_tables_changed(catalog.pk, ids, refresh=False)
+    try:
+        repair.repair()
+    except Exception as exc:  # the sync's outcome stands; the index is repaired later
+        log.warning("search index of %s not checked: %s", catalog, exc)
+        GlueCatalog.objects.filter(pk=catalog.pk).update(index_stale=True)
 
 
 def _finish(sync: _Sync, error: str = "") -> SyncRun:
     sync.collect_source_warnings()
     run = finish_run(sync.run, dict(sync.counts), sync.warnings, error, held=sync.held)
     if not error:
-        _catch_up_index(sync.catalog)
+        _check_index(sync.catalog, run.kind)
     return run
 
 
 def _run(sync: _Sync, body: Any) -> SyncRun:
-    """Run ``body(pool)`` and record its outcome; Glue unreachable or any bug ends as a failed run."""
+    """Run ``body(pool)`` under the run's lease and record its outcome; Glue unreachable or any bug
+    ends as a failed run."""
+    seconds = settings.WORKER_LEASE_SECONDS
+    SyncRun.objects.filter(pk=sync.run.pk).update(lease_expires_at=leases.expiry(seconds))
     try:
         try:
-            with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
+            with (leases.held(SyncRun, sync.run.pk, seconds),
+                  ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool):
                 body(pool)
         finally:
             if sync.dispatcher is not None:

@@ -231,6 +231,46 @@ def test_a_sync_abandoned_by_a_crashed_worker_does_not_block_the_next(catalog: G
     assert stuck.status == SyncRun.Status.FAILED and "Abandoned" in stuck.error
 
 
+def test_a_sync_whose_worker_stopped_renewing_its_lease_is_taken_over_at_once(catalog: GlueCatalog,
+                                                                               lake: None) -> None:
+    # Started a minute ago (far from CATALOG_SYNC_TIMEOUT_SECONDS), but its worker was killed: the lease lapsed.
+    dead = SyncRun.objects.create(catalog=catalog, kind=SyncRun.Kind.FULL,
+                                  lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    run = full_sync(catalog)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == SyncRun.Status.FAILED and "Abandoned" in dead.error
+
+
+def test_a_sync_under_a_live_lease_keeps_its_claim_however_long_it_runs(catalog: GlueCatalog, lake: None) -> None:
+    alive = SyncRun.objects.create(catalog=catalog, kind=SyncRun.Kind.FULL,
+                                   lease_expires_at=timezone.now() + timedelta(seconds=60))
+    SyncRun.objects.filter(pk=alive.pk).update(started_at=timezone.now() - timedelta(days=1))
+
+    with pytest.raises(SyncAlreadyRunning):
+        full_sync(catalog)
+    alive.refresh_from_db()
+    assert alive.status == SyncRun.Status.RUNNING
+
+
+def test_a_running_sync_holds_a_lease(catalog: GlueCatalog, lake: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.services import sync as sync_module
+
+    seen: list[object] = []
+    real = sync_module._Sync.consume
+
+    def consume(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(SyncRun.objects.get(pk=self.run.pk).lease_expires_at)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync_module._Sync, "consume", consume)
+    before = timezone.now()
+    full_sync(catalog)
+    assert len(seen) == 1 and seen[0] is not None and seen[0] > before  # type: ignore[operator]
+
+
 def test_the_copy_fast_path_stores_what_model_instances_store(catalog: GlueCatalog, lake: None,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from catalog.services import mirror

@@ -18,6 +18,7 @@ from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
 from portal import roles
+from portal.schema import ERROR_SCHEMA
 from portal.permissions import role_may
 from portal.roles import acting_role, current_role
 
@@ -31,6 +32,10 @@ _CHANGE = inline_serializer("PipelineChange", {
                                       help_text="Cron (UTC), or null/empty for on demand"),
     "status": serializers.ChoiceField(["paused", "ready"], required=False, help_text="Pause or resume"),
 })
+
+
+def _error_response(why: str) -> OpenApiResponse:
+    return OpenApiResponse(ERROR_SCHEMA, description=why)
 
 
 def _error(exc: services.IngestionError) -> Response:
@@ -59,7 +64,18 @@ class PipelineListView(PipelineAPIView):
             qs = qs.filter(status=request.query_params["status"])
         return Response({"results": [pipeline_brief(p) for p in qs]})
 
-    @extend_schema(operation_id="pipelines_create", request=PipelineSpec, responses={201: _CREATED, 409: _CONFLICT})
+    @extend_schema(operation_id="pipelines_create", request=PipelineSpec, responses={
+        201: _CREATED, 409: _CONFLICT,
+        400: _error_response("The spec is invalid, the source host is refused (link-local, private or the "
+                             "portal's own database), or the source cannot be reached (one answer for every "
+                             "failure short of a database login); detail names the field"),
+        403: _error_response("The role may not provide for this hub, or source.secret_arn names a secret "
+                             "this pipeline may not use (refused and audited)"),
+        413: _error_response("The body is over the size limit"),
+        429: _error_response("Too many connections to sources this minute (INGESTION_TEST_CONNECTION_PER_MINUTE, "
+                             "shared with Test connection), or too many bad tokens"),
+        503: _error_response("AWS (Glue, Secrets Manager) did not answer"),
+    })
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             return Response({"error": "Send a JSON object."}, status=400)

@@ -224,3 +224,15 @@ def test_the_worker_checks_the_host_again_when_it_connects(provider, pg_source, 
         run = provider.post(f"/api/v1/pipelines/{pid}/runs").json()
     run = provider.get(f"/api/v1/pipelines/{pid}/runs/{run['id']}").json()
     assert run["status"] == "failed" and "127.0.0.2 is a loopback address" in run["error"]
+
+
+@pytest.mark.django_db
+def test_creating_pipelines_through_the_api_shares_the_connection_limit(provider, pg_source, aws_endpoint, settings):
+    """Pipeline create connects to the source (its tables are checked): no way round the limit."""
+    settings.INGESTION_TEST_CONNECTION_PER_MINUTE = 2
+    unreachable = dict(pg_source, port=1)  # nothing listens: each try is one more probe
+    answers = [post_pipeline(provider, unreachable) for _ in range(3)]
+    assert [a.status_code for a in answers] == [400, 400, 429]
+    assert answers[0].json()["error"] == services.CONNECT_FAILED
+    assert "Too many connection attempts" in answers[2].json()["error"]
+    assert Pipeline.objects.count() == 0

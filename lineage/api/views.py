@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from lineage import queries, services
 from lineage.access import WriteRefused
-from lineage.events import EventInvalid
+from lineage.events import EVENT_SCHEMA, EventInvalid
 from lineage.graph import DIRECTIONS
 from lineage.naming import MAX_NODE_CHARS
 from portal import roles
@@ -82,7 +82,7 @@ class LineageIntakeView(APIView):
 
     @extend_schema(
         # A media-type map: the view's own parser reads the raw body, so nothing else tells the schema it takes JSON.
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={"application/json": EVENT_SCHEMA},
         responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
                    413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
         description="One OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2), optionally with Content-Encoding: gzip. "
@@ -218,7 +218,9 @@ class LineageImpactView(APIView):
     """GET every dataset (and column) downstream of a dataset with its distance, paginated."""
 
     @extend_schema(
-        parameters=[*_WHERE, OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="1-1000, default 100")],
+        parameters=[*_WHERE, OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 10**9}),
+                    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 1000},
+                                     description="1-1000, default 100")],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

@@ -78,3 +78,11 @@ def test_fields_that_can_be_null_say_so(schema: dict[str, Any]) -> None:
 def test_operation_ids_are_unique(schema: dict[str, Any]) -> None:
     ids = [op["operationId"] for _, _, op in operations(schema)]
     assert len(ids) == len(set(ids))
+
+
+def test_pipeline_create_documents_why_it_refuses(schema: dict[str, Any]) -> None:
+    responses = schema["paths"]["/api/v1/pipelines"]["post"]["responses"]
+    assert {"201", "400", "403", "409", "413", "429", "503"} <= set(responses)
+    assert "secret" in responses["403"]["description"] and "audited" in responses["403"]["description"]
+    assert "INGESTION_TEST_CONNECTION_PER_MINUTE" in responses["429"]["description"]
+    assert "refused" in responses["400"]["description"]
