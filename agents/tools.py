@@ -225,7 +225,7 @@ def get_dataset(caller: Caller, args: DatasetArgs) -> dict[str, Any]:
 
 
 def get_lineage(caller: Caller, args: LineageArgs) -> dict[str, Any]:
-    limit = int(getattr(settings, "LINEAGE_MAX_DEPTH", 20))
+    limit = settings.LINEAGE_MAX_DEPTH
     if args.depth > limit:
         raise invalid(f"depth must be between 0 and {limit}.")
     start = _start(caller, args.dataset)

@@ -232,16 +232,8 @@ def remove_glue_connection(p: Pipeline, resource: str) -> None:
     try:
         glue.delete_connection(ConnectionName=connection_name(p))
     except ClientError as exc:
-        if _emulator_gap(exc):
-            log.warning("the local AWS emulator cannot delete Glue connection %s; left in place", resource)
-            return
         if not _missing(exc):
             raise classify(exc) from None
-
-
-def _emulator_gap(exc: ClientError) -> bool:
-    """The embedded mode's moto answers HTTP 500 for APIs it does not implement (e.g. DeleteConnection)."""
-    return bool(settings.AWS_ENDPOINT_URL) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500
 
 
 def ensure_glue_job(p: Pipeline) -> str:

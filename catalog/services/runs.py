@@ -26,7 +26,7 @@ class SyncAlreadyRunning(RuntimeError):
 
 
 def _abandoned_before() -> Any:
-    return timezone.now() - timedelta(seconds=getattr(settings, "CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600))
+    return timezone.now() - timedelta(seconds=settings.CATALOG_SYNC_TIMEOUT_SECONDS)
 
 
 def _running(catalog: GlueCatalog, kind: str) -> Any:
