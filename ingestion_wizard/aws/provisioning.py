@@ -18,8 +18,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion_wizard import glue_script
-from ingestion_wizard.aws_errors import StepFailed, TransientAWSError, classify, error_code
+from ingestion_wizard.aws import glue_script
+from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
 from portal.roles import Role
@@ -96,7 +96,7 @@ def ensure_secret(p: Pipeline) -> str:
     """Checks the pipeline may still use its secret (secret_services: the portal's own for it, or
     the provider's, read with the provider role's credentials)."""
     from ingestion_wizard.secret_services import pipeline_password
-    from ingestion_wizard.secrets import SecretUnavailable
+    from ingestion_wizard.aws.secrets import SecretUnavailable
 
     if not p.secret_arn:
         raise StepFailed("The pipeline has no source secret; create it again with the password.")
