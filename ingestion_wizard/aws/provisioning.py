@@ -92,6 +92,15 @@ def _missing(exc: ClientError) -> bool:
     return error_code(exc) in _NOT_FOUND
 
 
+def _delete_if_present(delete: Callable[..., Any], **kwargs: Any) -> None:
+    """Calls one AWS delete API; a resource already gone is fine (a re-run of a removal is a no-op)."""
+    try:
+        delete(**kwargs)
+    except ClientError as exc:
+        if not _missing(exc):
+            raise classify(exc) from None
+
+
 def ensure_secret(p: Pipeline) -> str:
     """Checks the pipeline may still use its secret (secret_services: the portal's own for it, or
     the provider's, read with the provider role's credentials)."""
@@ -200,12 +209,7 @@ def ensure_glue_database(p: Pipeline) -> str:
 
 
 def remove_glue_database(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_database(Name=p.target_database)
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("glue").delete_database, Name=p.target_database)
 
 
 def ensure_glue_connection(p: Pipeline) -> str:
@@ -228,12 +232,7 @@ def ensure_glue_connection(p: Pipeline) -> str:
 
 
 def remove_glue_connection(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_connection(ConnectionName=connection_name(p))
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("glue").delete_connection, ConnectionName=connection_name(p))
 
 
 def ensure_glue_job(p: Pipeline) -> str:
@@ -346,12 +345,7 @@ def ensure_firehose(p: Pipeline) -> str:
 
 
 def remove_firehose(p: Pipeline, resource: str) -> None:
-    firehose = aws.client("firehose")
-    try:
-        firehose.delete_delivery_stream(DeliveryStreamName=firehose_name(p))
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("firehose").delete_delivery_stream, DeliveryStreamName=firehose_name(p))
 
 
 def stream_table_input(p: Pipeline) -> dict[str, Any]:
@@ -386,12 +380,7 @@ def ensure_stream_table(p: Pipeline) -> str:
 
 
 def remove_stream_table(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_table(DatabaseName=p.target_database, Name=stream_table_name(p))
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("glue").delete_table, DatabaseName=p.target_database, Name=stream_table_name(p))
 
 
 @dataclass(frozen=True)
