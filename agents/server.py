@@ -68,7 +68,7 @@ def caller_from_secret(secret: str, ip: str | None = None) -> Caller:
 
 def check_rate(caller: Caller) -> None:
     """At most MCP_CALLS_PER_MINUTE calls per token per clock minute (counted in the shared cache)."""
-    limit = int(getattr(settings, "MCP_CALLS_PER_MINUTE", 600))
+    limit = settings.MCP_CALLS_PER_MINUTE
     if limit <= 0:
         return
     key = f"agents:calls:{caller.token.pk}"
@@ -146,7 +146,7 @@ def call_tool_sync(caller: Caller, name: str, arguments: dict[str, Any] | None) 
     if spec is None:
         raise tools.invalid(f"Unknown tool {name!r}; tools are: {', '.join(t.name for t in tools.tools_for(caller))}.")
     raw = arguments or {}
-    limit = int(getattr(settings, "MCP_MAX_ARGUMENT_BYTES", 65_536))
+    limit = settings.MCP_MAX_ARGUMENT_BYTES
     size = len(json.dumps(raw, default=str))
     if size > limit:
         raise ToolError(tools.TOO_LARGE, f"The arguments are {size} bytes; the limit is {limit}.", 413)

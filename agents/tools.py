@@ -25,10 +25,12 @@ from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_CHARS, BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
 from ingestion_wizard.api.serializers import pipeline_brief, run_data
+from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
 from lineage import queries as lineage_queries
 from portal.models import AccessToken
 from portal import roles
+from portal.filtering import first_error
 from portal.roles import Role
 from workspaces import queries as workspace_queries
 from workspaces.api.serializers import WorkspaceSerializer
@@ -223,7 +225,7 @@ def get_dataset(caller: Caller, args: DatasetArgs) -> dict[str, Any]:
 
 
 def get_lineage(caller: Caller, args: LineageArgs) -> dict[str, Any]:
-    limit = int(getattr(settings, "LINEAGE_MAX_DEPTH", 20))
+    limit = settings.LINEAGE_MAX_DEPTH
     if args.depth > limit:
         raise invalid(f"depth must be between 0 and {limit}.")
     start = _start(caller, args.dataset)
@@ -274,9 +276,10 @@ def _node(node: dict[str, Any]) -> dict[str, Any]:
 
 def list_pipelines(caller: Caller, args: PipelinesArgs) -> dict[str, Any]:
     _require(caller, roles.may_provide)
-    qs = Pipeline.objects.for_role(caller.role)
-    if args.status:
-        qs = qs.filter(status=args.status)
+    filters = PipelineFilterSet({"status": args.status or ""}, queryset=Pipeline.objects.for_role(caller.role))
+    if not filters.is_valid():
+        raise ToolError(INVALID_PARAMS, first_error(filters), 400)
+    qs = filters.qs
     total = qs.count()
     offset = (args.page - 1) * PIPELINES_PAGE_SIZE
     items = [pipeline_brief(p) for p in qs[offset: offset + PIPELINES_PAGE_SIZE]]

@@ -19,8 +19,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion_wizard import provisioning
-from ingestion_wizard.aws_errors import classify
+from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws.errors import classify
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.sources import ConnectionSpec, TableInfo, open_source
 from portal import aws

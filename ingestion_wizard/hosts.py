@@ -105,7 +105,7 @@ def refusal(ip: Address | str, allowed: Sequence[Network] = ()) -> str | None:
 
 
 def allowed_networks() -> tuple[Network, ...]:
-    return parse_networks(getattr(settings, "INGESTION_ALLOWED_NETWORKS", ""))
+    return parse_networks(settings.INGESTION_ALLOWED_NETWORKS)
 
 
 def resolve(host: str, port: int) -> list[Address]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingestion_wizard import provisioning, services
-from ingestion_wizard.aws_errors import error_code
+from ingestion_wizard import services
+from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws.errors import error_code
 from ingestion_wizard.models import Pipeline
 from portal import audit, aws
 

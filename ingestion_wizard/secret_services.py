@@ -25,7 +25,7 @@ from django.db import transaction
 
 from ingestion_wizard.errors import Forbidden, Unavailable
 from ingestion_wizard.models import Draft, ManagedSecret, Pipeline
-from ingestion_wizard.secrets import SecretUnavailable, delete_secret, read_password, replace_password, store_password
+from ingestion_wizard.aws.secrets import SecretUnavailable, delete_secret, read_password, replace_password, store_password
 from portal import audit, aws
 from portal.roles import Role
 

@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ingestion_wizard import after_run, dispatch, executor, provisioning, secret_services
-from ingestion_wizard.aws_errors import StepFailed, TransientAWSError
+from ingestion_wizard import after_run, dispatch, executor, secret_services
+from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws.errors import StepFailed, TransientAWSError
 # Re-exported: views, the API and forms catch services.IngestionError and its kinds.
 from ingestion_wizard.errors import (  # noqa: F401
     Conflict, Forbidden, IngestionError, NotAllowed, TooManyAttempts, Unavailable)
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
-from ingestion_wizard.secrets import SecretUnavailable
+from ingestion_wizard.aws.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
 from ingestion_wizard.validation import PipelineSpec
 from portal import audit, aws, leases

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from ingestion_wizard import services
-from ingestion_wizard.aws_errors import TransientAWSError
+from ingestion_wizard.aws.errors import TransientAWSError
 from ingestion_wizard.executor import GLUE_POLL_SECONDS, executor_kind
 from ingestion_wizard.models import PipelineRun
 

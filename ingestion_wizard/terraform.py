@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ingestion_wizard import glue_script, provisioning
+from ingestion_wizard.aws import glue_script, provisioning
 from ingestion_wizard.models import Pipeline
 from workspaces.notifications import topic_name
 

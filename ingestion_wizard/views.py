@@ -13,11 +13,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from formtools.wizard.views import NamedUrlWizardView
 
 from ingestion_wizard import queries, secret_services, services, terraform
+from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
     safe_next_runs, validate_cron
 from portal import roles
+from portal.filtering import filtered_for_page
 from portal.roles import Role, current_role, role_required
 
 
@@ -36,9 +38,10 @@ def _pipeline(request: HttpRequest, pk: int) -> Pipeline:
 @role_required
 def index(request: HttpRequest) -> HttpResponse:
     role = _provider_role(request)
+    filters = PipelineFilterSet(request.GET, queryset=queries.pipelines_for(role))
     return render(request, "ingestion_wizard/index.html", {
-        "pipelines": queries.pipelines_for(role), "drafts": queries.drafts_of(request.user),
-    })
+        "pipelines": filtered_for_page(filters), "filters": filters, "drafts": queries.drafts_of(request.user),
+    }, status=200 if filters.is_valid() else 400)
 
 
 @role_required

@@ -382,7 +382,7 @@ def render_subgraph(role: Role | None, sub: lineage_graph.Subgraph, *, indirect:
 
 
 def max_nodes() -> int:
-    return int(getattr(settings, "LINEAGE_MAX_NODES", 500))
+    return settings.LINEAGE_MAX_NODES
 
 
 # --- the two read endpoints ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 from portal import aws, queries, roles, services
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
+from portal.filtersets import AuditEventFilterSet
 from portal.models import AccessToken, AuditEvent
 from portal.pagination import PortalPagination
 from portal.permissions import role_may
@@ -154,6 +156,8 @@ class AuditListView(ListAPIView):
     pagination_class = AuditPagination
     serializer_class = AuditEventSerializer
 
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AuditEventFilterSet
+
     def get_queryset(self) -> Any:
-        params = self.request.query_params
-        return queries.audit_events(action=params.get("action", "").strip(), username=params.get("user", "").strip())
+        return queries.audit_events()

@@ -23,7 +23,7 @@ def client_ip(request: HttpRequest | Any) -> str | None:
     X-Forwarded-For when the portal runs behind that many trusted proxies (load balancers)."""
     meta = getattr(request, "META", {})
     address = meta.get("REMOTE_ADDR") or None
-    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    hops = settings.TRUSTED_PROXY_COUNT
     forwarded = [a.strip() for a in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
     if hops and len(forwarded) >= hops:
         address = forwarded[-hops]

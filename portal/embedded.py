@@ -219,7 +219,7 @@ def await_postgres(child: Child, data_dir: Path, timeout: float = 60.0) -> None:
 
 def spawn_moto(supervisor: Supervisor, port: int) -> Child:
     """Start a local moto server (every AWS service, in memory); ``await_moto`` waits for it."""
-    return supervisor.spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+    return supervisor.spawn("moto", [sys.executable, "-m", "portal.aws_emulator", "-H", "127.0.0.1", "-p", str(port)])
 
 
 def await_moto(child: Child, port: int, timeout: float = 60.0) -> str:

@@ -55,12 +55,6 @@ AUDIT_PAGE_SIZE = 50
 AUDIT_MAX_PAGE_SIZE = 500
 
 
-def audit_events(*, action: str = "", username: str = "") -> QuerySet[AuditEvent]:
-    """The audit trail, newest first; ``action`` matches exactly or as a prefix ending in ``.``
-    (``workspace.`` lists every workspace action), ``username`` exactly."""
-    events = AuditEvent.objects.all()
-    if action:
-        events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(action=action)
-    if username:
-        events = events.filter(username=username)
-    return events.order_by("-created_at", "-id")
+def audit_events() -> QuerySet[AuditEvent]:
+    """The audit trail, newest first (filtered by ``portal.filtersets.AuditEventFilterSet``)."""
+    return AuditEvent.objects.order_by("-created_at", "-id")

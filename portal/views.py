@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import queries, roles, services
 from portal.audit import client_ip
+from portal.filtering import filtered_for_page
+from portal.filtersets import AuditEventFilterSet
 from portal.forms import TokenForm
 from portal.home import home_context
 from portal.models import AccessToken
@@ -134,8 +136,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail for admins (others get 404: the page's existence is not their business)."""
     if not roles.may_administer(current_role(request)):
         raise Http404
-    action = request.GET.get("action", "").strip()
-    username = request.GET.get("user", "").strip()
-    page = Paginator(queries.audit_events(action=action, username=username),
-                     queries.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/audit.html", {"page": page, "action": action, "username": username})
+    filters = AuditEventFilterSet(request.GET, queryset=queries.audit_events())
+    page = Paginator(filtered_for_page(filters), queries.AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/audit.html", {"page": page, "filters": filters},
+                  status=200 if filters.is_valid() else 400)

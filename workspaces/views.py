@@ -12,9 +12,11 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Table
 from portal.audit import client_ip
+from portal.filtering import filtered_for_page
 from portal import roles
 from portal.roles import acting_role, current_role, role_required
 from workspaces import notifications, queries, resource_check, selection, services
+from workspaces.filtersets import WorkspaceFilterSet
 from workspaces.forms import LaunchForm, SubscriptionForm
 
 
@@ -34,11 +36,11 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @role_required
 def workspace_list(request: HttpRequest) -> HttpResponse:
-    workspaces = queries.workspaces_for(request.user, current_role(request))
+    filters = WorkspaceFilterSet(request.GET, queryset=queries.workspaces_for(request.user, current_role(request)))
     return render(request, "workspaces/list.html", {
-        "workspaces": workspaces, "quota": settings.WORKSPACE_QUOTA_PER_USER,
+        "workspaces": filtered_for_page(filters), "filters": filters, "quota": settings.WORKSPACE_QUOTA_PER_USER,
         "idle_minutes": settings.WORKSPACE_IDLE_STOP_MINUTES,
-    })
+    }, status=200 if filters.is_valid() else 400)
 
 
 @role_required

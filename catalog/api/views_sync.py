@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.filtersets import SyncRunFilterSet
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.operations import SyncForbidden, start_sync
@@ -57,15 +59,11 @@ class SyncRunsView(ListAPIView):
     permission_classes = [role_may(roles.may_operate)]
     serializer_class = SyncRunSerializer
 
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SyncRunFilterSet
+
     def get_queryset(self) -> Any:
-        qs = SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")
-        catalog = self.request.query_params.get("catalog")
-        if catalog and catalog.isascii() and catalog.isdecimal() and len(catalog) < 18:
-            qs = qs.filter(catalog_id=int(catalog))
-        run_status = self.request.query_params.get("status")
-        if run_status:
-            qs = qs.filter(status=run_status)
-        return qs
+        return SyncRun.objects.select_related("catalog").order_by("-started_at", "-id")
 
     @extend_schema(request=TriggerSerializer, responses={202: SyncRunSerializer, 409: _REFUSED_BY_RUN})
     def post(self, request: Request) -> Response:

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 MAX_TAGS = 30
 MAX_TAG_CHARS = 64
 MAX_DESCRIPTION_CHARS = 20_000
-CURATED_FIELDS = ("description", "tags", "owner", "classification", "pii_columns")
 # Glue table parameters the write-back sets (the sync reads owner and classification back).
 WRITE_BACK_KEYS = {"tags": "portal_tags", "owner": "owner", "classification": "classification",
                    "pii_columns": "portal_pii_columns"}
@@ -144,7 +143,7 @@ def _after_commit(table_id: int) -> None:
         log.warning("curation of table %s not indexed yet: %s", table_id, exc)
         GlueCatalog.objects.filter(pk__in=Table.objects.filter(pk=table_id).values("catalog_id")).update(
             index_stale=True)
-    if getattr(settings, "CURATION_WRITE_BACK", False):
+    if settings.CURATION_WRITE_BACK:
         try:
             write_back(Table.objects.select_related("catalog").get(pk=table_id))
         except Exception:  # Glue write-back is best effort: the portal keeps the curation either way

@@ -22,11 +22,11 @@ class NotAwaitingConfirmation(ValueError):
 
 
 def max_delete_share() -> float:
-    return float(getattr(settings, "CATALOG_SYNC_MAX_DELETE_SHARE", 0.2))
+    return settings.CATALOG_SYNC_MAX_DELETE_SHARE
 
 
 def min_guarded_deletes() -> int:
-    return int(getattr(settings, "CATALOG_SYNC_GUARD_MIN_DELETES", 5))
+    return settings.CATALOG_SYNC_GUARD_MIN_DELETES
 
 
 def needs_confirmation(live: int, deleting: int, *, share: float, min_deletes: int) -> bool:

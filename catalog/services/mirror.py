@@ -50,8 +50,6 @@ class BatchResult:
     updated: list[int] = field(default_factory=list)
     unchanged: int = 0
     versions: int = 0
-    # table id -> partitions newly seen, for partitions_added
-    new_partitions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def changed_ids(self) -> list[int]:

@@ -29,7 +29,7 @@ class SyncAlreadyRunning(RuntimeError):
 def _abandoned() -> Q:
     """Running rows whose worker is gone: its lease lapsed, or (queued, no worker took it yet)
     started longer than CATALOG_SYNC_TIMEOUT_SECONDS ago."""
-    queued_before = timezone.now() - timedelta(seconds=getattr(settings, "CATALOG_SYNC_TIMEOUT_SECONDS", 3 * 3600))
+    queued_before = timezone.now() - timedelta(seconds=settings.CATALOG_SYNC_TIMEOUT_SECONDS)
     return Q(lease_expires_at__lt=timezone.now()) | Q(lease_expires_at__isnull=True, started_at__lt=queued_before)
 
 

@@ -472,7 +472,7 @@ def read_all(pool: ThreadPoolExecutor, read: Any, keys: Iterable[Any]) -> dict[A
 
 def _partitions_policy(kind: str) -> str:
     if kind == SyncRun.Kind.FULL:
-        return getattr(settings, "CATALOG_SYNC_PARTITIONS", "changed")
+        return settings.CATALOG_SYNC_PARTITIONS
     return "all"  # a refresh names few tables: read their partitions every time
 
 

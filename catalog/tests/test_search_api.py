@@ -129,7 +129,10 @@ def test_suggest_completes_any_word_of_a_name_within_the_role(catalog_index: dic
 
 
 def test_search_needs_a_login(catalog_index: dict[str, Any]) -> None:
-    assert APIClient().get("/api/v1/search", {"q": "orders"}).status_code in (401, 403)
+    response = APIClient().get("/api/v1/search", {"q": "orders"})
+
+    # No credentials: 401 with the scheme to use (403 is for a signed-in role that may not).
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
 
 
 def test_opensearch_down_answers_503_json(db: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -116,7 +116,7 @@ def test_sync_now_on_the_page_shows_the_running_sync_with_live_polling(client: A
 
     html = response.content.decode()
     assert response.status_code == 200 and "started" in html
-    assert 'hx-trigger="every 2s"' in html and 'data-status="running"' in html
+    assert 'data-poll="/operations/runs" data-poll-every="2"' in html and 'data-status="running"' in html
 
 
 def test_the_operations_page_does_not_exist_for_consumers(client: Any, catalog: GlueCatalog) -> None:

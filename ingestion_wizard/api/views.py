@@ -15,10 +15,12 @@ from rest_framework.views import APIView
 
 from ingestion_wizard import services
 from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
+from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
 from portal import roles
 from portal.schema import ERROR_SCHEMA
+from portal.filtering import filtered_or_400
 from portal.permissions import role_may
 from portal.roles import acting_role, current_role
 
@@ -57,11 +59,10 @@ class PipelineAPIView(APIView):
 
 class PipelineListView(PipelineAPIView):
     @extend_schema(operation_id="pipelines_list", responses={200: _OBJECT},
-                   parameters=[OpenApiParameter("status", str, description="Only pipelines in this status")])
+                   parameters=[OpenApiParameter("status", str, enum=Pipeline.Status.values,
+                                                   description="Only pipelines in this status")])
     def get(self, request: Request) -> Response:
-        qs = self.pipelines(request)
-        if request.query_params.get("status"):
-            qs = qs.filter(status=request.query_params["status"])
+        qs = filtered_or_400(PipelineFilterSet(request.query_params, queryset=self.pipelines(request)))
         return Response({"results": [pipeline_brief(p) for p in qs]})
 
     @extend_schema(operation_id="pipelines_create", request=PipelineSpec, responses={

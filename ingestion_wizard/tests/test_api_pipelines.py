@@ -215,8 +215,8 @@ def test_schedule_pause_resume_and_delete_follow_the_pipeline(
     assert not Pipeline.objects.filter(pk=pid).exists()
     glue = aws.client("glue")
     assert glue.get_databases()["DatabaseList"] == []
-    # (moto cannot delete Glue connections, so only the job is checked among the Glue resources)
     assert glue.get_jobs()["Jobs"] == []
+    assert glue.get_connections()["ConnectionList"] == []
     assert aws.client("secretsmanager").list_secrets()["SecretList"] == []
     from django_celery_beat.models import PeriodicTask
 

@@ -32,7 +32,7 @@ HANGING_WORKER = """
 import dataclasses, sys, time
 import django
 django.setup()
-from ingestion_wizard import provisioning
+from ingestion_wizard.aws import provisioning
 real = provisioning.STEPS_BY_KEY["glue_job"]
 def create_then_hang(pipeline):
     real.ensure(pipeline)  # the Glue job now exists ...

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from ingestion_wizard import provisioning
+from ingestion_wizard.aws import provisioning
 from ingestion_wizard.models import Pipeline
 from portal import aws
 from portal.models import AuditEvent

@@ -92,7 +92,7 @@ class LineageIntakeView(APIView):
         "413 from LINEAGE_MAX_EVENT_BYTES (decompressed size).",
     )
     def post(self, request: Request) -> Response:
-        limit = int(getattr(settings, "LINEAGE_MAX_EVENT_BYTES", 5_000_000))
+        limit = settings.LINEAGE_MAX_EVENT_BYTES
         body = read_event_body(request._request, limit)
         if isinstance(body, Response):
             return body
@@ -191,7 +191,7 @@ class LineageGraphView(APIView):
         direction = request.query_params.get("direction", "both")
         if direction not in DIRECTIONS:
             return _error(400, f"direction must be one of {', '.join(DIRECTIONS)}.", field="direction")
-        depth = _int_param(request, "depth", 2, 0, int(getattr(settings, "LINEAGE_MAX_DEPTH", 20)))
+        depth = _int_param(request, "depth", 2, 0, settings.LINEAGE_MAX_DEPTH)
         if isinstance(depth, Response):
             return depth
         start = _start_or_error(request)

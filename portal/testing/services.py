@@ -27,6 +27,9 @@ def moto_server() -> Iterator[str]:
     """URL of a moto server shared by the session (reset per test by ``aws_endpoint``)."""
     from moto.server import ThreadedMotoServer
 
+    from portal.aws_emulator import teach_moto
+
+    teach_moto()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -165,7 +165,7 @@
   };
 
   LineageView.prototype.render = function () {
-    var view = this, elements = [], jobsShown = {}, columnMode = !!this.controls.column.value;
+    var view = this, elements = [], flows = [], jobsShown = {}, columnMode = !!this.controls.column.value;
     var folded = this.foldGroups();
     Object.keys(this.nodes).forEach(function (id) {
       var node = view.nodes[id];
@@ -180,6 +180,7 @@
       elements.push({ group: "edges", data: group.downstream
         ? { id: groupId + ":e", source: group.owner, target: groupId, label: "" }
         : { id: groupId + ":e", source: groupId, target: group.owner, label: "" } });
+      flows.push(group.downstream ? [group.owner, null, groupId] : [groupId, null, group.owner]);
     });
     Object.keys(this.edges).forEach(function (key) {
       var edge = view.edges[key];
@@ -192,6 +193,7 @@
         jobsShown[edge.job] = true;
       }
       var columns = edge.columns.map(function (c) { return c.from === c.to ? c.to : c.from + " → " + c.to; });
+      flows.push([edge.source, edge.job, edge.target]);
       elements.push({ group: "edges", data: { id: key + ":in", source: edge.source, target: edge.job, label: "" } });
       elements.push({ group: "edges", data: { id: key + ":out", source: edge.job, target: edge.target, label: columnMode ? columns.join(", ") : "" } });
     });
@@ -208,6 +210,7 @@
     var groups = Object.keys(this.groups).length;
     this.status.textContent = count(this.cy.nodes(".dataset").length, "dataset") + ", " + count(this.cy.nodes(".job").length, "job") +
       (groups ? ", " + count(groups, "group") : "");
+    this.renderText(flows);
     this.root.setAttribute("data-state", "ready");
   };
 
@@ -238,14 +241,51 @@
       body.appendChild(el("div", { "class": "text-muted text-break" }, node.namespace + "/" + node.name));
       var links = el("div", { "class": "d-flex gap-2 mt-1" });
       if (node.qualified_name) {
-        links.appendChild(el("a", { href: "/datasets/" + node.qualified_name }, "Dataset page"));
+        links.appendChild(el("a", { href: this.datasetPage(node.qualified_name) }, "Dataset page"));
       }
       var here = new URLSearchParams(identityParams(node));
-      links.appendChild(el("a", { href: "/lineage/?" + here.toString() }, "Centre lineage here"));
+      links.appendChild(el("a", { href: this.root.getAttribute("data-full-screen") + "?" + here.toString() }, "Centre lineage here"));
       body.appendChild(links);
     }
     panel.appendChild(body);
     panel.classList.remove("d-none");
+  };
+
+  LineageView.prototype.datasetPage = function (qualifiedName) {
+    return this.root.getAttribute("data-dataset-page").replace("DATASET", encodeURIComponent(qualifiedName));
+  };
+
+  // The text alternative beside the canvas: the same datasets and flows the graph draws, as a list
+  // and a table, rebuilt after every render. flows: [source id, job id or null, target id].
+  LineageView.prototype.renderText = function (flows) {
+    var view = this, nodeList = this.root.querySelector("[data-lineage-text-nodes]");
+    var edgeRows = this.root.querySelector("[data-lineage-text-edges]");
+    if (!nodeList || !edgeRows) { return; }
+    var name = function (id) {
+      var node = view.nodes[id];
+      if (view.groups[id]) { return view.groups[id].members.length + " datasets (grouped)"; }
+      if (!node || node.hidden) { return "hidden " + ((node && node.kind) || "node"); }
+      return node.qualified_name || node.name;
+    };
+    nodeList.innerHTML = "";
+    this.cy.nodes(".dataset, .group").forEach(function (drawn) {
+      var id = drawn.id(), node = view.nodes[id], item = el("li");
+      if (node && !node.hidden && node.qualified_name) {
+        item.appendChild(el("a", { href: view.datasetPage(node.qualified_name) }, node.qualified_name));
+      } else {
+        item.textContent = name(id);
+      }
+      if (id === view.centre) { item.appendChild(document.createTextNode(" (this dataset)")); }
+      nodeList.appendChild(item);
+    });
+    edgeRows.innerHTML = "";
+    flows.forEach(function (flow) {
+      var row = el("tr");
+      row.appendChild(el("td", {}, name(flow[0])));
+      row.appendChild(el("td", {}, flow[1] ? name(flow[1]) : "—"));
+      row.appendChild(el("td", {}, name(flow[2])));
+      edgeRows.appendChild(row);
+    });
   };
 
   LineageView.prototype.showGroup = function (groupId) {

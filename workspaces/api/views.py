@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,6 +17,7 @@ from portal import roles
 from portal.permissions import role_may
 from portal.roles import acting_role, current_role
 from workspaces import notifications, queries, resource_check, services
+from workspaces.filtersets import WorkspaceFilterSet
 from workspaces.api.serializers import (
     NotificationSerializer,
     SubscriptionCreateSerializer,
@@ -43,6 +45,8 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = WorkspaceSerializer
     permission_classes = [role_may(roles.may_launch)]
     lookup_value_regex = r"\d+"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WorkspaceFilterSet
 
     def get_queryset(self) -> Any:
         return queries.workspaces_for(self.request.user, current_role(self.request))

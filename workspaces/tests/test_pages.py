@@ -48,7 +48,7 @@ def test_launching_from_the_selection_creates_a_pending_workspace_and_clears_the
     assert response.status_code == 302 and response["Location"] == f"/workspaces/{workspace.pk}/"
     assert workspace.dataset_names == ["finance_curated.invoices", "shared.fx_rates"]
     page = client.get(response["Location"]).content.decode()
-    assert 'data-status="pending"' in page and "hx-trigger=\"every 2s\"" in page
+    assert 'data-status="pending"' in page and 'data-poll-every="2"' in page
     assert "Nothing selected yet" in client.get("/workspaces/selection/").content.decode()
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion_wizard import glue_script
-from ingestion_wizard.aws_errors import StepFailed, TransientAWSError, classify, error_code
+from ingestion_wizard.aws import glue_script
+from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
 from portal.roles import Role
@@ -92,11 +92,20 @@ def _missing(exc: ClientError) -> bool:
     return error_code(exc) in NOT_FOUND
 
 
+def _delete_if_present(delete: Callable[..., Any], **kwargs: Any) -> None:
+    """Calls one AWS delete API; a resource already gone is fine (a re-run of a removal is a no-op)."""
+    try:
+        delete(**kwargs)
+    except ClientError as exc:
+        if not _missing(exc):
+            raise classify(exc) from None
+
+
 def ensure_secret(p: Pipeline) -> str:
     """Checks the pipeline may still use its secret (secret_services: the portal's own for it, or
     the provider's, read with the provider role's credentials)."""
     from ingestion_wizard.secret_services import pipeline_password
-    from ingestion_wizard.secrets import SecretUnavailable
+    from ingestion_wizard.aws.secrets import SecretUnavailable
 
     if not p.secret_arn:
         raise StepFailed("The pipeline has no source secret; create it again with the password.")
@@ -200,12 +209,7 @@ def ensure_glue_database(p: Pipeline) -> str:
 
 
 def remove_glue_database(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_database(Name=p.target_database)
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("glue").delete_database, Name=p.target_database)
 
 
 def ensure_glue_connection(p: Pipeline) -> str:
@@ -228,20 +232,7 @@ def ensure_glue_connection(p: Pipeline) -> str:
 
 
 def remove_glue_connection(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_connection(ConnectionName=connection_name(p))
-    except ClientError as exc:
-        if _emulator_gap(exc):
-            log.warning("the local AWS emulator cannot delete Glue connection %s; left in place", resource)
-            return
-        if not _missing(exc):
-            raise classify(exc) from None
-
-
-def _emulator_gap(exc: ClientError) -> bool:
-    """The embedded mode's moto answers HTTP 500 for APIs it does not implement (e.g. DeleteConnection)."""
-    return bool(settings.AWS_ENDPOINT_URL) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500
+    _delete_if_present(aws.client("glue").delete_connection, ConnectionName=connection_name(p))
 
 
 def ensure_glue_job(p: Pipeline) -> str:
@@ -354,12 +345,7 @@ def ensure_firehose(p: Pipeline) -> str:
 
 
 def remove_firehose(p: Pipeline, resource: str) -> None:
-    firehose = aws.client("firehose")
-    try:
-        firehose.delete_delivery_stream(DeliveryStreamName=firehose_name(p))
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("firehose").delete_delivery_stream, DeliveryStreamName=firehose_name(p))
 
 
 def stream_table_input(p: Pipeline) -> dict[str, Any]:
@@ -394,12 +380,7 @@ def ensure_stream_table(p: Pipeline) -> str:
 
 
 def remove_stream_table(p: Pipeline, resource: str) -> None:
-    glue = aws.client("glue")
-    try:
-        glue.delete_table(DatabaseName=p.target_database, Name=stream_table_name(p))
-    except ClientError as exc:
-        if not _missing(exc):
-            raise classify(exc) from None
+    _delete_if_present(aws.client("glue").delete_table, DatabaseName=p.target_database, Name=stream_table_name(p))
 
 
 @dataclass(frozen=True)

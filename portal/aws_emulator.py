@@ -1,0 +1,45 @@
+"""The local AWS emulator (moto), taught the calls the portal makes that it does not implement yet.
+
+The embedded mode (``python -m portal.aws_emulator``) and the tests' in-process server both serve a
+moto taught here, so provisioning code talks to it exactly as to AWS and has no emulator branch.
+What is taught (each a no-op once moto implements it itself):
+- Glue ``DeleteConnection`` (moto 5.2 creates and reads connections, but cannot delete them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def teach_moto() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.glue.exceptions import EntityNotFoundException
+    from moto.glue.models import GlueBackend
+    from moto.glue.responses import GlueResponse
+
+    if not hasattr(GlueBackend, "delete_connection"):
+        def delete_connection(backend: Any, catalog_id: str, name: str) -> None:
+            if backend.connections.pop(name, None) is None:
+                raise EntityNotFoundException(f"Connection {name} not found")
+
+        GlueBackend.delete_connection = delete_connection  # type: ignore[attr-defined]
+
+    if not hasattr(GlueResponse, "delete_connection"):
+        def respond(response: Any) -> ActionResult:
+            response.glue_backend.delete_connection(response._get_param("CatalogId"),
+                                                    response._get_param("ConnectionName"))
+            return EmptyResult()
+
+        GlueResponse.delete_connection = respond  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``moto.server``'s command line, serving the taught moto."""
+    from moto.server import main as serve
+
+    teach_moto()
+    serve(argv)
+
+
+if __name__ == "__main__":
+    main()
