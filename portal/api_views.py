@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from portal import aws, queries, roles, services
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
-from portal.filtersets import AuditEventFilterSet
+from portal.filtersets import ACTION_PATTERN, AuditEventFilterSet
 from portal.models import AccessToken, AuditEvent
 from portal.pagination import PortalPagination
 from portal.permissions import role_may
@@ -158,6 +158,12 @@ class AuditListView(ListAPIView):
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuditEventFilterSet
+
+    @extend_schema(parameters=[OpenApiParameter(  # the filter's validator, stated where clients read it
+        "action", str, pattern=ACTION_PATTERN,
+        description="An action (token.create), or every action under a prefix ending in a dot (workspace.)")])
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> Any:
         return queries.audit_events()

@@ -10,7 +10,8 @@ from portal.filtering import FilterSet
 from portal.models import AuditEvent
 
 # Audit actions are dotted lower-case names (``token.create``, ``catalog.sync.confirm_deletes``).
-_ACTION_SHAPE = RegexValidator(r"^[a-z0-9_.-]+$", "An action is a dotted name such as token.create or workspace.")
+ACTION_PATTERN = r"^[a-z0-9_.-]*$"  # empty: no filter
+_ACTION_SHAPE = RegexValidator(ACTION_PATTERN, "An action is a dotted name such as token.create or workspace.")
 
 
 class AuditEventFilterSet(FilterSet):

@@ -46,6 +46,8 @@ schema = _api_schema()
 BEYOND_THE_SCHEMA = {
     ("GET", "/api/v1/lineage/graph"), ("GET", "/api/v1/lineage/impact"), ("POST", "/api/v1/lineage"),
     ("POST", "/api/v1/pipelines"), ("POST", "/api/v1/subscriptions"), ("POST", "/api/v1/workspaces"),
+    # ?catalog= must name an existing catalog (an unknown filter value is a 400, issue 21).
+    ("GET", "/api/v1/catalog/sync-runs"),
 }
 
 
