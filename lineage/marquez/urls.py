@@ -32,11 +32,13 @@ urlpatterns = [
     re_path(r"^sources/(?P<source>.+)$", views.SourceView.as_view(), name="marquez-source"),
     re_path(r"^jobs$", views.JobsView.as_view(), name="marquez-jobs"),
     re_path(rf"^jobs/runs/{RUN}/facets$", views.RunFacetsView.as_view(), name="marquez-run-facets"),
-    re_path(rf"^jobs/runs/{RUN}/(?P<action>start|complete|fail|abort)$", views.RefusedWriteView.as_view(), name="marquez-run-state"),
+    *[re_path(rf"^jobs/runs/{RUN}/{action}$", views.RefusedWriteView.as_view(), name=f"marquez-run-{action}")
+      for action in ("start", "complete", "fail", "abort")],
     re_path(rf"^jobs/runs/{RUN}$", views.RunView.as_view(), name="marquez-run"),
     re_path(rf"^runs/{RUN}/facets$", views.RunFacetsView.as_view(), name="marquez-run-facets-short"),
     re_path(rf"^runs/{RUN}$", views.RunView.as_view(), name="marquez-run-short"),
-    re_path(r"^lineage/?$", views.LineageView.as_view(), name="marquez-lineage"),
+    re_path(r"^lineage$", views.LineageView.as_view(), name="marquez-lineage"),
+    re_path(r"^lineage/$", views.LineageView.as_view(), name="marquez-lineage-slash"),
     re_path(r"^column-lineage$", views.ColumnLineageView.as_view(), name="marquez-column-lineage"),
     re_path(r"^events/lineage$", views.LineageEventsView.as_view(), name="marquez-events"),
     # marquez-python's list_events() asks /events and /events/{namespace}.
