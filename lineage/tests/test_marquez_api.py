@@ -211,3 +211,28 @@ def test_marquez_writes_answer_405_pointing_at_the_intake(client, db, method, pa
 def test_anonymous_and_roleless_callers_are_refused(client, db):
     assert client.get(BASE + "/namespaces").status_code == 401
     assert "error" in client.get(BASE + "/namespaces").json()
+
+
+def test_a_catalog_table_named_by_its_s3_location_and_its_glue_name_is_one_dataset(client, db):
+    from lineage.tests.conftest import make_table
+    from lineage.tests.marquez_lake import _event
+
+    make_table("raw", "clicks", hub="finance", visibility="public", location="s3://raw-bucket/clicks", columns=[("ts", "timestamp")])
+    provider = bearer(token_for("finance_bot", PERSONAS["finance_provider"]))
+    for event in (
+        _event("COMPLETE", "2024-05-02T10:00:00Z", "0d9f8f1e-0000-4000-8000-000000000011", "load_clicks", [], [{"namespace": "s3://raw-bucket", "name": "clicks"}]),
+        _event("COMPLETE", "2024-05-02T11:00:00Z", "0d9f8f1e-0000-4000-8000-000000000012", "use_clicks",
+               [{"namespace": GLUE_NS, "name": "table/raw/clicks"}], [{"namespace": LAKE_NS, "name": "sessions"}]),
+    ):
+        assert client.post(BASE + "/lineage", data=event, content_type="application/json", **provider).status_code == 201
+    headers = bearer(token_for("finance_consumer", PERSONAS["finance_consumer"]))
+    by_s3 = ok(client.get(f"{BASE}/namespaces/{q('s3://raw-bucket')}/datasets/clicks", **headers), "Dataset")
+    by_glue = ok(client.get(f"{BASE}/namespaces/{q(GLUE_NS)}/datasets/{q('table/raw/clicks')}", **headers), "Dataset")
+    assert by_s3["id"] == {"namespace": "s3://raw-bucket", "name": "clicks"}
+    assert by_glue["id"] == {"namespace": GLUE_NS, "name": "table/raw/clicks"}
+    assert [f["name"] for f in by_s3["fields"]] == [f["name"] for f in by_glue["fields"]] == ["ts"]  # the catalog's columns
+    assert by_s3["currentVersion"] == by_glue["currentVersion"]  # one dataset: the write through its S3 name
+    graph = ok(client.get(f"{BASE}/lineage", {"nodeId": f"dataset:{GLUE_NS}:table/raw/clicks"}, **headers), "LineageGraph")["graph"]
+    ids = {n["id"] for n in graph}
+    # Asked by its Glue name, the node keeps that name (a job without inputs makes no edge: load_clicks is absent).
+    assert {f"dataset:{GLUE_NS}:table/raw/clicks", f"job:{JOB_NS}:use_clicks", f"dataset:{LAKE_NS}:sessions"} == ids
