@@ -15,6 +15,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+from django.db.models import Q
+
 from catalog.queries import columns_of
 from lineage import graph as lineage_graph
 from lineage import naming
@@ -26,6 +28,9 @@ from lineage.models import Dataset, Edge, Job
 
 HIDDEN_ID = "{kind}::hidden-{ref}"  # an empty namespace: no OpenLineage name has one
 MAX_START_DATASETS = 50  # a job's datasets walked from, for a job nodeId
+# Colons a namespace may hold ("arn:aws:glue:REGION:ACCOUNT" has 4): splits after more are not
+# tried, so a nodeId of colons costs a bounded number of lookups.
+MAX_NAMESPACE_COLONS = 8
 
 
 class BadNodeId(ValueError):
@@ -46,6 +51,7 @@ def parse_node_id(node_id: str) -> tuple[str, list[tuple[str, str]], str | None]
         if not colon or not field:
             raise BadNodeId("A datasetField nodeId ends with :FIELD.")
     pairs = [(rest[:at], rest[at + 1:]) for at in range(len(rest)) if rest[at] == ":" and 0 < at < len(rest) - 1]
+    pairs = pairs[: MAX_NAMESPACE_COLONS + 1]
     if not pairs:
         raise BadNodeId("nodeId must name a namespace and a name (NAMESPACE:NAME).")
     return kind, pairs, field
@@ -61,10 +67,13 @@ def _is_uuid(text: str) -> bool:
 
 def _find_dataset(sight: Sight, pairs: list[tuple[str, str]]) -> Dataset:
     keys = [naming.normalize(ns, name) for ns, name in pairs]
+    names = Q(pk__in=[])
     for ns, name in keys:
-        row = sight.datasets().filter(namespace=ns, name=name).first()
-        if row is not None:
-            return row
+        names |= Q(namespace=ns, name=name)
+    found = {(row.namespace, row.name): row for row in sight.datasets().filter(names)}
+    for key in keys:  # the first split that names a dataset, as written
+        if key in found:
+            return found[key]
     raise NotFound("Dataset not found.")
 
 

@@ -236,3 +236,17 @@ def test_a_catalog_table_named_by_its_s3_location_and_its_glue_name_is_one_datas
     ids = {n["id"] for n in graph}
     # Asked by its Glue name, the node keeps that name (a job without inputs makes no edge: load_clicks is absent).
     assert {f"dataset:{GLUE_NS}:table/raw/clicks", f"job:{JOB_NS}:use_clicks", f"dataset:{LAKE_NS}:sessions"} == ids
+
+
+def test_node_ids_split_at_every_colon_a_namespace_may_hold():
+    from lineage.marquez.graphs import BadNodeId, parse_node_id
+
+    kind, pairs, field = parse_node_id("datasetField:postgres://crm:5432:crm.public.customers:region")
+    assert (kind, field) == ("datasetField", "region")
+    assert ("postgres://crm:5432", "crm.public.customers") in pairs
+    kind, pairs, _ = parse_node_id(f"dataset:{GLUE_NS}:{ORDERS}#0d9f8f1e-0000-4000-8000-000000000001")
+    assert (GLUE_NS, ORDERS) in pairs  # the #version suffix is not part of the name
+    assert len(parse_node_id("dataset:" + ":".join("a" * 600))[1]) <= 9  # bounded lookups
+    for bad in ("table:a:b", "dataset:nocolon", "datasetField:a:b"):
+        with pytest.raises(BadNodeId):
+            parse_node_id(bad)
