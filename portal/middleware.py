@@ -15,8 +15,8 @@ from portal.roles import current_role
 log = logging.getLogger(__name__)
 
 # Pages that work without a role: sign-in/out, role pages, tokens, the admin site, the API
-# (which answers 403 JSON itself), static files and health checks.
-ROLE_FREE_PREFIXES = ("/accounts/", "/roles/", "/tokens/", "/admin/", "/api/", "/static/", "/healthz", "/favicon")
+# and the Marquez API (which answer 403 JSON themselves), static files and health checks.
+ROLE_FREE_PREFIXES = ("/accounts/", "/roles/", "/tokens/", "/admin/", "/api/", "/marquez/api/", "/static/", "/healthz", "/favicon")
 
 
 class LiveGrantsMiddleware:

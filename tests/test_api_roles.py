@@ -27,6 +27,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from portal.testing.personas import PERSONAS, bearer, login_persona, token_for
 
 API_PREFIX = "api/v1/"
+# Marquez's API for its clients (lineage.marquez): routes listed as "marquez/api/v1/…".
+MARQUEZ_PREFIX = "marquez/api/v1/"
 ALL = ("consumer", "steward", "provider", "admin")
 
 # Routes anyone may read without signing in (route pattern as written in the URLconf, after /api/v1/).
@@ -42,6 +44,8 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
     ("lineage", "POST"): ("provider", "admin"),
     ("lineage/", "POST"): ("provider", "admin"),
+    (MARQUEZ_PREFIX + "lineage", "POST"): ("provider", "admin"),
+    (MARQUEZ_PREFIX + "lineage/", "POST"): ("provider", "admin"),
     ("pipelines", "POST"): ("provider", "admin"),
     ("pipelines/<int:pk>", "PATCH"): ("provider", "admin"),
     ("pipelines/<int:pk>", "DELETE"): ("provider", "admin"),
@@ -72,6 +76,21 @@ READ_PERSONAS: dict[str, tuple[str, ...]] = {
     "pipelines/<int:pk>/runs/<int:run_id>": ("provider", "admin"),
     "workspaces": ("consumer", "admin"),
     "workspaces/<pk>": ("consumer", "admin"),
+}
+
+# Marquez's own writes (namespaces, datasets, jobs, runs, tags): 405 for every role, pointing at the
+# OpenLineage intake (lineage.marquez.views.READ_ONLY).
+_M = MARQUEZ_PREFIX
+REFUSED_WRITES: set[tuple[str, str]] = {
+    *((f"{_M}namespaces/<namespace>", m) for m in ("PUT", "DELETE")),
+    *((f"{_M}namespaces/<namespace>/datasets/<dataset>", m) for m in ("PUT", "DELETE")),
+    *((f"{_M}namespaces/<namespace>/datasets/<dataset>/tags/<tag>", m) for m in ("POST", "DELETE")),
+    *((f"{_M}namespaces/<namespace>/datasets/<dataset>/fields/<field>/tags/<tag>", m) for m in ("POST", "DELETE")),
+    *((f"{_M}namespaces/<namespace>/jobs/<job>", m) for m in ("PUT", "DELETE")),
+    (f"{_M}namespaces/<namespace>/jobs/<job>/runs", "POST"),
+    *((f"{_M}jobs/runs/<run_id>/{action}", m) for action in ("start", "complete", "fail", "abort") for m in ("POST", "DELETE")),
+    *((f"{_M}sources/<source>", m) for m in ("PUT", "DELETE")),
+    *((f"{_M}tags/<tag>", m) for m in ("PUT", "DELETE")),
 }
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -105,7 +124,8 @@ def _sample(pattern: str) -> str:
     # Converters: <int:pk> -> 987654 ...; regex groups (routers): (?P<pk>[^/.]+) -> 987654.
     path = re.sub(r"\(\?P<\w+>[^)]*\)", "987654", pattern)
     path = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: _SAMPLE_VALUES.get(m.group(1) or "str", "nothing"), path)
-    return "/" + API_PREFIX + path.lstrip("^").rstrip("$")
+    path = path.lstrip("^").rstrip("$")
+    return "/" + (path if path.startswith(MARQUEZ_PREFIX) else API_PREFIX + path)
 
 
 def _readable(pattern: str) -> str:
@@ -119,16 +139,16 @@ def _walk(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
         if isinstance(entry, URLResolver):
             found += _walk(entry.url_patterns, prefix + text.lstrip("^"))
         elif isinstance(entry, URLPattern):
-            found.append((prefix + text, entry.callback))
+            found.append((prefix + text.lstrip("^"), entry.callback))
     return found
 
 
 def api_routes() -> list[Route]:
     routes = []
     for full, callback in _walk(get_resolver().url_patterns):
-        if not full.startswith(API_PREFIX) or "(?P<format>" in full:
+        if not full.startswith((API_PREFIX, MARQUEZ_PREFIX)) or "(?P<format>" in full:
             continue  # DRF's format-suffix twins repeat a route already listed
-        pattern = full[len(API_PREFIX):]
+        pattern = full[len(API_PREFIX):] if full.startswith(API_PREFIX) else full
         routes.append(Route(_readable(pattern), _sample(pattern), _methods(callback)))
     return sorted(set(routes), key=lambda r: r.pattern)
 
@@ -189,7 +209,7 @@ def test_callers_without_a_selected_role_get_403_json(client, route):
 def test_every_write_is_listed_with_the_personas_that_may_use_it(route):
     for method in route.methods:
         if method in WRITE_METHODS and route.pattern not in ROLE_FREE:
-            assert (route.pattern, method) in WRITE_PERSONAS, (
+            assert (route.pattern, method) in WRITE_PERSONAS or (route.pattern, method) in REFUSED_WRITES, (
                 f"{method} /{API_PREFIX}{route.pattern} is a write nobody has classified: add "
                 f"({route.pattern!r}, {method!r}): (<personas that may use it>,) to WRITE_PERSONAS "
                 f"in tests/test_api_roles.py (use ALL when every role may).")
@@ -199,6 +219,22 @@ def test_every_write_is_listed_with_the_personas_that_may_use_it(route):
 def test_the_tables_name_only_existing_routes(key):
     route = next((r for r in ROUTES if r.pattern == key[0]), None)
     assert route is not None and key[1] in route.methods, f"{key} is in WRITE_PERSONAS but no such route exists"
+
+
+@pytest.mark.parametrize("key", sorted(REFUSED_WRITES), ids=lambda k: f"{k[1]} {k[0]}")
+def test_the_refused_writes_name_only_existing_routes(key):
+    route = next((r for r in ROUTES if r.pattern == key[0]), None)
+    assert route is not None and key[1] in route.methods, f"{key} is in REFUSED_WRITES but no such route exists"
+
+
+@pytest.mark.django_db
+def test_marquez_writes_answer_405_to_every_role(client, tokens):
+    for route in [r for r in ROUTES if any((r.pattern, m) in REFUSED_WRITES for m in r.methods)]:
+        for method in [m for m in route.methods if (route.pattern, m) in REFUSED_WRITES]:
+            for name in PERSONAS:
+                response = _call(client, method, route.path, **bearer(tokens[name]))
+                assert response.status_code == 405, _explain(route, method, response, "405 (Marquez writes are refused)")
+                assert "lineage" in response.json()["message"]
 
 
 @pytest.mark.django_db
