@@ -67,8 +67,19 @@ def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
     RunDataset.objects.bulk_create(new, batch_size=datasets.CHUNK, ignore_conflicts=True)
     if changed:
         RunDataset.objects.bulk_update(changed, ["facets", "columns"], batch_size=datasets.CHUNK)
-    refresh_current(job)
+    if _may_change_current(job, run, parsed.event_type):
+        refresh_current(job)
     return len(pairs)
+
+
+def _may_change_current(job: Job, run: Run, event_type: str | None) -> bool:
+    """Whether this event of ``run`` can change the job's current run or its datasets. It cannot
+    when another run is current and COMPLETE and this event is not a COMPLETE: only a COMPLETE
+    run replaces a COMPLETE one, and only the current run's datasets are the job's edges. (Most
+    events are a new run's START: this spares them re-reading the job's edges.)"""
+    if event_type == "COMPLETE" or job.current_run_id is None or job.current_run_id == run.pk:
+        return True
+    return not Run.objects.filter(pk=job.current_run_id, state="COMPLETE").exists()
 
 
 def _slim(facets: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +158,9 @@ def replace_edges(job: Job, pairs: dict[tuple[int, int], list[Column]]) -> None:
     if new:
         Edge.objects.bulk_create(new, batch_size=datasets.CHUNK, ignore_conflicts=True)
         changed |= {(e.source_id, e.target_id) for e in new}
-    edge_ids = {(s, t): pk for pk, s, t in Edge.objects.filter(job=job, origin=Edge.Origin.OPENLINEAGE).values_list("id", "source_id", "target_id")}
+    edge_ids = existing if not (gone or new) else {
+        (s, t): pk for pk, s, t in Edge.objects.filter(job=job, origin=Edge.Origin.OPENLINEAGE).values_list("id", "source_id", "target_id")
+    }
     have: dict[int, set[Column]] = defaultdict(set)
     for edge_id, a, b, how in ColumnEdge.objects.filter(edge__job=job, edge__origin=Edge.Origin.OPENLINEAGE).values_list(
         "edge_id", "source_column", "target_column", "transformation"

@@ -75,7 +75,12 @@ def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role
     mappings is stored ``queued`` and applied by a task after commit (``IngestResult.queued``).
     """
     parsed = parse_event(event)
-    access.check_write(parsed, role)
+    with datasets.one_event():
+        access.check_write(parsed, role)
+        return _store(event, parsed, user=user, hub=hub, defer_big=defer_big)
+
+
+def _store(event: dict[str, Any], parsed: ParsedEvent, *, user: Any, hub: str, defer_big: bool) -> IngestResult:
     key = _dedupe_key(event)
     queue = defer_big and event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
     with transaction.atomic():
