@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Pages that work without a role: sign-in/out, role pages, tokens, the admin site, the API
 # (which answers 403 JSON itself), static files and health checks.
-ROLE_FREE_PREFIXES = ("/accounts/", "/roles/", "/tokens/", "/admin/", "/api/", "/static/", "/healthz", "/favicon")
+ROLE_FREE_PREFIXES = ("/accounts/", "/roles/", "/tokens/", "/admin/", "/api/", "/marquez/api/", "/static/", "/healthz", "/favicon")
 
 
 class LiveGrantsMiddleware:

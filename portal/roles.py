@@ -130,6 +130,15 @@ def sees_hub(role: Role | None, hub: str) -> bool:
     return role.is_admin or not hub or hub in role.read_scopes
 
 
+def sees_hub_q(role: Role | None, field: str = "hub") -> Q:
+    """``sees_hub`` as a queryset filter on ``field`` (lists of lineage datasets and jobs)."""
+    if role is None:
+        return Q(pk__in=[])
+    if role.is_admin:
+        return Q()
+    return Q(**{field: ""}) | Q(**{f"{field}__in": list(role.read_scopes)})
+
+
 def provided_hub(role: Role | None) -> str:
     """The hub what this role reports (lineage events) is filed under: a provider's own,
     "" (every role's) for anyone else allowed to post."""

@@ -42,6 +42,8 @@ urlpatterns = [
     path("ingestion/", include("ingestion_wizard.urls")),
     path("workspaces/", include("workspaces.urls")),
     path("api/v1/", include(api_v1)),
+    # Marquez's read API for its clients and web UI (a client is pointed at https://portal.example/marquez).
+    path("marquez/api/v1/", include("lineage.marquez.urls")),
     path("mcp", mcp_endpoint, name="mcp"),
 ]
 

@@ -44,7 +44,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/marquez/api/"))
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,0 +1,153 @@
+"""The Marquez read API's answers (``lineage.marquez.views``): role-filtered datasets, jobs and
+namespaces in the JSON shapes of Marquez's OpenAPI description (``Namespace``, ``Dataset``, ``Job``).
+
+Visibility is the graph's (``lineage.queries``): a catalog dataset follows
+``Table.objects.visible_to(role)``; one outside the catalog follows its hub (``roles.sees_hub_q``),
+and a provider also sees the datasets its own hub's jobs read and write. A job is listed when its
+hub is visible and it writes a dataset the role may see. Aliases (an Athena name of a Glue table)
+are not listed; asked by name, they answer as their table's dataset under the name asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Min, Q, QuerySet
+
+from catalog.models import Table
+from lineage import datasets, naming
+from lineage.models import Dataset, Edge, Job, Run
+from portal import roles
+from portal.roles import Role
+
+OWNERSHIP_SCHEMA = "https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json#/$defs/OwnershipDatasetFacet"
+EPOCH = "1970-01-01T00:00:00+00:00"
+# Marquez's own run states (its RunState enum) for the OpenLineage event types.
+RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED", "OTHER": "NEW"}
+
+
+def _iso(at: datetime | None) -> str:
+    return at.isoformat() if at is not None else EPOCH
+
+
+def visible_datasets(role: Role | None) -> QuerySet[Dataset]:
+    """Canonical datasets the role may see (see the module docstring)."""
+    outside = roles.sees_hub_q(role)
+    if role is not None and role.persona == "provider" and role.hub:
+        own = Edge.objects.filter(job__hub=role.hub)
+        outside |= Q(pk__in=own.values("source_id")) | Q(pk__in=own.values("target_id"))
+    return Dataset.objects.filter(canonical__isnull=True).filter(
+        Q(table__in=Table.objects.visible_to(role)) | (Q(table__isnull=True) & outside)
+    )
+
+
+def visible_jobs(role: Role | None) -> QuerySet[Job]:
+    writes_visible = Edge.objects.filter(target__in=visible_datasets(role)).values("job_id")
+    return Job.objects.filter(roles.sees_hub_q(role)).filter(pk__in=writes_visible)
+
+
+def namespaces(role: Role | None) -> list[dict[str, Any]]:
+    """Every namespace holding a dataset or job the role may see, by name."""
+    found: dict[str, datetime | None] = {}
+    for queryset in (visible_datasets(role), visible_jobs(role)):
+        for row in queryset.order_by().values("namespace").annotate(first=Min("created_at")):
+            known = found.get(row["namespace"])
+            found[row["namespace"]] = row["first"] if known is None or (row["first"] and row["first"] < known) else known
+    return [namespace_shape(name, at) for name, at in sorted(found.items())]
+
+
+def namespace_shape(name: str, created: datetime | None) -> dict[str, Any]:
+    return {"name": name, "createdAt": _iso(created), "updatedAt": _iso(created), "ownerName": "", "description": ""}
+
+
+def find_dataset(role: Role | None, namespace: str, name: str) -> Dataset | None:
+    """The visible canonical dataset an identity names (any of its identities), or None."""
+    namespace, name = naming.normalize(namespace, name)
+    row = Dataset.objects.filter(namespace=namespace, name=name).values_list("id", "canonical_id").first()
+    if row is not None:
+        return visible_datasets(role).select_related("table").filter(pk=row[1] or row[0]).first()
+    # An identity no event used yet (an Athena or Glue name of a table known by its S3 path).
+    table = datasets.catalog_table(naming.catalog_reference(namespace, name))
+    return visible_datasets(role).select_related("table").filter(table=table).first() if table is not None else None
+
+
+def dataset_shape(dataset: Dataset, namespace: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """Marquez's ``Dataset`` for a dataset, under the identity it was asked by (default its own);
+    a catalog table fills description, fields (name, type, comment), owner and its catalog facts."""
+    namespace, name = namespace or dataset.namespace, name or dataset.name
+    table = dataset.table
+    fields = [{"name": f.get("name", ""), "type": f.get("type") or "", "tags": [], "description": f.get("description") or ""}
+              for f in dataset.schema_fields if isinstance(f, dict)]
+    facets: dict[str, Any] = {}
+    description = ""
+    if table is not None:
+        fields = [{"name": c.name, "type": c.type, "tags": [], "description": c.comment}
+                  for c in table.columns.order_by("is_partition_key", "position")]
+        description = table.description
+        producer = settings.SITE_URL
+        if table.owner:
+            facets["ownership"] = {"_producer": producer, "_schemaURL": OWNERSHIP_SCHEMA, "owners": [{"name": table.owner}]}
+        facets["catalog"] = {"_producer": producer, "_schemaURL": f"{producer}/api/docs/", "name": f"{table.database_name}.{table.name}",
+                             "hub": table.hub, "layer": table.layer, "classification": table.classification, "location": table.location}
+    return {
+        "id": {"namespace": namespace, "name": name},
+        "type": "DB_TABLE",
+        "name": name,
+        "physicalName": name,
+        "namespace": namespace,
+        "sourceName": namespace,
+        "createdAt": _iso(dataset.created_at),
+        "updatedAt": _iso(dataset.updated_at),
+        "fields": fields,
+        "tags": [],
+        "description": description,
+        "facets": facets,
+        "deleted": False,
+    }
+
+
+def run_shape(run: Run) -> dict[str, Any]:
+    """Marquez's ``Run`` for a stored run."""
+    shape: dict[str, Any] = {
+        "id": str(run.run_id),
+        "createdAt": _iso(run.created_at),
+        "updatedAt": _iso(run.state_at or run.created_at),
+        "state": RUN_STATES.get(run.state, "NEW"),
+        "args": {},
+        "facets": run.facets,
+    }
+    if run.started_at:
+        shape["startedAt"] = run.started_at.isoformat()
+    if run.ended_at:
+        shape["endedAt"] = run.ended_at.isoformat()
+    if run.started_at and run.ended_at:
+        shape["durationMs"] = int((run.ended_at - run.started_at).total_seconds() * 1000)
+    return shape
+
+
+def job_shape(role: Role | None, job: Job) -> dict[str, Any]:
+    """Marquez's ``Job``: its current inputs and outputs (the visible ones) and its latest runs."""
+    visible = visible_datasets(role)
+    edges = Edge.objects.filter(job=job)
+    inputs = visible.filter(pk__in=edges.values("source_id")).order_by("namespace", "name").values("namespace", "name")
+    outputs = visible.filter(pk__in=edges.values("target_id")).order_by("namespace", "name").values("namespace", "name")
+    latest = list(Run.objects.filter(job=job).order_by("-state_at", "-id")[:10])
+    shape: dict[str, Any] = {
+        "id": {"namespace": job.namespace, "name": job.name},
+        "type": "BATCH",
+        "name": job.name,
+        "simpleName": job.name.rsplit(".", 1)[-1],
+        "namespace": job.namespace,
+        "createdAt": _iso(job.created_at),
+        "updatedAt": _iso(job.updated_at),
+        "inputs": [{"namespace": d["namespace"], "name": d["name"]} for d in inputs],
+        "outputs": [{"namespace": d["namespace"], "name": d["name"]} for d in outputs],
+        "facets": job.facets,
+        "latestRuns": [run_shape(r) for r in latest],
+        "description": str((job.facets.get("documentation") or {}).get("description", "")) if isinstance(job.facets.get("documentation"), dict) else "",
+    }
+    if latest:
+        shape["latestRun"] = run_shape(latest[0])
+    return shape

@@ -1,0 +1,23 @@
+"""Routes of the Marquez read API, mounted at /marquez/api/v1/.
+
+Namespaces and names may hold slashes (``postgres://host:5432``, ``raw/customers``), which the
+WSGI server has decoded by the time Django sees the path: a namespace runs up to the first
+``/datasets/`` or ``/jobs/``.
+"""
+
+from django.urls import path, re_path
+
+from lineage.marquez import views
+
+NS = r"(?P<namespace>.+?)"
+urlpatterns = [
+    path("lineage", views.MarquezIntakeView.as_view(), name="marquez-lineage-intake"),
+    path("namespaces", views.NamespacesView.as_view(), name="marquez-namespaces"),
+    re_path(rf"^namespaces/{NS}/datasets/(?P<dataset>.+)/(fields/[^/]+/)?tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-dataset-tag"),
+    re_path(rf"^namespaces/{NS}/datasets$", views.DatasetsView.as_view(), name="marquez-datasets"),
+    re_path(rf"^namespaces/{NS}/datasets/(?P<dataset>.+)$", views.DatasetView.as_view(), name="marquez-dataset"),
+    re_path(rf"^namespaces/{NS}/jobs$", views.JobsView.as_view(), name="marquez-jobs"),
+    re_path(rf"^namespaces/{NS}/jobs/(?P<job>.+)$", views.JobView.as_view(), name="marquez-job"),
+    re_path(r"^namespaces/(?P<namespace>.+)$", views.NamespaceView.as_view(), name="marquez-namespace"),
+    re_path(r"^tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-tag"),
+]

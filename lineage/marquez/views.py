@@ -1,0 +1,126 @@
+"""The Marquez read API at ``/marquez/api/v1/`` (paths and JSON shapes of Marquez's OpenAPI
+description), for Marquez clients pointed at ``https://portal.example/marquez``.
+
+Reads only: writes Marquez offers besides the OpenLineage intake (namespaces, datasets, jobs,
+tags) answer 405 with a message pointing at the intake. Answers are role-filtered by
+``lineage.marquez.queries``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.db.models import QuerySet
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lineage.api.views import LineageIntakeView
+from lineage.marquez import queries
+from portal.roles import current_role
+
+WRITE_REFUSED = (
+    "This portal's Marquez API is read-only: namespaces, datasets and jobs come from OpenLineage events. "
+    "POST them to /marquez/api/v1/lineage (or /api/v1/lineage)."
+)
+MAX_LIMIT = 1000
+
+
+def _refused() -> Response:
+    return Response({"code": 405, "message": WRITE_REFUSED}, status=405, headers={"Allow": "GET"})
+
+
+def _not_found(what: str) -> Response:
+    return Response({"code": 404, "message": f"{what} not found"}, status=404)
+
+
+def _page(request: Request) -> tuple[int, int] | Response:
+    try:
+        limit = int(request.query_params.get("limit", 100))
+        offset = int(request.query_params.get("offset", 0))
+    except ValueError:
+        return Response({"code": 400, "message": "limit and offset must be integers"}, status=400)
+    if not (0 < limit <= MAX_LIMIT and offset >= 0):
+        return Response({"code": 400, "message": f"limit must be 1-{MAX_LIMIT}, offset 0 or more"}, status=400)
+    return limit, offset
+
+
+class ReadOnly(APIView):
+    """Marquez's write methods on a read path: 405 with a message. Marquez's own openapi.yml
+    documents these paths, not the portal's schema."""
+
+    schema = None
+
+    def put(self, request: Request, **kwargs: Any) -> Response:
+        return _refused()
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        return _refused()
+
+    def delete(self, request: Request, **kwargs: Any) -> Response:
+        return _refused()
+
+
+class NamespacesView(ReadOnly):
+    def get(self, request: Request) -> Response:
+        return Response({"namespaces": queries.namespaces(current_role(request))})
+
+
+class NamespaceView(ReadOnly):
+    def get(self, request: Request, namespace: str) -> Response:
+        for found in queries.namespaces(current_role(request)):
+            if found["name"] == namespace:
+                return Response(found)
+        return _not_found(f"Namespace '{namespace}'")
+
+
+def _listed(request: Request, key: str, rows: QuerySet[Any], shape: Callable[[Any], dict[str, Any]]) -> Response:
+    """One page (``limit``, ``offset``) of ``rows`` by name as Marquez lists them: {key: [...], totalCount}."""
+    page = _page(request)
+    if isinstance(page, Response):
+        return page
+    limit, offset = page
+    return Response({key: [shape(row) for row in rows.order_by("name", "id")[offset: offset + limit]], "totalCount": rows.count()})
+
+
+class DatasetsView(ReadOnly):
+    def get(self, request: Request, namespace: str) -> Response:
+        datasets = queries.visible_datasets(current_role(request)).filter(namespace=namespace).select_related("table")
+        return _listed(request, "datasets", datasets, queries.dataset_shape)
+
+
+class DatasetView(ReadOnly):
+    def get(self, request: Request, namespace: str, dataset: str) -> Response:
+        found = queries.find_dataset(current_role(request), namespace, dataset)
+        if found is None:
+            return _not_found(f"Dataset '{namespace}/{dataset}'")
+        return Response(queries.dataset_shape(found, namespace, dataset))
+
+
+class JobsView(ReadOnly):
+    def get(self, request: Request, namespace: str) -> Response:
+        role = current_role(request)
+        return _listed(request, "jobs", queries.visible_jobs(role).filter(namespace=namespace), partial(queries.job_shape, role))
+
+
+class JobView(ReadOnly):
+    def get(self, request: Request, namespace: str, job: str) -> Response:
+        role = current_role(request)
+        found = queries.visible_jobs(role).filter(namespace=namespace, name=job).first()
+        if found is None:
+            return _not_found(f"Job '{namespace}/{job}'")
+        return Response(queries.job_shape(role, found))
+
+
+class TagWriteView(ReadOnly):
+    """PUT /tags/{tag}, POST …/datasets/{dataset}/tags/{tag}: 405 (tags are the catalog's)."""
+
+
+class MarquezIntakeView(LineageIntakeView):
+    """The OpenLineage intake at Marquez's path (``POST /marquez/api/v1/lineage``); the schema
+    documents the one path (/api/v1/lineage)."""
+
+    schema = None

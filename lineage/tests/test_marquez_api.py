@@ -1,0 +1,151 @@
+"""The Marquez read API at /marquez/api/v1/, driven by marquez-python 0.50.0 (its own client)
+against the live server; every answer is validated against Marquez's OpenAPI description.
+
+Who may see what: the finance provider (etl_bot) runs airflow/crm.load_customers, reading a
+Postgres table and writing s3://finance-lake/raw/customers, which is the public catalog table
+finance_raw.customers. The marketing provider runs marketing/leads.load, writing its hub-only
+table mkt.leads: the finance consumer (analyst) sees the first job and its datasets, never the
+second or the marketing table (absent from lists, 404 when asked, not counted).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from marquez_client import MarquezClient
+from marquez_client.errors import APIError
+from openapi_schema_validator import OAS30Validator
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
+
+from lineage.marquez.views import WRITE_REFUSED
+from lineage.models import Event
+from lineage.tests.conftest import make_table
+from portal.roles import Role
+from portal.testing.personas import token_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Marquez's own API description (fixtures/marquez/SOURCE.txt says where from).
+SPEC = yaml.safe_load((Path(__file__).parent / "fixtures" / "marquez" / "openapi.yml").read_text())
+PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
+PG = "postgres://crm.internal:5432"
+LAKE = "s3://finance-lake"
+GLUE = "arn:aws:glue:eu-central-1:123456789012"
+T0 = datetime(2024, 6, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def valid(schema: str, body: Any) -> Any:
+    """``body`` after checking it against ``#/components/schemas/<schema>`` of Marquez's openapi.yml."""
+    OAS30Validator({"$ref": f"#/components/schemas/{schema}", "components": SPEC["components"]}).validate(body)
+    return body
+
+
+def emit(live_server: Any, token: str, job: tuple[str, str], inputs: list[InputDataset], outputs: list[OutputDataset],
+         endpoint: str = "api/v1/lineage") -> str:
+    config = HttpConfig(url=live_server.url, endpoint=endpoint, auth=ApiKeyTokenProvider({"apiKey": token}), retry={"total": 0})
+    client = OpenLineageClient(transport=HttpTransport(config))
+    run = str(uuid.uuid4())
+    for minutes, state in ((0, RunState.START), (5, RunState.COMPLETE)):
+        client.emit(RunEvent(eventType=state, eventTime=(T0 + timedelta(minutes=minutes)).isoformat(), run=Run(runId=run),
+                             job=Job(namespace=job[0], name=job[1]), producer=PRODUCER, inputs=inputs, outputs=outputs))
+    return run
+
+
+@pytest.fixture
+def lake(live_server: Any) -> dict[str, str]:
+    make_table("finance_raw", "customers", hub="finance", visibility="public", location=f"{LAKE}/raw/customers/",
+               columns=[("id", "bigint"), ("email", "string")])
+    make_table("mkt", "leads", hub="marketing", visibility="hub")
+    finance = token_for("etl_bot", Role("provider", "finance"))
+    run = emit(live_server, finance, ("airflow", "crm.load_customers"), [InputDataset(namespace=PG, name="crm.public.customers")],
+               [OutputDataset(namespace=LAKE, name="raw/customers")], endpoint="marquez/api/v1/lineage")
+    emit(live_server, token_for("mkt_bot", Role("provider", "marketing")), ("marketing", "leads.load"),
+         [InputDataset(namespace=PG, name="crm.public.leads")], [OutputDataset(namespace=GLUE, name="table/mkt/leads")])
+    return {"run": run, "analyst": token_for("analyst", Role("consumer", "finance")), "admin": token_for("root", Role("admin"))}
+
+
+def marquez(live_server: Any, token: str) -> MarquezClient:
+    return MarquezClient(url=f"{live_server.url}/marquez", api_key=token)
+
+
+def test_the_openlineage_intake_is_also_at_marquezs_path(lake):
+    assert Event.objects.filter(payload__job__name="crm.load_customers").count() == 2
+
+
+def test_namespaces_list_only_what_the_role_may_see(live_server, lake):
+    names = [n["name"] for n in valid("NamespaceList", marquez(live_server, lake["analyst"]).list_namespaces())["namespaces"]]
+    assert names == sorted(["airflow", LAKE, PG])
+    everything = [n["name"] for n in valid("NamespaceList", marquez(live_server, lake["admin"]).list_namespaces())["namespaces"]]
+    assert everything == sorted(["airflow", GLUE, "marketing", LAKE, PG])
+    assert valid("Namespace", marquez(live_server, lake["analyst"]).get_namespace(PG))["name"] == PG
+    with pytest.raises(APIError) as refused:
+        marquez(live_server, lake["analyst"]).get_namespace("marketing")
+    assert refused.value.__cause__.response.status_code == 404
+
+
+def test_datasets_of_a_namespace_carry_what_the_catalog_knows(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    listed = valid("DatasetList", client.list_datasets(LAKE))
+    assert listed["totalCount"] == 1
+    dataset = valid("Dataset", listed["datasets"][0])
+    assert (dataset["id"], dataset["name"]) == ({"namespace": LAKE, "name": "raw/customers"}, "raw/customers")
+    assert [(f["name"], f["type"]) for f in dataset["fields"]] == [("id", "bigint"), ("email", "string")]
+    assert dataset["facets"]["catalog"]["name"] == "finance_raw.customers"
+    inputs = valid("DatasetList", client.list_datasets(PG))
+    # The finance provider's input, and marketing's input (readers never claim it: it has no hub).
+    assert [d["name"] for d in inputs["datasets"]] == ["crm.public.customers", "crm.public.leads"]
+
+
+def test_a_catalog_table_answers_under_any_of_its_names(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    by_glue = valid("Dataset", client.get_dataset(GLUE, "table/finance_raw/customers"))
+    assert by_glue["id"] == {"namespace": GLUE, "name": "table/finance_raw/customers"}
+    assert [f["name"] for f in by_glue["fields"]] == ["id", "email"]
+    assert valid("Dataset", client.get_dataset(LAKE, "raw/customers"))["name"] == "raw/customers"
+
+
+def test_a_hidden_dataset_is_absent_and_not_counted(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    assert valid("DatasetList", client.list_datasets(GLUE)) == {"datasets": [], "totalCount": 0}
+    answer = requests.get(f"{live_server.url}/marquez/api/v1/namespaces/{requests.utils.quote(GLUE, safe='')}/datasets/"
+                          f"{requests.utils.quote('table/mkt/leads', safe='')}", headers={"Authorization": f"Bearer {lake['analyst']}"})
+    assert answer.status_code == 404
+    admin = marquez(live_server, lake["admin"])
+    assert valid("DatasetList", admin.list_datasets(GLUE))["totalCount"] == 1
+
+
+def test_jobs_give_their_current_inputs_outputs_and_runs(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    jobs = valid("JobList", client.list_jobs("airflow"))
+    assert jobs["totalCount"] == 1
+    job = valid("Job", client.get_job("airflow", "crm.load_customers"))
+    assert job == jobs["jobs"][0]
+    assert job["inputs"] == [{"namespace": PG, "name": "crm.public.customers"}]
+    assert job["outputs"] == [{"namespace": LAKE, "name": "raw/customers"}]
+    assert (job["latestRun"]["id"], job["latestRun"]["state"], job["latestRun"]["durationMs"]) == (lake["run"], "COMPLETED", 300_000)
+    assert valid("JobList", client.list_jobs("marketing")) == {"jobs": [], "totalCount": 0}
+    with pytest.raises(APIError) as refused:
+        client.get_job("marketing", "leads.load")
+    assert refused.value.__cause__.response.status_code == 404
+
+
+def test_marquez_writes_answer_405_pointing_at_the_openlineage_intake(live_server, lake):
+    headers = {"Authorization": f"Bearer {lake['admin']}"}
+    base = f"{live_server.url}/marquez/api/v1"
+    for method, path in (("PUT", "/namespaces/airflow"), ("PUT", f"/namespaces/{requests.utils.quote(LAKE, safe='')}/datasets/x"),
+                         ("PUT", "/namespaces/airflow/jobs/x"), ("PUT", "/tags/pii"),
+                         ("POST", f"/namespaces/{requests.utils.quote(PG, safe='')}/datasets/crm.public.customers/tags/pii")):
+        answer = requests.request(method, base + path, json={"ownerName": "me"}, headers=headers)
+        assert (answer.status_code, answer.json()["message"]) == (405, WRITE_REFUSED), (method, path)
+    assert "/marquez/api/v1/lineage" in WRITE_REFUSED
+    with pytest.raises(APIError) as refused:
+        marquez(live_server, lake["admin"]).create_namespace("new", "me")
+    assert refused.value.__cause__.response.status_code == 405
