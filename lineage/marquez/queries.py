@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, QuerySet
 
 from catalog.models import Table
 from lineage import datasets, naming
+from lineage import queries as lineage_queries
 from lineage.models import Dataset, Edge, Job, Run
 from portal import roles
 from portal.roles import Role
@@ -151,3 +153,97 @@ def job_shape(role: Role | None, job: Job) -> dict[str, Any]:
     if latest:
         shape["latestRun"] = run_shape(latest[0])
     return shape
+
+
+# --- lineage as Marquez draws it: dataset → job → dataset ---------------------------------------
+
+def _identity_pairs(rest: str) -> list[tuple[str, str]]:
+    """(namespace, name) readings of "NAMESPACE:NAME" (a namespace may hold colons: postgres://h:5432)."""
+    return [(rest[:i], rest[i + 1:]) for i, ch in enumerate(rest) if ch == ":" and 0 < i < len(rest) - 1]
+
+
+def lineage_start(role: Role | None, node_id: str) -> lineage_queries.Start | None:
+    """Where ``lineage?nodeId=`` starts: a dataset ``dataset:NS:NAME`` (any identity of it), or a
+    job ``job:NS:NAME`` (the first dataset it writes or reads). None when the role may not see it."""
+    kind, _, rest = node_id.partition(":")
+    pairs = _identity_pairs(rest)
+    if not pairs or kind not in ("dataset", "job"):
+        return None
+    match = Q(pk__in=[])
+    for namespace, name in pairs:
+        match |= Q(namespace=namespace, name=name)
+    if kind == "job":
+        job = visible_jobs(role).filter(match).first()
+        edge = Edge.objects.filter(job=job).order_by("id").first() if job is not None else None
+        dataset = Dataset.objects.filter(pk=edge.target_id).first() if edge is not None else None
+    else:
+        dataset = next((d for d in (find_dataset(role, *pair) for pair in pairs) if d is not None), None)
+    if dataset is None:
+        return None
+    try:
+        return lineage_queries.find_start(role, node=f"{dataset.namespace}/{dataset.name}")
+    except lineage_queries.UnknownDataset:
+        return None
+
+
+def lineage_graph(role: Role | None, start: lineage_queries.Start, depth: int) -> dict[str, Any]:
+    """Marquez's ``LineageGraph`` around ``start``: dataset and job nodes with their in/out edges;
+    what the role may not see is a node ``hidden:<id>`` without a name or data."""
+    document, _ = lineage_queries.graph_document(role, start, direction="both", depth=depth, column=None)
+    ids: dict[str, str] = {}
+    for node in document["nodes"]:
+        prefix = "dataset" if node["kind"] == "dataset" else "job"
+        ids[node["id"]] = f"hidden:{node['id']}" if node["hidden"] else f"{prefix}:{node['namespace']}:{node['name']}"
+    dataset_pks = [int(n["id"][1:]) for n in document["nodes"] if n["kind"] == "dataset" and not n["hidden"] and n["id"][0] == "d"]
+    job_pks = [int(n["id"][1:]) for n in document["nodes"] if n["kind"] == "job" and not n["hidden"]]
+    data: dict[str, dict[str, Any]] = {
+        f"d{d.pk}": dataset_shape(d) for d in Dataset.objects.filter(pk__in=dataset_pks).select_related("table").prefetch_related("table__columns")
+    }
+    data.update({f"j{j.pk}": job_shape(role, j) for j in Job.objects.filter(pk__in=job_pks)})
+    edges_in: dict[str, list[dict[str, str]]] = {key: [] for key in ids}
+    edges_out: dict[str, list[dict[str, str]]] = {key: [] for key in ids}
+    for edge in document["edges"]:
+        for origin, destination in ((edge["source"], edge["job"]), (edge["job"], edge["target"])):
+            link = {"origin": ids[origin], "destination": ids[destination]}
+            if link not in edges_out[origin]:
+                edges_out[origin].append(link)
+                edges_in[destination].append(link)
+    graph = []
+    for node in document["nodes"]:
+        key = node["id"]
+        item: dict[str, Any] = {"id": ids[key], "type": "DATASET" if node["kind"] == "dataset" else "JOB",
+                                "inEdges": edges_in[key], "outEdges": edges_out[key]}
+        if key in data:
+            # openapi.yml picks a node's data schema by its "type" (DATASET or JOB), so the data says the node's type.
+            item["data"] = {**data[key], "type": item["type"]}
+        graph.append(item)
+    return {"graph": graph}
+
+
+def find_run(role: Role | None, run_id: str) -> Run | None:
+    """A run of a job the role may see, by its OpenLineage runId."""
+    try:
+        return Run.objects.filter(run_id=run_id, job__in=visible_jobs(role)).first()
+    except ValidationError:  # not a UUID
+        return None
+
+
+def search(role: Role | None, q: str, *, kind: str | None, sort: str, limit: int, namespace: str | None) -> dict[str, Any]:
+    """Marquez's ``SearchResultList``: visible datasets and jobs whose name holds ``q``."""
+    results: list[dict[str, Any]] = []
+    sources: list[tuple[str, QuerySet[Any]]] = []
+    if kind in (None, "DATASET"):
+        sources.append(("DATASET", visible_datasets(role)))
+    if kind in (None, "JOB"):
+        sources.append(("JOB", visible_jobs(role)))
+    total = 0
+    for label, rows in sources:
+        rows = rows.filter(name__icontains=q)
+        if namespace:
+            rows = rows.filter(namespace=namespace)
+        total += rows.count()
+        for namespace_, name, updated in rows.order_by("-updated_at" if sort == "UPDATE_AT" else "name").values_list("namespace", "name", "updated_at")[:limit]:
+            results.append({"type": label, "name": name, "namespace": namespace_, "updatedAt": _iso(updated),
+                            "nodeId": f"{label.lower()}:{namespace_}:{name}"})
+    results.sort(key=(lambda r: r["updatedAt"]) if sort == "UPDATE_AT" else (lambda r: r["name"]), reverse=sort == "UPDATE_AT")
+    return {"totalCount": total, "results": results[:limit]}

@@ -11,12 +11,16 @@ from lineage.marquez import views
 
 NS = r"(?P<namespace>.+?)"
 urlpatterns = [
-    path("lineage", views.MarquezIntakeView.as_view(), name="marquez-lineage-intake"),
     path("namespaces", views.NamespacesView.as_view(), name="marquez-namespaces"),
+    path("lineage", views.LineageView.as_view(), name="marquez-lineage"),
+    path("search", views.SearchView.as_view(), name="marquez-search"),
+    path("jobs/runs/<str:run_id>", views.RunView.as_view(), name="marquez-run"),
+    path("jobs/runs/<str:run_id>/facets", views.RunFacetsView.as_view(), name="marquez-run-facets"),
     re_path(rf"^namespaces/{NS}/datasets/(?P<dataset>.+)/(fields/[^/]+/)?tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-dataset-tag"),
     re_path(rf"^namespaces/{NS}/datasets$", views.DatasetsView.as_view(), name="marquez-datasets"),
     re_path(rf"^namespaces/{NS}/datasets/(?P<dataset>.+)$", views.DatasetView.as_view(), name="marquez-dataset"),
     re_path(rf"^namespaces/{NS}/jobs$", views.JobsView.as_view(), name="marquez-jobs"),
+    re_path(rf"^namespaces/{NS}/jobs/(?P<job>.+)/runs$", views.JobRunsView.as_view(), name="marquez-job-runs"),
     re_path(rf"^namespaces/{NS}/jobs/(?P<job>.+)$", views.JobView.as_view(), name="marquez-job"),
     re_path(r"^namespaces/(?P<namespace>.+)$", views.NamespaceView.as_view(), name="marquez-namespace"),
     re_path(r"^tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-tag"),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from rest_framework.request import Request
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from lineage.api.views import LineageIntakeView
 from lineage.marquez import queries
+from portal.permissions import HasSelectedRole
 from portal.roles import current_role
 
 WRITE_REFUSED = (
@@ -119,8 +121,71 @@ class TagWriteView(ReadOnly):
     """PUT /tags/{tag}, POST …/datasets/{dataset}/tags/{tag}: 405 (tags are the catalog's)."""
 
 
-class MarquezIntakeView(LineageIntakeView):
-    """The OpenLineage intake at Marquez's path (``POST /marquez/api/v1/lineage``); the schema
-    documents the one path (/api/v1/lineage)."""
+
+
+class JobRunsView(ReadOnly):
+    def get(self, request: Request, namespace: str, job: str) -> Response:
+        found = queries.visible_jobs(current_role(request)).filter(namespace=namespace, name=job).first()
+        if found is None:
+            return _not_found(f"Job '{namespace}/{job}'")
+        page = _page(request)
+        if isinstance(page, Response):
+            return page
+        limit, offset = page
+        runs = found.runs.order_by("-state_at", "-id")[offset: offset + limit]
+        return Response({"runs": [queries.run_shape(r) for r in runs], "totalCount": found.runs.count()})
+
+
+class RunView(ReadOnly):
+    def get(self, request: Request, run_id: str) -> Response:
+        run = queries.find_run(current_role(request), run_id)
+        return _not_found(f"Run '{run_id}'") if run is None else Response(queries.run_shape(run))
+
+
+class RunFacetsView(ReadOnly):
+    def get(self, request: Request, run_id: str) -> Response:
+        run = queries.find_run(current_role(request), run_id)
+        return _not_found(f"Run '{run_id}'") if run is None else Response({"runId": str(run.run_id), "facets": run.facets})
+
+
+class LineageView(LineageIntakeView):
+    """Marquez's ``lineage`` path: GET ?nodeId=dataset:NS:NAME|job:NS:NAME&depth=N (default and cap
+    LINEAGE_MAX_DEPTH) for any role; POST is the OpenLineage intake (providers), documented in the
+    portal's schema at /api/v1/lineage."""
 
     schema = None
+
+    def get_permissions(self) -> list[Any]:
+        return [HasSelectedRole()] if self.request.method == "GET" else super().get_permissions()
+
+    def get(self, request: Request) -> Response:
+        cap = int(settings.LINEAGE_MAX_DEPTH)
+        try:
+            depth = int(request.query_params.get("depth", cap))
+        except ValueError:
+            return Response({"code": 400, "message": "depth must be an integer"}, status=400)
+        role = current_role(request)
+        node_id = request.query_params.get("nodeId", "")
+        start = queries.lineage_start(role, node_id)
+        if start is None:
+            return _not_found(f"Node '{node_id}'")
+        return Response(queries.lineage_graph(role, start, max(0, min(depth, cap))))
+
+
+class SearchView(ReadOnly):
+    """GET search?q=&filter=dataset|job&sort=name|update_at&limit=&namespace=."""
+
+    def get(self, request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()
+        kind = request.query_params.get("filter", "").upper() or None
+        sort = request.query_params.get("sort", "NAME").upper()
+        if not q or kind not in (None, "DATASET", "JOB") or sort not in ("NAME", "UPDATE_AT"):
+            return Response({"code": 400, "message": "q is required; filter is dataset or job; sort is name or update_at"}, status=400)
+        try:
+            limit = int(request.query_params.get("limit", 10))
+        except ValueError:
+            limit = 0
+        if not 0 < limit <= MAX_LIMIT:
+            return Response({"code": 400, "message": f"limit must be 1-{MAX_LIMIT}"}, status=400)
+        return Response(queries.search(current_role(request), q, kind=kind, sort=sort, limit=limit,
+                                       namespace=request.query_params.get("namespace") or None))

@@ -35,6 +35,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Marquez's own API description (fixtures/marquez/SOURCE.txt says where from).
 SPEC = yaml.safe_load((Path(__file__).parent / "fixtures" / "marquez" / "openapi.yml").read_text())
+
+
+def _drop_empty_types(node: Any) -> None:
+    """openapi.yml leaves some types empty (``type:`` of SearchResult.name and updatedAt): no constraint."""
+    if isinstance(node, dict):
+        if "type" in node and node["type"] is None:
+            del node["type"]
+        for value in node.values():
+            _drop_empty_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_empty_types(value)
+
+
+_drop_empty_types(SPEC)
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
 PG = "postgres://crm.internal:5432"
 LAKE = "s3://finance-lake"
@@ -149,3 +164,57 @@ def test_marquez_writes_answer_405_pointing_at_the_openlineage_intake(live_serve
     with pytest.raises(APIError) as refused:
         marquez(live_server, lake["admin"]).create_namespace("new", "me")
     assert refused.value.__cause__.response.status_code == 405
+
+
+def test_job_runs_and_a_runs_facets(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    runs = valid("RunList", client.list_job_runs("airflow", "crm.load_customers"))["runs"]
+    assert [(r["id"], r["state"]) for r in runs] == [(lake["run"], "COMPLETED")]
+    run = valid("Run", client.get_job_run(lake["run"]))
+    assert (run["startedAt"], run["endedAt"]) == (T0.isoformat(), (T0 + timedelta(minutes=5)).isoformat())
+    facets = requests.get(f"{live_server.url}/marquez/api/v1/jobs/runs/{lake['run']}/facets",
+                          headers={"Authorization": f"Bearer {lake['analyst']}"}).json()
+    # openapi.yml types FacetsResult.facets as one CustomFacet; Marquez answers the run's map of
+    # facets (name → CustomFacet), as here: each entry is checked against CustomFacet.
+    assert facets["runId"] == lake["run"] and facets["facets"]
+    for facet in facets["facets"].values():
+        valid("CustomFacet", facet)
+    hidden_run = str(Event.objects.filter(payload__job__name="leads.load").first().run_id)
+    with pytest.raises(APIError) as refused:
+        client.get_job_run(hidden_run)
+    assert refused.value.__cause__.response.status_code == 404
+
+
+def test_lineage_by_node_id_is_dataset_job_dataset_with_hidden_nodes_nameless(live_server, lake):
+    headers = {"Authorization": f"Bearer {lake['analyst']}"}
+    base = f"{live_server.url}/marquez/api/v1/lineage"
+    # Marketing's job also reads crm.public.leads; from the analyst's side of the graph, nothing of it shows.
+    graph = valid("LineageGraph", requests.get(base, {"nodeId": f"dataset:{LAKE}:raw/customers", "depth": 2}, headers=headers).json())
+    nodes = {n["id"]: n for n in graph["graph"]}
+    job = "job:airflow:crm.load_customers"
+    assert set(nodes) == {f"dataset:{PG}:crm.public.customers", job, f"dataset:{LAKE}:raw/customers"}
+    assert nodes[job]["inEdges"] == [{"origin": f"dataset:{PG}:crm.public.customers", "destination": job}]
+    assert nodes[job]["outEdges"] == [{"origin": job, "destination": f"dataset:{LAKE}:raw/customers"}]
+    assert nodes[f"dataset:{LAKE}:raw/customers"]["data"]["facets"]["catalog"]["name"] == "finance_raw.customers"
+    # The same dataset by its Glue name, and the job's own node id, give the same graph.
+    by_glue = requests.get(base, {"nodeId": f"dataset:{GLUE}:table/finance_raw/customers"}, headers=headers).json()
+    assert {n["id"] for n in by_glue["graph"]} == set(nodes)
+    assert {n["id"] for n in requests.get(base, {"nodeId": job}, headers=headers).json()["graph"]} == set(nodes)
+    # Marketing's input: its job and output are hidden, nameless nodes.
+    leads = valid("LineageGraph", requests.get(base, {"nodeId": f"dataset:{PG}:crm.public.leads"}, headers=headers).json())
+    hidden = [n for n in leads["graph"] if n["id"].startswith("hidden:")]
+    assert len(hidden) == 2 and all("data" not in n for n in hidden)
+    assert "leads.load" not in str(leads) and "mkt" not in str(leads)
+    assert requests.get(base, {"nodeId": f"dataset:{GLUE}:table/mkt/leads"}, headers=headers).status_code == 404
+
+
+def test_search_finds_visible_datasets_and_jobs_only(live_server, lake):
+    headers = {"Authorization": f"Bearer {lake['analyst']}"}
+    base = f"{live_server.url}/marquez/api/v1/search"
+    found = valid("SearchResultList", requests.get(base, {"q": "lead"}, headers=headers).json())
+    assert [(r["type"], r["name"]) for r in found["results"]] == [("DATASET", "crm.public.leads")]
+    assert found["totalCount"] == 1  # marketing's job (leads.load) and table (mkt.leads) are not counted
+    jobs = valid("SearchResultList", requests.get(base, {"q": "load", "filter": "job"}, headers=headers).json())
+    assert [(r["nodeId"]) for r in jobs["results"]] == ["job:airflow:crm.load_customers"]
+    admin = requests.get(base, {"q": "lead"}, headers={"Authorization": f"Bearer {lake['admin']}"}).json()
+    assert admin["totalCount"] == 3
