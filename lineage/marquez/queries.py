@@ -20,7 +20,7 @@ from django.db.models import Min, Q, QuerySet
 from catalog.models import Table
 from lineage import datasets, naming
 from lineage import queries as lineage_queries
-from lineage.models import Dataset, Edge, Job, Run
+from lineage.models import Dataset, Edge, Event, Job, Run
 from portal import roles
 from portal.roles import Role
 
@@ -103,7 +103,7 @@ def dataset_shape(dataset: Dataset, namespace: str | None = None, name: str | No
         "createdAt": _iso(dataset.created_at),
         "updatedAt": _iso(dataset.updated_at),
         "fields": fields,
-        "tags": [],
+        "tags": [table.classification.upper()] if table is not None and table.classification else [],
         "description": description,
         "facets": facets,
         "deleted": False,
@@ -247,3 +247,20 @@ def search(role: Role | None, q: str, *, kind: str | None, sort: str, limit: int
                             "nodeId": f"{label.lower()}:{namespace_}:{name}"})
     results.sort(key=(lambda r: r["updatedAt"]) if sort == "UPDATE_AT" else (lambda r: r["name"]), reverse=sort == "UPDATE_AT")
     return {"totalCount": total, "results": results[:limit]}
+
+
+def events(role: Role | None, *, before: datetime | None, after: datetime | None, ascending: bool) -> QuerySet[Event]:
+    """Stored RunEvents of the runs of jobs the role may see (``events/lineage``), by eventTime."""
+    runs = Run.objects.filter(job__in=visible_jobs(role)).values("run_id")
+    rows = Event.objects.filter(kind="run", run_id__in=runs)
+    if before is not None:
+        rows = rows.filter(event_time__lt=before)
+    if after is not None:
+        rows = rows.filter(event_time__gt=after)
+    return rows.order_by("event_time" if ascending else "-event_time", "id" if ascending else "-id")
+
+
+def tags(role: Role | None) -> list[dict[str, str]]:
+    """Marquez's tags are the catalog's classifications of the tables the role may see."""
+    found = Table.objects.visible_to(role).exclude(classification="").order_by().values_list("classification", flat=True).distinct()
+    return [{"name": c.upper(), "description": f"Catalog classification: {c}"} for c in sorted(set(found))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -189,3 +190,31 @@ class SearchView(ReadOnly):
             return Response({"code": 400, "message": f"limit must be 1-{MAX_LIMIT}"}, status=400)
         return Response(queries.search(current_role(request), q, kind=kind, sort=sort, limit=limit,
                                        namespace=request.query_params.get("namespace") or None))
+
+
+class EventsView(ReadOnly):
+    """GET events/lineage?before=&after=&sortDirection=asc|desc&limit=&offset= (the stored events)."""
+
+    def get(self, request: Request) -> Response:
+        page = _page(request)
+        if isinstance(page, Response):
+            return page
+        limit, offset = page
+        bounds = {}
+        for name in ("before", "after"):
+            raw = request.query_params.get(name, "").strip()
+            try:
+                bounds[name] = datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+            except ValueError:
+                return Response({"code": 400, "message": f"{name} must be an ISO 8601 date-time"}, status=400)
+        rows = queries.events(current_role(request), ascending=request.query_params.get("sortDirection", "desc").lower() == "asc", **bounds)
+        return Response({"events": [e.payload for e in rows[offset: offset + limit]], "totalCount": rows.count()})
+
+
+class TagsView(ReadOnly):
+    """GET tags (the catalog's classifications); PUT tags/{tag} answers 405."""
+
+    def get(self, request: Request, tag: str | None = None) -> Response:
+        if tag is not None:
+            return _refused()
+        return Response({"tags": queries.tags(current_role(request))})

@@ -25,6 +25,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
+from catalog.models import Table
 from lineage.marquez.views import WRITE_REFUSED
 from lineage.models import Event
 from lineage.tests.conftest import make_table
@@ -88,6 +89,8 @@ def lake(live_server: Any) -> dict[str, str]:
 
 
 def marquez(live_server: Any, token: str) -> MarquezClient:
+    """A client sending ``token``. marquez-python keeps its headers in one module-level dict: the
+    last client made decides the token of every client, so make one right before using it."""
     return MarquezClient(url=f"{live_server.url}/marquez", api_key=token)
 
 
@@ -218,3 +221,22 @@ def test_search_finds_visible_datasets_and_jobs_only(live_server, lake):
     assert [(r["nodeId"]) for r in jobs["results"]] == ["job:airflow:crm.load_customers"]
     admin = requests.get(base, {"q": "lead"}, headers={"Authorization": f"Bearer {lake['admin']}"}).json()
     assert admin["totalCount"] == 3
+
+
+def test_events_and_tags_are_those_the_role_may_see(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    listed = valid("LineageEventList", client.list_events())
+    assert [(e["job"]["name"], e["eventType"]) for e in listed["events"]] == [("crm.load_customers", "COMPLETE"), ("crm.load_customers", "START")]
+    assert listed["totalCount"] == 2  # marketing's two events are not counted
+    for event in listed["events"]:
+        valid("LineageEvent", event)
+    oldest = requests.get(f"{live_server.url}/marquez/api/v1/events/lineage", {"sortDirection": "asc", "limit": 1},
+                          headers={"Authorization": f"Bearer {lake['analyst']}"}).json()
+    assert [e["eventType"] for e in oldest["events"]] == ["START"]
+    assert valid("LineageEventList", marquez(live_server, lake["admin"]).list_events())["totalCount"] == 4
+    Table.objects.filter(name="customers").update(classification="internal")
+    Table.objects.filter(name="leads").update(classification="confidential")
+    assert [t["name"] for t in valid("TagList", marquez(live_server, lake["admin"]).list_tags())["tags"]] == ["CONFIDENTIAL", "INTERNAL"]
+    client = marquez(live_server, lake["analyst"])
+    assert valid("TagList", client.list_tags())["tags"] == [{"name": "INTERNAL", "description": "Catalog classification: internal"}]
+    assert valid("Dataset", client.get_dataset(LAKE, "raw/customers"))["tags"] == ["INTERNAL"]
