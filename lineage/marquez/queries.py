@@ -10,6 +10,7 @@ are not listed; asked by name, they answer as their table's dataset under the na
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.db.models import Min, Q, QuerySet
 from catalog.models import Table
 from lineage import datasets, naming
 from lineage import queries as lineage_queries
-from lineage.models import Dataset, Edge, Event, Job, Run
+from lineage.models import Dataset, Edge, Event, Job, Run, RunDataset
 from portal import roles
 from portal.roles import Role
 
@@ -264,3 +265,26 @@ def tags(role: Role | None) -> list[dict[str, str]]:
     """Marquez's tags are the catalog's classifications of the tables the role may see."""
     found = Table.objects.visible_to(role).exclude(classification="").order_by().values_list("classification", flat=True).distinct()
     return [{"name": c.upper(), "description": f"Catalog classification: {c}"} for c in sorted(set(found))]
+
+
+def _version_id(row: RunDataset) -> str:
+    """A dataset version is one run's write of it: a stable id for (run, dataset) row."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:data-hub-portal:dataset-version:{row.pk}"))
+
+
+def dataset_versions(dataset: Dataset, namespace: str, name: str) -> list[dict[str, Any]]:
+    """Marquez's ``DatasetVersion`` for every run that wrote ``dataset`` (any of its identities), newest first."""
+    ids = [dataset.pk, *Dataset.objects.filter(canonical=dataset).values_list("id", flat=True)]
+    rows = RunDataset.objects.filter(dataset_id__in=ids, direction=RunDataset.Direction.OUTPUT).select_related("run")
+    versions = []
+    for row in rows.order_by("-run__state_at", "-id"):
+        schema = row.facets.get("schema") if isinstance(row.facets.get("schema"), dict) else {}
+        fields = [{"name": str(f.get("name", "")), "type": str(f.get("type") or ""), "tags": [], "description": str(f.get("description") or "")}
+                  for f in schema.get("fields", []) if isinstance(f, dict)]
+        versions.append({
+            "id": {"namespace": namespace, "name": name, "version": _version_id(row)},
+            "type": "DB_TABLE", "name": name, "physicalName": name, "namespace": namespace, "sourceName": namespace,
+            "createdAt": _iso(row.run.state_at or row.run.created_at), "version": _version_id(row),
+            "fields": fields, "description": "", "createdByRun": run_shape(row.run), "facets": row.facets,
+        })
+    return versions

@@ -218,3 +218,21 @@ class TagsView(ReadOnly):
         if tag is not None:
             return _refused()
         return Response({"tags": queries.tags(current_role(request))})
+
+
+class DatasetVersionsView(ReadOnly):
+    """GET …/datasets/{dataset}/versions[/{version}]: each run's write of the dataset."""
+
+    def get(self, request: Request, namespace: str, dataset: str, version: str | None = None) -> Response:
+        found = queries.find_dataset(current_role(request), namespace, dataset)
+        if found is None:
+            return _not_found(f"Dataset '{namespace}/{dataset}'")
+        versions = queries.dataset_versions(found, namespace, dataset)
+        if version is None:
+            page = _page(request)
+            if isinstance(page, Response):
+                return page
+            limit, offset = page
+            return Response({"versions": versions[offset: offset + limit], "totalCount": len(versions)})
+        match = next((v for v in versions if v["version"] == version), None)
+        return _not_found(f"Dataset version '{version}'") if match is None else Response(match)

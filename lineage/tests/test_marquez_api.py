@@ -240,3 +240,14 @@ def test_events_and_tags_are_those_the_role_may_see(live_server, lake):
     client = marquez(live_server, lake["analyst"])
     assert valid("TagList", client.list_tags())["tags"] == [{"name": "INTERNAL", "description": "Catalog classification: internal"}]
     assert valid("Dataset", client.get_dataset(LAKE, "raw/customers"))["tags"] == ["INTERNAL"]
+
+
+def test_dataset_versions_are_the_runs_that_wrote_it(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    versions = valid("DatasetVersionList", client.list_dataset_versions(LAKE, "raw/customers"))["versions"]
+    assert [v["createdByRun"]["id"] for v in versions] == [lake["run"]]
+    version = valid("DatasetVersion", versions[0])
+    assert valid("DatasetVersion", client.get_dataset_version(LAKE, "raw/customers", version["version"])) == version
+    assert client.list_dataset_versions(PG, "crm.public.customers")["versions"] == []  # read, never written
+    with pytest.raises(APIError):
+        client.list_dataset_versions(GLUE, "table/mkt/leads")
