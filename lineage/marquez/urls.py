@@ -14,6 +14,7 @@ urlpatterns = [
     path("namespaces", views.NamespacesView.as_view(), name="marquez-namespaces"),
     path("lineage", views.LineageView.as_view(), name="marquez-lineage"),
     path("search", views.SearchView.as_view(), name="marquez-search"),
+    path("column-lineage", views.ColumnLineageView.as_view(), name="marquez-column-lineage"),
     path("jobs/runs/<str:run_id>", views.RunView.as_view(), name="marquez-run"),
     path("jobs/runs/<str:run_id>/facets", views.RunFacetsView.as_view(), name="marquez-run-facets"),
     re_path(rf"^namespaces/{NS}/datasets/(?P<dataset>.+)/(fields/[^/]+/)?tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-dataset-tag"),

@@ -51,6 +51,15 @@ def _page(request: Request) -> tuple[int, int] | Response:
     return limit, offset
 
 
+def _depth(request: Request) -> int | Response:
+    """``depth``: Marquez's default is 20; the portal's cap LINEAGE_MAX_DEPTH bounds it."""
+    cap = int(settings.LINEAGE_MAX_DEPTH)
+    try:
+        return max(0, min(int(request.query_params.get("depth", cap)), cap))
+    except ValueError:
+        return Response({"code": 400, "message": "depth must be an integer"}, status=400)
+
+
 class ReadOnly(APIView):
     """Marquez's write methods on a read path: 405 with a message. Marquez's own openapi.yml
     documents these paths, not the portal's schema."""
@@ -160,17 +169,15 @@ class LineageView(LineageIntakeView):
         return [HasSelectedRole()] if self.request.method == "GET" else super().get_permissions()
 
     def get(self, request: Request) -> Response:
-        cap = int(settings.LINEAGE_MAX_DEPTH)
-        try:
-            depth = int(request.query_params.get("depth", cap))
-        except ValueError:
-            return Response({"code": 400, "message": "depth must be an integer"}, status=400)
+        depth = _depth(request)
+        if isinstance(depth, Response):
+            return depth
         role = current_role(request)
         node_id = request.query_params.get("nodeId", "")
         start = queries.lineage_start(role, node_id)
         if start is None:
             return _not_found(f"Node '{node_id}'")
-        return Response(queries.lineage_graph(role, start, max(0, min(depth, cap))))
+        return Response(queries.lineage_graph(role, start, depth))
 
 
 class SearchView(ReadOnly):
@@ -236,3 +243,16 @@ class DatasetVersionsView(ReadOnly):
             return Response({"versions": versions[offset: offset + limit], "totalCount": len(versions)})
         match = next((v for v in versions if v["version"] == version), None)
         return _not_found(f"Dataset version '{version}'") if match is None else Response(match)
+
+
+class ColumnLineageView(ReadOnly):
+    """GET column-lineage?nodeId=&depth=&withDownstream=true|false (see queries.column_lineage)."""
+
+    def get(self, request: Request) -> Response:
+        depth = _depth(request)
+        if isinstance(depth, Response):
+            return depth
+        downstream = request.query_params.get("withDownstream", "false").lower() == "true"
+        node_id = request.query_params.get("nodeId", "")
+        graph = queries.column_lineage(current_role(request), node_id, depth, downstream)
+        return _not_found(f"Node '{node_id}'") if graph is None else Response(graph)
