@@ -336,3 +336,15 @@ def column_lineage(role: Role | None, node_id: str, depth: int, downstream: bool
                     "namespace": source["data"]["namespace"], "dataset": source["data"]["dataset"], "field": mapping["from"],
                     "transformationDescription": mapping["transformation"] or None, "transformationType": mapping["kind"]})
     return {"graph": [nodes[key] for key in sorted(nodes)]}
+
+
+SOURCE_TYPES = {"postgres": "POSTGRESQL", "mysql": "MYSQL", "s3": "S3", "s3a": "S3", "arn": "GLUE", "awsathena": "ATHENA",
+                "kafka": "KAFKA", "bigquery": "BIGQUERY", "snowflake": "SNOWFLAKE", "hive": "HIVE", "file": "FILE"}
+
+
+def sources(role: Role | None) -> list[dict[str, Any]]:
+    """Marquez's sources: the namespaces of the datasets the role may see (``sourceName`` of each)."""
+    found = visible_datasets(role).order_by().values("namespace").annotate(first=Min("created_at"))
+    return [{"type": SOURCE_TYPES.get(row["namespace"].split(":", 1)[0].lower(), row["namespace"].split(":", 1)[0].upper()),
+             "name": row["namespace"], "connectionUrl": row["namespace"], "createdAt": _iso(row["first"]),
+             "updatedAt": _iso(row["first"]), "description": ""} for row in sorted(found, key=lambda r: r["namespace"])]

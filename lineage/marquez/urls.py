@@ -28,6 +28,8 @@ urlpatterns = [
     re_path(rf"^namespaces/{NS}/jobs/(?P<job>.+)$", views.JobView.as_view(), name="marquez-job"),
     re_path(r"^namespaces/(?P<namespace>.+)$", views.NamespaceView.as_view(), name="marquez-namespace"),
     path("tags", views.TagsView.as_view(), name="marquez-tags"),
+    path("sources", views.SourcesView.as_view(), name="marquez-sources"),
+    re_path(r"^sources/(?P<source>.+)$", views.SourcesView.as_view(), name="marquez-source"),
     re_path(r"^tags/(?P<tag>[^/]+)$", views.TagWriteView.as_view(), name="marquez-tag"),
     path("events/lineage", views.EventsView.as_view(), name="marquez-events"),
     # marquez-python 0.50.0's list_events() asks the older path.

@@ -256,3 +256,14 @@ class ColumnLineageView(ReadOnly):
         node_id = request.query_params.get("nodeId", "")
         graph = queries.column_lineage(current_role(request), node_id, depth, downstream)
         return _not_found(f"Node '{node_id}'") if graph is None else Response(graph)
+
+
+class SourcesView(ReadOnly):
+    """GET sources, sources/{source}: the namespaces of visible datasets (PUT answers 405)."""
+
+    def get(self, request: Request, source: str | None = None) -> Response:
+        found = queries.sources(current_role(request))
+        if source is None:
+            return Response({"sources": found})
+        match = next((s for s in found if s["name"] == source), None)
+        return _not_found(f"Source '{source}'") if match is None else Response(match)

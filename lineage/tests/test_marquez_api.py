@@ -288,3 +288,18 @@ def test_column_lineage_by_dataset_field_and_job_says_direct_and_indirect(live_s
     assert {n["id"] for n in by_field["graph"]} == {total, f"datasetField:{PG}:c.public.orders:amount"}
     by_job = _field_graph(client.get_column_lineage_by_job("airflow", "orders.totals"))
     assert {n["id"] for n in by_job["graph"]} == set(nodes)
+
+
+def test_sources_are_the_namespaces_of_visible_datasets(live_server, lake):
+    client = marquez(live_server, lake["analyst"])
+    listed = valid("SourceList", client.list_sources())["sources"]
+    assert [(s["name"], s["type"]) for s in listed] == [(PG, "POSTGRESQL"), (LAKE, "S3")]
+    assert valid("Source", client.get_source(PG))["connectionUrl"] == PG
+    with pytest.raises(APIError):
+        client.get_source(GLUE)  # only the hidden marketing table lives there
+
+
+def test_every_read_method_of_marquez_python_is_called_in_this_file():
+    reads = sorted(m for m in dir(MarquezClient) if m.startswith(("list_", "get_")))
+    source = Path(__file__).read_text()
+    assert [m for m in reads if f".{m}(" not in source] == []
