@@ -26,9 +26,10 @@ FAILED_STATES = ("FAIL", "ABORT")
 Column = tuple[str, str, str]
 
 
-def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
+def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent, *, new_run: bool = False) -> int:
     """Add this event's datasets (and column lineage) to its run, then bring the job's current
-    edges up to date. Returns the number of (source, target) pairs the event describes."""
+    edges up to date (``new_run``: this event created the run, which has no datasets yet).
+    Returns the number of (source, target) pairs the event describes."""
     refs: list[DatasetRef] = [*parsed.inputs, *parsed.outputs]
     sources = [DatasetRef(m.source_namespace, m.source_name) for ref in parsed.outputs for m in ref.columns]
     # Readers never claim a dataset: inputs and column sources are created unowned, outputs by the job's hub.
@@ -52,7 +53,7 @@ def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
             pairs.add((source.pk, dataset.pk))
     del refs
 
-    existing = {(r.dataset_id, r.direction): r for r in RunDataset.objects.filter(run=run)}
+    existing = {} if new_run else {(r.dataset_id, r.direction): r for r in RunDataset.objects.filter(run=run)}
     new, changed = [], []
     for (dataset_id, direction), (facets, columns) in wanted.items():
         row = existing.get((dataset_id, direction))

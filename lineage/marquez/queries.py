@@ -38,8 +38,9 @@ def _iso(at: datetime | None) -> str:
 def visible_datasets(role: Role | None) -> QuerySet[Dataset]:
     """Canonical datasets the role may see (see the module docstring)."""
     outside = roles.sees_hub_q(role)
-    if role is not None and role.persona == "provider" and role.hub:
-        own = Edge.objects.filter(job__hub=role.hub)
+    own_hub = roles.provided_hub(role)
+    if own_hub:
+        own = Edge.objects.filter(job__hub=own_hub)
         outside |= Q(pk__in=own.values("source_id")) | Q(pk__in=own.values("target_id"))
     return Dataset.objects.filter(canonical__isnull=True).filter(
         Q(table__in=Table.objects.visible_to(role)) | (Q(table__isnull=True) & outside)
