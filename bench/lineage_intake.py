@@ -91,12 +91,16 @@ def _start_gunicorn(database_url: str, port: int, logs: Path) -> subprocess.Pope
     import requests
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 500:
-                return process
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 500:
+                    return process
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+    except BaseException:
+        process.terminate()  # never leave the server behind (Ctrl-C, an unexpected error)
+        raise
     process.terminate()
     raise SystemExit(f"gunicorn did not answer within 60 s; see {logs / 'web.log'}")
 
