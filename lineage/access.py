@@ -40,7 +40,7 @@ def check_write(parsed: ParsedEvent, role: Role | None) -> None:
     if not roles.may_provide(role) or not role.hub:
         raise WriteRefused()
     if parsed.job_name:
-        hub = Job.objects.filter(namespace=parsed.job_namespace, name=parsed.job_name).values_list("hub", flat=True).first()
+        hub = job_hub(parsed.job_namespace, parsed.job_name)
         if hub is not None and not role.can_provide(hub):
             raise WriteRefused()
     written = list(parsed.outputs) + ([parsed.dataset] if parsed.dataset is not None else [])
@@ -62,6 +62,30 @@ def check_write(parsed: ParsedEvent, role: Role | None) -> None:
         owned = set(Table.objects.filter(pk__in=visible, hub=role.hub).values_list("id", flat=True))
         if visible - seen - owned:
             raise WriteRefused()
+
+
+# (namespace, name) → hub of jobs that exist: a job's hub is set when it is created and never
+# changes, so each web process reads it once (a producer posts every run of the same jobs).
+_job_hubs: dict[tuple[str, str], str] = {}
+MAX_CACHED_JOBS = 100_000
+
+
+def job_hub(namespace: str, name: str) -> str | None:
+    """The hub of the job ``namespace``/``name``, or None when no such job exists (yet)."""
+    key = (namespace, name)
+    if key in _job_hubs:
+        return _job_hubs[key]
+    hub = Job.objects.filter(namespace=namespace, name=name).values_list("hub", flat=True).first()
+    if hub is not None:
+        if len(_job_hubs) >= MAX_CACHED_JOBS:
+            _job_hubs.clear()
+        _job_hubs[key] = hub
+    return hub
+
+
+def forget_job_hubs() -> None:
+    """Drop the cached job hubs (tests whose database rolls back between cases)."""
+    _job_hubs.clear()
 
 
 def _owners(refs: Iterable[DatasetRef]) -> Iterable[tuple[str, Table | None]]:

@@ -6,7 +6,9 @@ Used by ``lineage.services`` and ``lineage.runs`` (the writers); nothing here is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import F, Q
@@ -17,10 +19,36 @@ from lineage.events import DatasetRef
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion
 
 
+# What one event's handling has already read: the access check and the writers look up the same
+# identities (dataset rows, catalog tables) moments apart; see ``one_event``.
+_seen: ContextVar[dict[Any, Any] | None] = ContextVar("lineage_lookups_of_one_event", default=None)
+
+
+@contextmanager
+def one_event() -> Iterator[None]:
+    """Within this block, a catalog table or an existing dataset row looked up once is not read
+    again (a few queries less per event). Only rows that exist are remembered: a missing one is
+    always re-read, so rows created in the block are found."""
+    token = _seen.set({})
+    try:
+        yield
+    finally:
+        _seen.reset(token)
+
+
 def catalog_table(reference: naming.CatalogReference | None) -> Table | None:
     """The live catalog table an identity names (by Glue name, or longest S3 location prefix)."""
     if reference is None:
         return None
+    seen = _seen.get()
+    if seen is None:
+        return _catalog_table(reference)
+    if ("table", reference) not in seen:
+        seen[("table", reference)] = _catalog_table(reference)
+    return seen[("table", reference)]
+
+
+def _catalog_table(reference: naming.CatalogReference) -> Table | None:
     tables = Table.objects.live()
     if reference.database and reference.table:
         tables = tables.filter(database_name=reference.database, name=reference.table)
@@ -177,12 +205,21 @@ def resolve_many(refs: list[DatasetRef], hub: str) -> list[Dataset]:
 
 
 def existing_rows(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
+    """The dataset rows of these (namespace, name) identities that exist (one query per namespace
+    and chunk; rows already read within ``one_event`` are not read again)."""
+    seen = _seen.get()
     found: dict[tuple[str, str], Dataset] = {}
     by_namespace: dict[str, list[str]] = {}
     for ns, name in keys:
-        by_namespace.setdefault(ns, []).append(name)
+        row = seen.get(("row", ns, name)) if seen is not None else None
+        if row is not None:
+            found[(ns, name)] = row
+        else:
+            by_namespace.setdefault(ns, []).append(name)
     for ns, names in by_namespace.items():
         for i in range(0, len(names), CHUNK):
             for row in Dataset.objects.filter(namespace=ns, name__in=names[i: i + CHUNK]):
                 found[(row.namespace, row.name)] = row
+                if seen is not None:
+                    seen[("row", row.namespace, row.name)] = row
     return found

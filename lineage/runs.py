@@ -26,9 +26,10 @@ FAILED_STATES = ("FAIL", "ABORT")
 Column = tuple[str, str, str]
 
 
-def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
+def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent, *, new_run: bool = False) -> int:
     """Add this event's datasets (and column lineage) to its run, then bring the job's current
-    edges up to date. Returns the number of (source, target) pairs the event describes."""
+    edges up to date (``new_run``: this event created the run, which has no datasets yet).
+    Returns the number of (source, target) pairs the event describes."""
     refs: list[DatasetRef] = [*parsed.inputs, *parsed.outputs]
     sources = [DatasetRef(m.source_namespace, m.source_name) for ref in parsed.outputs for m in ref.columns]
     # Readers never claim a dataset: inputs and column sources are created unowned, outputs by the job's hub.
@@ -52,7 +53,7 @@ def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
             pairs.add((source.pk, dataset.pk))
     del refs
 
-    existing = {(r.dataset_id, r.direction): r for r in RunDataset.objects.filter(run=run)}
+    existing = {} if new_run else {(r.dataset_id, r.direction): r for r in RunDataset.objects.filter(run=run)}
     new, changed = [], []
     for (dataset_id, direction), (facets, columns) in wanted.items():
         row = existing.get((dataset_id, direction))
@@ -67,8 +68,19 @@ def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent) -> int:
     RunDataset.objects.bulk_create(new, batch_size=datasets.CHUNK, ignore_conflicts=True)
     if changed:
         RunDataset.objects.bulk_update(changed, ["facets", "columns"], batch_size=datasets.CHUNK)
-    refresh_current(job)
+    if _may_change_current(job, run, parsed.event_type):
+        refresh_current(job)
     return len(pairs)
+
+
+def _may_change_current(job: Job, run: Run, event_type: str | None) -> bool:
+    """Whether this event of ``run`` can change the job's current run or its datasets. It cannot
+    when another run is current and COMPLETE and this event is not a COMPLETE: only a COMPLETE
+    run replaces a COMPLETE one, and only the current run's datasets are the job's edges. (Most
+    events are a new run's START: this spares them re-reading the job's edges.)"""
+    if event_type == "COMPLETE" or job.current_run_id is None or job.current_run_id == run.pk:
+        return True
+    return not Run.objects.filter(pk=job.current_run_id, state="COMPLETE").exists()
 
 
 def _slim(facets: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +159,9 @@ def replace_edges(job: Job, pairs: dict[tuple[int, int], list[Column]]) -> None:
     if new:
         Edge.objects.bulk_create(new, batch_size=datasets.CHUNK, ignore_conflicts=True)
         changed |= {(e.source_id, e.target_id) for e in new}
-    edge_ids = {(s, t): pk for pk, s, t in Edge.objects.filter(job=job, origin=Edge.Origin.OPENLINEAGE).values_list("id", "source_id", "target_id")}
+    edge_ids = existing if not (gone or new) else {
+        (s, t): pk for pk, s, t in Edge.objects.filter(job=job, origin=Edge.Origin.OPENLINEAGE).values_list("id", "source_id", "target_id")
+    }
     have: dict[int, set[Column]] = defaultdict(set)
     for edge_id, a, b, how in ColumnEdge.objects.filter(edge__job=job, edge__origin=Edge.Origin.OPENLINEAGE).values_list(
         "edge_id", "source_column", "target_column", "transformation"

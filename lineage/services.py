@@ -75,7 +75,12 @@ def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role
     mappings is stored ``queued`` and applied by a task after commit (``IngestResult.queued``).
     """
     parsed = parse_event(event)
-    access.check_write(parsed, role)
+    with datasets.one_event():
+        access.check_write(parsed, role)
+        return _store(event, parsed, user=user, hub=hub, defer_big=defer_big)
+
+
+def _store(event: dict[str, Any], parsed: ParsedEvent, *, user: Any, hub: str, defer_big: bool) -> IngestResult:
     key = _dedupe_key(event)
     queue = defer_big and event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
     with transaction.atomic():
@@ -143,8 +148,8 @@ def _apply(parsed: ParsedEvent, hub: str) -> int:
         return _record_edges(job, [], [ref], hub, Edge.Origin.OPENLINEAGE)
     job = _job(parsed.job_namespace, parsed.job_name, parsed.job_facets, hub)
     if parsed.kind == "run":
-        run = _record_run_state(job, parsed)
-        return runs.record_run_datasets(job, run, parsed)
+        run, created = _record_run_state(job, parsed)
+        return runs.record_run_datasets(job, run, parsed, new_run=created)
     return _record_edges(job, parsed.inputs, parsed.outputs, hub, Edge.Origin.OPENLINEAGE)
 
 
@@ -158,14 +163,20 @@ def _job(namespace: str, name: str, facets: dict[str, Any], hub: str) -> Job:
     return job
 
 
-def _record_run_state(job: Job, parsed: ParsedEvent) -> Run:
-    run, _ = Run.objects.get_or_create(run_id=parsed.run_id, defaults={"job": job, "parent_run_id": parsed.parent_run_id})
-    if parsed.run_facets and {**run.facets, **parsed.run_facets} != run.facets:
+def _record_run_state(job: Job, parsed: ParsedEvent) -> tuple[Run, bool]:
+    """The event's run with its state brought up to date, and whether this event created it."""
+    at = parsed.event_time
+    # A run's first event creates it in its state at once (no UPDATE after the INSERT).
+    first: dict[str, Any] = {"job": job, "parent_run_id": parsed.parent_run_id, "facets": parsed.run_facets or {}}
+    if parsed.event_type:
+        first.update(state=parsed.event_type, state_at=at, started_at=at if parsed.event_type == "START" else None,
+                     ended_at=at if parsed.event_type in FINAL_STATES else None)
+    run, created = Run.objects.get_or_create(run_id=parsed.run_id, defaults=first)
+    if not created and parsed.run_facets and {**run.facets, **parsed.run_facets} != run.facets:
         run.facets = {**run.facets, **parsed.run_facets}
         run.save(update_fields=["facets"])
     if not parsed.event_type:
-        return run
-    at = parsed.event_time
+        return run, created
     RunStateChange.objects.create(run=run, state=parsed.event_type, event_time=at)
     fields = []
     # Events may arrive out of order: the latest eventTime decides the state.
@@ -178,12 +189,12 @@ def _record_run_state(job: Job, parsed: ParsedEvent) -> Run:
     if parsed.event_type in FINAL_STATES:
         run.ended_at = at
         fields.append("ended_at")
-    if fields:
+    if fields and not created:
         run.save(update_fields=fields)
     if job.last_run_at is None or at >= job.last_run_at:
         job.last_run_state, job.last_run_at = parsed.event_type, at
         job.save(update_fields=["last_run_state", "last_run_at"])
-    return run
+    return run, created
 
 
 # --- edges ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from lineage.tests.conftest import make_table
 from portal.roles import Role
 from portal.testing.personas import bearer, token_for
 
-OPENAPI = Path("/work/shared/data/marquez/openapi.yml")
+OPENAPI = Path(__file__).resolve().parent / "fixtures" / "marquez" / "openapi.yml"  # Marquez's own: SOURCE.txt
 GLUE_NS = "arn:aws:glue:eu-central-1:123456789012"
 ORDERS = "table/sales/orders"
 CRM_NS, CUSTOMERS = "postgres://crm:5432", "crm.public.customers"
