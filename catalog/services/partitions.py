@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from catalog.services import mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
 from catalog.services.sync import PARTITION_THREADS, catalog_source, read_all, send_partitions_added
 from catalog.sources.glue import ItemFailed, PartitionRecord, SourceUnavailable
+from portal import leases
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,12 @@ def sync_partitions(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | 
     counts: Counter[str] = Counter({"tables_read": 0, "tables_failed": 0, "partitions_added": 0})
     warnings: list[str] = []
     after_id = 0
+    # A lease like the table sync's: a killed worker's pass is taken over once it lapses (runs._abandoned).
+    seconds = settings.WORKER_LEASE_SECONDS
+    SyncRun.objects.filter(pk=run.pk).update(lease_expires_at=leases.expiry(seconds))
     try:
-        with ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool:
+        with (leases.held(SyncRun, run.pk, seconds),
+              ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="glue-partitions") as pool):
             while True:
                 listed_at = timezone.now()
                 chunk = list(pending_tables(catalog).filter(pk__gt=after_id).order_by("pk")

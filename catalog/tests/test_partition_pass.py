@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from catalog.models import GlueCatalog, Partition, SyncRun, Table
 from catalog.services.partitions import sync_partitions
@@ -171,3 +173,22 @@ def test_the_scheduled_full_sync_queues_the_pass(catalog: GlueCatalog) -> None:
     assert outcome["status"] == SyncRun.Status.SUCCEEDED
     passes = SyncRun.objects.filter(kind=SyncRun.Kind.PARTITIONS)
     assert [p.counts["partitions_added"] for p in passes] == [3] and pending() == []
+
+
+def test_a_pass_whose_worker_stopped_renewing_its_lease_is_taken_over_at_once(catalog: GlueCatalog) -> None:
+    full_sync(catalog)
+    # Started a moment ago (far from CATALOG_SYNC_TIMEOUT_SECONDS), but its worker was killed: the lease lapsed.
+    dead = SyncRun.objects.create(catalog=catalog, kind=SyncRun.Kind.PARTITIONS,
+                                  lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    run = sync_partitions(catalog)
+
+    assert run.status == SyncRun.Status.SUCCEEDED and run.lease_expires_at is not None  # it held one itself
+    dead.refresh_from_db()
+    assert dead.status == SyncRun.Status.FAILED and "Abandoned" in dead.error
+    alive = SyncRun.objects.create(catalog=catalog, kind=SyncRun.Kind.PARTITIONS,
+                                   lease_expires_at=timezone.now() + timedelta(seconds=60))
+    with pytest.raises(SyncAlreadyRunning):
+        sync_partitions(catalog)
+    alive.refresh_from_db()
+    assert alive.status == SyncRun.Status.RUNNING
