@@ -139,6 +139,21 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
+def bounded_int(params: Any, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an integer in [low, high] (``default`` when absent or empty);
+    raises ValueError with the message a 400 shows. Each API answers that in its own error shape."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer.") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}.")
+    return value
+
+
 def loads_bounded(raw: bytes | str, *, max_chars: int | None = None) -> Any:
     """``json.loads`` with the same limits, for views that read the body themselves; raises ValueError.
 

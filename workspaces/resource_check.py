@@ -19,24 +19,13 @@ from portal import audit, aws
 from portal.roles import Role
 from workspaces import dispatch
 from workspaces.models import Workspace
-from workspaces.services import ActionConflict
+from workspaces.services import ActionConflict, describe_notebook
 
 log = logging.getLogger(__name__)
 Status = Workspace.Status
 CHECKED = (Status.IN_SERVICE, Status.STOPPED)
 MISSING_REASON = ("Its notebook instance is gone: the local AWS keeps nothing across restarts (on AWS, someone "
                   "deleted it). Re-create it to launch the same workspace again.")
-
-
-def _notebook_exists(sagemaker: Any, name: str) -> bool:
-    try:
-        sagemaker.describe_notebook_instance(NotebookInstanceName=name)
-    except ClientError as exc:
-        # SageMaker answers a missing notebook with ValidationException "RecordNotFound".
-        if "RecordNotFound" in str(exc) or "does not exist" in str(exc) or "ResourceNotFound" in str(exc):
-            return False
-        raise
-    return True
 
 
 def mark_missing() -> list[int]:
@@ -46,7 +35,7 @@ def mark_missing() -> list[int]:
     marked = []
     for workspace in Workspace.objects.filter(status__in=CHECKED).exclude(notebook_arn=""):
         try:
-            exists = _notebook_exists(sagemaker, workspace.name)
+            exists = describe_notebook(sagemaker, workspace.name) is not None
         except (BotoCoreError, ClientError):
             log.warning("Cannot check the notebook of workspace %s", workspace.pk, exc_info=True)
             continue

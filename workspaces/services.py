@@ -353,7 +353,7 @@ _SAGEMAKER_STATUS = {
 }
 
 
-def _describe_notebook(sagemaker: Any, name: str) -> dict[str, Any] | None:
+def describe_notebook(sagemaker: Any, name: str) -> dict[str, Any] | None:
     """The notebook's description, or None when it does not exist."""
     try:
         return sagemaker.describe_notebook_instance(NotebookInstanceName=name)
@@ -375,7 +375,7 @@ def refresh_workspace(workspace_id: int, *, settled_too: bool = False) -> Worksp
         return workspace
     try:
         sagemaker = _step(workspace, "Assume the role's IAM role", _RoleClients, workspace).client("sagemaker")
-        described = _step(workspace, "Describe the notebook instance", _describe_notebook, sagemaker, workspace.name)
+        described = _step(workspace, "Describe the notebook instance", describe_notebook, sagemaker, workspace.name)
     except _StepFailed as exc:
         fail_workspace(workspace, str(exc))
         return workspace
@@ -509,19 +509,19 @@ def _remove_notebook(workspace: Workspace) -> bool:
     """Stop, then delete the notebook; True once it is gone."""
     role_clients = _step(workspace, "Assume the role's IAM role", _RoleClients, workspace)
     sagemaker = role_clients.client("sagemaker")
-    described = _step(workspace, "Describe the notebook instance", _describe_notebook, sagemaker, workspace.name)
+    described = _step(workspace, "Describe the notebook instance", describe_notebook, sagemaker, workspace.name)
     if described is None:
         return True
     state = described["NotebookInstanceStatus"]
     if state == "InService":
         _step(workspace, "Stop the notebook instance", sagemaker.stop_notebook_instance,
               NotebookInstanceName=workspace.name)
-        described = _step(workspace, "Describe the notebook instance", _describe_notebook, sagemaker, workspace.name)
+        described = _step(workspace, "Describe the notebook instance", describe_notebook, sagemaker, workspace.name)
         state = described["NotebookInstanceStatus"] if described else "Gone"
     if state in ("Stopped", "Failed"):
         _step(workspace, "Delete the notebook instance", sagemaker.delete_notebook_instance,
               NotebookInstanceName=workspace.name)
-        described = _step(workspace, "Describe the notebook instance", _describe_notebook, sagemaker, workspace.name)
+        described = _step(workspace, "Describe the notebook instance", describe_notebook, sagemaker, workspace.name)
     return described is None
 
 

@@ -21,7 +21,7 @@ from lineage.events import EVENT_SCHEMA, EventInvalid
 from lineage.graph import DIRECTIONS
 from lineage.naming import MAX_NODE_CHARS
 from portal import roles
-from portal.limits import loads_bounded
+from portal.limits import bounded_int, loads_bounded
 from portal.permissions import role_may
 from portal.roles import current_role
 
@@ -131,16 +131,10 @@ def _start_or_error(request: Request) -> queries.Start | Response:
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int | Response:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
     try:
-        value = int(raw)
-    except ValueError:
-        return _error(400, f"{name} must be an integer.", field=name)
-    if not low <= value <= high:
-        return _error(400, f"{name} must be between {low} and {high}.", field=name)
-    return value
+        return bounded_int(request.query_params, name, default, low, high)
+    except ValueError as exc:
+        return _error(400, str(exc), field=name)
 
 
 def _at_param(request: Request) -> datetime | None | Response:

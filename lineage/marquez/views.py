@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from lineage.api.views import LineageIntakeView
 from lineage.marquez import graphs, queries
 from lineage.marquez.visibility import Sight
+from portal.limits import bounded_int
 from portal.permissions import HasSelectedRole
 from portal.roles import current_role
 
@@ -44,16 +45,10 @@ def refuse_write(view: Any, request: Request, *args: Any, **kwargs: Any) -> Resp
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be an integer.") from None
-    if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low} and {high}.")
-    return value
+        return bounded_int(request.query_params, name, default, low, high)
+    except ValueError as exc:
+        raise BadParameter(str(exc)) from None
 
 
 def _moment(request: Request, name: str) -> datetime | None:

@@ -78,7 +78,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         data_dir = Path(settings.DATA_DIR)
-        for folder in (data_dir, data_dir / "logs", data_dir / "broker" / "queue", data_dir / "broker" / "processed"):
+        # The filesystem broker's folders are made by settings (any process may send first).
+        for folder in (data_dir, data_dir / "logs"):
             folder.mkdir(parents=True, exist_ok=True)
         env = self._child_env(data_dir, debug=options["debug"] or settings.DEBUG)
         supervisor = embedded.Supervisor(data_dir / "logs", env)
