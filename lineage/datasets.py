@@ -36,6 +36,14 @@ def one_event() -> Iterator[None]:
         _seen.reset(token)
 
 
+def forget_lookups() -> None:
+    """Forget what the enclosing ``one_event`` block remembered: after a rolled-back savepoint,
+    rows it created (and remembered) are gone."""
+    seen = _seen.get()
+    if seen is not None:
+        seen.clear()
+
+
 def catalog_table(reference: naming.CatalogReference | None) -> Table | None:
     """The live catalog table an identity names (by Glue name, or longest S3 location prefix)."""
     if reference is None:

@@ -25,15 +25,14 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Column, Table
-from lineage import access, datasets, dispatch, naming, runs
+from lineage import access, datasets, naming, runs
 from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
 from lineage.models import ColumnEdge, Dataset, Edge, Event, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
@@ -51,10 +50,10 @@ class IngestResult:
     created: bool
     event_id: int
     edges: int  # edges (dataset → dataset through the job) this event describes
-    queued: bool = False  # a big event: stored, applied by lineage.tasks.apply_event_task
+    queued: bool = False  # stored, applied by the queue's applier (lineage.event_queue)
 
 
-def _dedupe_key(event: dict[str, Any]) -> str:
+def dedupe_key(event: dict[str, Any]) -> str:
     """The event's content: the same event twice is one event, a different one sharing runId,
     eventType and eventTime is another (Marquez keeps both)."""
     return hashlib.sha256(json.dumps(event, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
@@ -66,77 +65,39 @@ def event_size(parsed: ParsedEvent) -> int:
     return len(refs) + sum(len(ref.columns) for ref in refs)
 
 
-def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role: Role | None = None, defer_big: bool = False) -> IngestResult:
-    """Store one OpenLineage event and the lineage it describes (see the module docstring).
+def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role: Role | None = None) -> IngestResult:
+    """Store one OpenLineage event and apply the lineage it describes at once (see the module
+    docstring): the portal's own writers (ingestion pipelines) and tests. The HTTP intake stores
+    events for the batch applier instead (``lineage.event_queue.accept_event``).
 
-    ``role`` (the API passes the caller's) is checked by ``lineage.access.check_write`` first:
-    raises ``WriteRefused`` and stores nothing when it may not write this lineage. With
-    ``defer_big``, an event naming more than ``LINEAGE_ASYNC_DATASETS`` datasets and column
-    mappings is stored ``queued`` and applied by a task after commit (``IngestResult.queued``).
+    ``role`` is checked by ``lineage.access.check_write`` first: raises ``WriteRefused`` and
+    stores nothing when it may not write this lineage.
     """
     parsed = parse_event(event)
     with datasets.one_event():
         access.check_write(parsed, role)
-        return _store(event, parsed, user=user, hub=hub, defer_big=defer_big)
+        key = dedupe_key(event)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    stored = Event.objects.create(
+                        kind=parsed.kind, dedupe_key=key, run_id=parsed.run_id, event_type=parsed.event_type,
+                        event_time=parsed.event_time, payload=event, received_by=getattr(user, "username", "") or "",
+                        hub=hub, status=Event.Status.DONE, applied_at=timezone.now(),
+                    )
+            except IntegrityError:
+                existing = Event.objects.get(dedupe_key=key)
+                return IngestResult(created=False, event_id=existing.pk, edges=0, queued=existing.status == Event.Status.QUEUED)
+            except DataError:
+                # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
+                raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
+            return IngestResult(created=True, event_id=stored.pk, edges=apply_parsed(parsed, hub))
 
 
-def _store(event: dict[str, Any], parsed: ParsedEvent, *, user: Any, hub: str, defer_big: bool) -> IngestResult:
-    key = _dedupe_key(event)
-    queue = defer_big and event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                stored = Event.objects.create(
-                    kind=parsed.kind,
-                    dedupe_key=key,
-                    run_id=parsed.run_id,
-                    event_type=parsed.event_type,
-                    event_time=parsed.event_time,
-                    payload=event,
-                    received_by=getattr(user, "username", "") or "",
-                    hub=hub,
-                    status=Event.Status.QUEUED if queue else Event.Status.DONE,
-                )
-        except IntegrityError:
-            existing = Event.objects.get(dedupe_key=key)
-            return IngestResult(created=False, event_id=existing.pk, edges=0, queued=existing.status == Event.Status.QUEUED)
-        except DataError:
-            # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
-            raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
-        if queue:
-            transaction.on_commit(partial(_enqueue, stored.pk))
-            return IngestResult(created=True, event_id=stored.pk, edges=0, queued=True)
-        return IngestResult(created=True, event_id=stored.pk, edges=_apply(parsed, hub))
-
-
-def _enqueue(event_id: int) -> None:
-    try:
-        dispatch.apply_event(event_id)
-    except Exception:  # noqa: BLE001 - broker down: apply it here rather than leave it queued
-        log.warning("Lineage event %s could not be queued; applying it inline", event_id, exc_info=True)
-        apply_queued_event(event_id)
-
-
-def apply_queued_event(event_id: int) -> str:
-    """Apply a stored ``queued`` event (claimed under a row lock, so two workers never both apply
-    it; a re-run of a finished one is a no-op). Returns the event's status afterwards."""
-    with transaction.atomic():
-        stored = Event.objects.select_for_update().filter(pk=event_id).first()
-        if stored is None or stored.status != Event.Status.QUEUED:
-            return stored.status if stored is not None else "missing"
-        try:
-            with transaction.atomic():
-                _apply(parse_event(stored.payload), stored.hub)
-        except (EventInvalid, DataError, IntegrityError) as exc:
-            stored.status, stored.error = Event.Status.FAILED, str(exc)[:2000]
-        else:
-            stored.status = Event.Status.DONE
-        stored.save(update_fields=["status", "error"])
-        return stored.status
-
-
-def _apply(parsed: ParsedEvent, hub: str) -> int:
-    """Write what an event describes; returns the number of edges it describes."""
+def apply_parsed(parsed: ParsedEvent, hub: str) -> int:
+    """Write what an event describes; returns the number of edges it describes. Raises
+    ``EventInvalid``, ``DataError`` or ``IntegrityError`` when it cannot be applied (the caller's
+    savepoint then holds nothing of it)."""
     if parsed.kind == "dataset":
         assert parsed.dataset is not None
         if not parsed.dataset.columns:

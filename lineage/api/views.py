@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lineage import queries, services
+from lineage import event_queue, queries
 from lineage.access import WriteRefused
 from lineage.events import EVENT_SCHEMA, EventInvalid
 from lineage.graph import DIRECTIONS
@@ -104,8 +104,7 @@ class LineageIntakeView(APIView):
             return _error(400, f"body: invalid JSON ({str(exc)[:200]})", field="body")
         role = current_role(request)
         try:
-            result = services.ingest_event(event, user=request.user, hub=roles.provided_hub(role), role=role,
-                                           defer_big=True)
+            result = event_queue.accept_event(event, body.decode(), user=request.user, hub=roles.provided_hub(role), role=role)
         except EventInvalid as exc:
             return _error(400, str(exc), field=exc.field, message=exc.message)
         except WriteRefused as exc:
