@@ -13,6 +13,7 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 
+from lineage.tests.conftest import apply_queued
 from lineage.tests.marquez_lake import (
     CAMPAIGNS, CRM_NS, CUSTOMERS, FINANCE_JOB, FINANCE_RUN, GLUE_NS, JOB_NS, LAKE_NS, MARKETING_JOB, MARKETING_RUN, MKT_NS,
     ORDERS, REVENUE, build_lake, validate,
@@ -225,6 +226,7 @@ def test_a_catalog_table_named_by_its_s3_location_and_its_glue_name_is_one_datas
                [{"namespace": GLUE_NS, "name": "table/raw/clicks"}], [{"namespace": LAKE_NS, "name": "sessions"}]),
     ):
         assert client.post(BASE + "/lineage", data=event, content_type="application/json", **provider).status_code == 201
+    apply_queued()
     headers = bearer(token_for("finance_consumer", PERSONAS["finance_consumer"]))
     by_s3 = ok(client.get(f"{BASE}/namespaces/{q('s3://raw-bucket')}/datasets/clicks", **headers), "Dataset")
     by_glue = ok(client.get(f"{BASE}/namespaces/{q(GLUE_NS)}/datasets/{q('table/raw/clicks')}", **headers), "Dataset")
