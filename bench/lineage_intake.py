@@ -193,8 +193,9 @@ def _freshness(url: str, token: str, samples: int) -> list[float]:
         accepted = time.perf_counter()
         while True:
             answer = session.get(f"{url}/api/v1/lineage/graph", params={"node": f"s3://bench-lake/{target}", "direction": "upstream", "depth": 1})
-            answer.raise_for_status()
-            if answer.json()["edges"]:
+            if answer.status_code != 404:  # 404: the output is not in the graph yet (queued)
+                answer.raise_for_status()
+            if answer.status_code == 200 and answer.json()["edges"]:
                 seen.append(time.perf_counter() - accepted)
                 break
             if time.perf_counter() - accepted > 30:
