@@ -116,8 +116,25 @@ def apply_parsed(parsed: ParsedEvent, hub: str) -> int:
 
 # --- jobs and runs ---------------------------------------------------------------------------
 
+# Keys under which a batch of events remembers rows (see datasets.one_event): a job, a run by its
+# runId, and a runId known to have no run yet.
+def job_key(namespace: str, name: str) -> tuple[str, str, str]:
+    return ("job", namespace, name)
+
+
+def run_key(run_id: Any) -> tuple[str, Any]:
+    return ("run", run_id)
+
+
+NO_RUN = "no run yet"
+
+
 def _job(namespace: str, name: str, facets: dict[str, Any], hub: str) -> Job:
-    job, created = Job.objects.get_or_create(namespace=namespace, name=name, defaults={"hub": hub, "facets": facets})
+    job = datasets.remembered(job_key(namespace, name))
+    created = False
+    if job is None:
+        job, created = Job.objects.get_or_create(namespace=namespace, name=name, defaults={"hub": hub, "facets": facets})
+        datasets.remember(job_key(namespace, name), job)
     if not created and facets and facets != job.facets:
         job.facets = {**job.facets, **facets}
         job.save(update_fields=["facets"])
@@ -132,7 +149,14 @@ def _record_run_state(job: Job, parsed: ParsedEvent) -> tuple[Run, bool]:
     if parsed.event_type:
         first.update(state=parsed.event_type, state_at=at, started_at=at if parsed.event_type == "START" else None,
                      ended_at=at if parsed.event_type in FINAL_STATES else None)
-    run, created = Run.objects.get_or_create(run_id=parsed.run_id, defaults=first)
+    known = datasets.remembered(run_key(parsed.run_id))
+    if isinstance(known, Run):
+        run, created = known, False
+    elif known == NO_RUN:  # read missing by the batch, whose lease keeps other appliers out
+        run, created = Run.objects.create(run_id=parsed.run_id, **first), True
+    else:
+        run, created = Run.objects.get_or_create(run_id=parsed.run_id, defaults=first)
+    datasets.remember(run_key(parsed.run_id), run)
     if not created and parsed.run_facets and {**run.facets, **parsed.run_facets} != run.facets:
         run.facets = {**run.facets, **parsed.run_facets}
         run.save(update_fields=["facets"])

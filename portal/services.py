@@ -119,6 +119,7 @@ def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
             UserGroups.objects.get_or_create(user_id=user_id, defaults={
                 "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
                 "sessions_epoch": int(end_sessions)})
+        forget_token_roles(user_id)  # now, and again after commit (the signal): no re-read in between keeps the old grants
         transaction.on_commit(lambda: grants_changed.send(sender=UserGroups, user_id=user_id))
 
 
@@ -327,6 +328,7 @@ def revoke_token(user: Any, token_id: int, *, actor_role: Role | None = None, ip
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            forget_token_roles(user.pk)  # now, and after commit: a read in between saw the token live
             transaction.on_commit(lambda: forget_token_roles(user.pk))
             audit.record(user, "token.revoke", role=actor_role, target=f"token:{token.pk}",
                          details={"name": token.name}, ip=ip)
