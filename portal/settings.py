@@ -231,6 +231,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Exchange tables (worker control, broadcasts); kombu's default is the current directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The worker looks for new messages this often (kombu's default, 1 s, would be most of a lineage
+        # event's way into the graph: see LINEAGE_APPLY_DEBOUNCE_MS).
+        "polling_interval": 0.2,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -8,7 +8,6 @@ and dataset; admins see everything).
 from __future__ import annotations
 
 import json
-
 from typing import Any
 from urllib.parse import quote
 
