@@ -1,7 +1,8 @@
 """Every lineage write: OpenLineage intake, view-SQL lineage, linking datasets to catalog tables.
 
 Entry point for other features (the ingestion pipelines record source → raw
-dataset edges through it)::
+dataset edges through it; the HTTP intake stores events for ``lineage.event_queue``,
+whose batches call ``apply_parsed``)::
 
     ingest_event(event: dict, *, user=None, hub="") -> IngestResult
 
