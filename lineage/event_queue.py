@@ -16,6 +16,7 @@ event is applied once and in order (a run's START before its COMPLETE, a job's r
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ _INSERT = (
 )
 
 
-def accept_event(event: dict[str, Any], body: str, *, user: Any = None, hub: str = "", role: Role | None = None) -> services.IngestResult:
-    """Store one OpenLineage event (``event`` decoded from the JSON text ``body``) for the applier.
+def accept_event(event: dict[str, Any], body: str | None = None, *, user: Any = None, hub: str = "", role: Role | None = None) -> services.IngestResult:
+    """Store one OpenLineage event (``event`` decoded from the JSON text ``body``, stored as sent;
+    without it, ``event`` written as JSON) for the applier.
 
     Raises ``EventInvalid`` (``.field`` names the bad field) when it breaks the spec, and
     ``WriteRefused`` when ``role`` may not write it; nothing is stored then. The same event again
@@ -56,7 +58,7 @@ def accept_event(event: dict[str, Any], body: str, *, user: Any = None, hub: str
     with datasets.one_event():
         access.check_write(parsed, role)
     key = services.dedupe_key(event)
-    params = [parsed.kind, key, parsed.run_id, parsed.event_type, parsed.event_time, body,
+    params = [parsed.kind, key, parsed.run_id, parsed.event_type, parsed.event_time, json.dumps(event) if body is None else body,
               getattr(user, "username", "") or "", hub, Event.Status.QUEUED]
     try:
         # One statement in autocommit: the INSERT is its own transaction (inside a caller's
@@ -65,8 +67,8 @@ def accept_event(event: dict[str, Any], body: str, *, user: Any = None, hub: str
             cursor.execute(_INSERT, params)
             row = cursor.fetchone()
     except DataError:
-        # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
-        raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
+        # e.g. a NUL character in a facet, or NaN: PostgreSQL's JSON holds neither.
+        raise EventInvalid("body", "holds what the database cannot store (NUL characters, NaN or Infinity)") from None
     big = services.event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
     if row is None:
         existing = Event.objects.filter(dedupe_key=key).values_list("id", "status").get()
