@@ -117,32 +117,48 @@ def apply_pending(*, batch_size: int = BATCH_SIZE, max_batches: int | None = Non
     return report
 
 
+APPLY_ERRORS = (EventInvalid, DataError, IntegrityError)
+
+
 def _apply_batch(batch: list[Event]) -> tuple[int, int]:
-    """Apply ``batch`` in the caller's transaction: each event in a savepoint (a failing one
-    leaves nothing behind and is marked failed), lookups shared by the whole batch, each job's
-    current edges refreshed once at the end. Returns (applied, failed)."""
-    failed = 0
+    """Apply ``batch`` in the caller's transaction, lookups shared by the whole batch, each job's
+    current edges refreshed once at the end. First all at once in one savepoint; when an event
+    fails, that savepoint is rolled back and the batch applied again with each event in its own
+    savepoint, so a failing one leaves nothing behind and is marked failed (two queries less per
+    event on the usual way, where nothing fails). Returns (applied, failed)."""
+    try:
+        with transaction.atomic():
+            _apply_events(batch, one_by_one=False)
+    except APPLY_ERRORS as exc:
+        log.info("A lineage event of batch %s-%s failed (%s); applying them one by one", batch[0].pk, batch[-1].pk, exc)
+        _apply_events(batch, one_by_one=True)
+    failed = [stored for stored in batch if stored.status == Event.Status.FAILED]
     now = timezone.now()
+    # Done events in one UPDATE (bulk_update's CASE over 500 rows costs more than the batch's work);
+    # failed ones, rare, one by one with their reasons.
+    Event.objects.filter(pk__in=[e.pk for e in batch if e.status == Event.Status.DONE]).update(status=Event.Status.DONE, applied_at=now)
+    for stored in failed:
+        Event.objects.filter(pk=stored.pk).update(status=stored.status, error=stored.error, applied_at=now)
+    return len(batch) - len(failed), len(failed)
+
+
+def _apply_events(batch: list[Event], *, one_by_one: bool) -> None:
+    """Apply each event of ``batch`` and set its status (``one_by_one``: each in a savepoint, a
+    failing one marked failed; otherwise the first failure is raised)."""
     with datasets.one_event(), runs.refresh_once():
         _remember_runs(batch)
         for stored in batch:
             try:
-                with transaction.atomic():
+                with transaction.atomic() if one_by_one else nullcontext():
                     services.apply_parsed(parse_event(stored.payload), stored.hub)
-            except (EventInvalid, DataError, IntegrityError) as exc:
+            except APPLY_ERRORS as exc:
+                if not one_by_one:
+                    raise
                 datasets.forget_lookups()  # rows the savepoint created are gone
                 log.warning("Lineage event %s failed: %s", stored.pk, exc)
                 stored.status, stored.error = Event.Status.FAILED, str(exc)[:2000]
-                failed += 1
             else:
                 stored.status = Event.Status.DONE
-    # Done events in one UPDATE (bulk_update's CASE over 500 rows costs more than the batch's work);
-    # failed ones, rare, one by one with their reasons.
-    Event.objects.filter(pk__in=[e.pk for e in batch if e.status == Event.Status.DONE]).update(status=Event.Status.DONE, applied_at=now)
-    for stored in batch:
-        if stored.status == Event.Status.FAILED:
-            Event.objects.filter(pk=stored.pk).update(status=stored.status, error=stored.error, applied_at=now)
-    return len(batch) - failed, failed
 
 
 def _remember_runs(batch: list[Event]) -> None:
