@@ -20,8 +20,8 @@ from catalog.models import Database, Table
 from lineage import datasets, naming
 from lineage.events import DatasetRef, ParsedEvent
 from lineage.models import Job
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 REFUSED = (
     "A provider may write lineage only for jobs of its own hub, writing datasets its hub owns or "
@@ -94,7 +94,7 @@ def forget_caches() -> None:
 # Which table an identity names, and its hub, change only with the catalog (a sync, a new table at
 # an S3 location, a table moved to another hub): remembered LINEAGE_OWNERS_CACHE_SECONDS, so a
 # producer's stream of events over the same datasets costs no query. The role's own rights are not
-# cached here: they are checked on every event (its token's role: see portal.services).
+# cached here: they are checked on every event (its token's role: see identity.services).
 _owners_of: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[float, tuple[tuple[str, int | None], ...]]] = {}
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from lineage import access, datasets, dispatch, naming, runs, services
 from lineage.events import EventInvalid, ParsedEvent, parse_event
 from lineage.models import Event, Run
-from portal.roles import Role
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.db import connection
 from lineage import dispatch, event_queue
 from lineage.models import Edge, Event, Job, Run, RunStateChange
 from lineage.tests.conftest import apply_queued, post_event, run_event
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import bearer, login_persona, token_for
 
 PG = "postgres://warehouse.example.com:5432"

@@ -14,7 +14,7 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, H
 
 from lineage.models import ColumnEdge, Edge, Event, Run as StoredRun
 from lineage.tests.conftest import apply_queued
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import token_for
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"

@@ -18,7 +18,7 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompressi
 
 from lineage.models import ColumnEdge, Edge, RunDataset
 from lineage.tests.conftest import apply_queued
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_persona, token_for
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
