@@ -49,8 +49,9 @@ def test_applying_a_batch_costs_a_bounded_number_of_queries_per_event(client, dj
     _post_run(client, RUNS[0], 1, headers)
     for n in range(10):
         _post_run(client, _run_id(100 + n), 2 + n, headers, apply=False)
-    # 20 events (10 runs, START and COMPLETE) in one batch; the job's edges are refreshed once.
-    with django_assert_max_num_queries(20 * 9 + 25):
+    # 20 events (10 runs, START and COMPLETE) in one batch: about four queries each (the run, its
+    # state, its datasets, the job's last state), the job's edges refreshed once at the end.
+    with django_assert_max_num_queries(20 * 4 + 25):
         report = apply_queued()
     assert (report.applied, report.failed) == (20, 0)
     edge = Edge.objects.get()
