@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,6 +119,7 @@ def bump_grants(user_id: int, *, end_sessions: bool = False) -> None:
             UserGroups.objects.get_or_create(user_id=user_id, defaults={
                 "source": UserGroups.SOURCE_LOCAL, "groups": [], "grants_version": 1,
                 "sessions_epoch": int(end_sessions)})
+        forget_token_roles(user_id)  # now, and again after commit (the signal): no re-read in between keeps the old grants
         transaction.on_commit(lambda: grants_changed.send(sender=UserGroups, user_id=user_id))
 
 
@@ -326,6 +328,8 @@ def revoke_token(user: Any, token_id: int, *, actor_role: Role | None = None, ip
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            forget_token_roles(user.pk)  # now, and after commit: a read in between saw the token live
+            transaction.on_commit(lambda: forget_token_roles(user.pk))
             audit.record(user, "token.revoke", role=actor_role, target=f"token:{token.pk}",
                          details={"name": token.name}, ip=ip)
     return token
@@ -364,13 +368,55 @@ def note_bad_token(ip: str | None, secret: str) -> None:
         raise TooManyBadTokens(settings.BAD_TOKEN_WINDOW_SECONDS)
 
 
+# Tokens that just authenticated, by the hash of their secret: (good until, token, role). A
+# producer posts many events a second with one token; each re-read costs a query. An entry lives
+# API_TOKEN_CACHE_SECONDS at most (never past the token's expiry), so a revocation, an expiry or a
+# role taken away in any process takes effect within that; in this process at once (revoke_token,
+# grants_changed drop the entries). 0 turns it off.
+_token_roles: dict[str, tuple[float, AccessToken, Role]] = {}
+_token_roles_lock = threading.Lock()
+MAX_CACHED_TOKENS = 10_000
+
+
+def forget_token_roles(user_id: int | None = None) -> None:
+    """Drop cached token roles: of one user (a revoked token, changed grants), or all."""
+    with _token_roles_lock:
+        for key, (_, token, _) in list(_token_roles.items()):
+            if user_id is None or token.user_id == user_id:
+                _token_roles.pop(key, None)
+
+
+def _forget_user_token_roles(sender: Any, user_id: int, **kwargs: Any) -> None:
+    forget_token_roles(user_id)
+
+
+grants_changed.connect(_forget_user_token_roles, dispatch_uid="identity.services.forget_token_roles")
+
+
 def authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessToken, Role]:
     """The token and its role (use-case scopes as granted now) for a bearer secret.
 
     A valid token always authenticates, whatever else came from its address. A bad one raises
     TokenInvalid (unknown, revoked, expired, its user inactive, or its role no longer granted),
     or TooManyBadTokens once too many bad tokens came from this address (see note_bad_token).
+    "Now" is at most ``API_TOKEN_CACHE_SECONDS`` ago (see ``_token_roles``).
     """
+    key = hash_token(secret) if secret.startswith(TOKEN_PREFIX) else ""
+    cached = _token_roles.get(key) if key else None
+    if cached is not None and cached[0] > time.monotonic() and cached[1].last_used_ip == ip:
+        return cached[1], cached[2]
+    token, role = _authenticate_token(secret, ip=ip)
+    ttl = settings.API_TOKEN_CACHE_SECONDS
+    if ttl > 0:
+        ttl = min(ttl, (token.expires_at - timezone.now()).total_seconds())
+        with _token_roles_lock:
+            if len(_token_roles) >= MAX_CACHED_TOKENS:
+                _token_roles.clear()
+            _token_roles[key] = (time.monotonic() + ttl, token, role)
+    return token, role
+
+
+def _authenticate_token(secret: str, *, ip: str | None = None) -> tuple[AccessToken, Role]:
     token = (AccessToken.objects.select_related("user", "user__portal_groups").filter(token_hash=hash_token(secret)).first()
              if secret.startswith(TOKEN_PREFIX) else None)
     reason = None

@@ -36,6 +36,27 @@ def one_event() -> Iterator[None]:
         _seen.reset(token)
 
 
+def remembered(key: tuple[Any, ...]) -> Any:
+    """What ``remember`` put under ``key`` in the enclosing ``one_event`` block, or None."""
+    seen = _seen.get()
+    return seen.get(key) if seen is not None else None
+
+
+def remember(key: tuple[Any, ...], value: Any) -> None:
+    """Keep ``value`` (a row read or created in this block) for the rest of the ``one_event`` block."""
+    seen = _seen.get()
+    if seen is not None:
+        seen[key] = value
+
+
+def forget_lookups() -> None:
+    """Forget what the enclosing ``one_event`` block remembered: after a rolled-back savepoint,
+    rows it created (and remembered) are gone."""
+    seen = _seen.get()
+    if seen is not None:
+        seen.clear()
+
+
 def catalog_table(reference: naming.CatalogReference | None) -> Table | None:
     """The live catalog table an identity names (by Glue name, or longest S3 location prefix)."""
     if reference is None:

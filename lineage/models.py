@@ -110,7 +110,8 @@ class RunStateChange(models.Model):
 
 class Event(models.Model):
     """Every accepted OpenLineage event, verbatim; ``dedupe_key`` (a hash of its content) makes a
-    re-sent event a no-op. Big events are stored ``queued`` and applied by a task."""
+    re-sent event a no-op. The intake stores events ``queued``; ``lineage.event_queue`` applies
+    them in batches, in id order, and marks each ``done`` or ``failed`` (with its reason)."""
 
     class Status(models.TextChoices):
         DONE = "done"
@@ -133,6 +134,11 @@ class Event(models.Model):
     hub = models.CharField(max_length=64, blank=True, help_text="Hub the event was posted for (what a queued event is applied with)")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
     error = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True, help_text="When the event was applied (or failed)")
+
+    class Meta:
+        # The applier's queue: the pending events in id order, however many applied ones there are.
+        indexes = [models.Index(fields=["id"], condition=Q(status="queued"), name="lineage_event_pending")]
 
 
 class Edge(models.Model):

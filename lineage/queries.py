@@ -225,12 +225,12 @@ def _rebuild_arrays() -> None:
 
 
 def forget_graph() -> None:
-    """Drop this process's graph, and the job hubs the intake caches (tests whose database rolls
+    """Drop this process's graph, and what the intake caches (job hubs, dataset owners) (tests whose database rolls
     back between cases)."""
     global _loaded, _arrays
     from lineage import access
 
-    access.forget_job_hubs()
+    access.forget_caches()
     with _lock:
         _loaded = None
         _arrays = None

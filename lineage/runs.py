@@ -14,6 +14,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import Q
@@ -68,9 +71,37 @@ def record_run_datasets(job: Job, run: Run, parsed: ParsedEvent, *, new_run: boo
     RunDataset.objects.bulk_create(new, batch_size=datasets.CHUNK, ignore_conflicts=True)
     if changed:
         RunDataset.objects.bulk_update(changed, ["facets", "columns"], batch_size=datasets.CHUNK)
-    if _may_change_current(job, run, parsed.event_type):
-        refresh_current(job)
+    deferred = _deferred.get()
+    if deferred is not None and job.pk in deferred:
+        pass  # refreshed once at the end of the batch (see refresh_once)
+    elif _may_change_current(job, run, parsed.event_type):
+        if deferred is not None:
+            deferred[job.pk] = job
+        else:
+            refresh_current(job)
     return len(pairs)
+
+
+# Jobs whose current edges wait for the end of a batch of events (see ``refresh_once``).
+_deferred: ContextVar[dict[int, Job] | None] = ContextVar("lineage_jobs_to_refresh", default=None)
+
+
+@contextmanager
+def refresh_once() -> Iterator[None]:
+    """Within this block, a job whose current edges may change is refreshed once, when the block
+    ends, instead of after each of its events. ``refresh_current`` derives the edges from the
+    runs' stored state alone, so once after many events gives what once after each would: a
+    batch holding a run's START and COMPLETE, or a later COMPLETE replacing the job's edges,
+    ends as those events applied one by one. An exception skips the refresh (its transaction
+    is rolled back anyway)."""
+    jobs: dict[int, Job] = {}
+    token = _deferred.set(jobs)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    for job in jobs.values():
+        refresh_current(job)
 
 
 def _may_change_current(job: Job, run: Run, event_type: str | None) -> bool:

@@ -1,7 +1,8 @@
 """Every lineage write: OpenLineage intake, view-SQL lineage, linking datasets to catalog tables.
 
 Entry point for other features (the ingestion pipelines record source → raw
-dataset edges through it)::
+dataset edges through it; the HTTP intake stores events for ``lineage.event_queue``,
+whose batches call ``apply_parsed``)::
 
     ingest_event(event: dict, *, user=None, hub="") -> IngestResult
 
@@ -25,15 +26,14 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Column, Table
-from lineage import access, datasets, dispatch, naming, runs
+from lineage import access, datasets, naming, runs
 from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
 from lineage.models import ColumnEdge, Dataset, Edge, Event, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
@@ -51,10 +51,10 @@ class IngestResult:
     created: bool
     event_id: int
     edges: int  # edges (dataset → dataset through the job) this event describes
-    queued: bool = False  # a big event: stored, applied by lineage.tasks.apply_event_task
+    queued: bool = False  # stored, applied by the queue's applier (lineage.event_queue)
 
 
-def _dedupe_key(event: dict[str, Any]) -> str:
+def dedupe_key(event: dict[str, Any]) -> str:
     """The event's content: the same event twice is one event, a different one sharing runId,
     eventType and eventTime is another (Marquez keeps both)."""
     return hashlib.sha256(json.dumps(event, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
@@ -66,77 +66,39 @@ def event_size(parsed: ParsedEvent) -> int:
     return len(refs) + sum(len(ref.columns) for ref in refs)
 
 
-def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role: Role | None = None, defer_big: bool = False) -> IngestResult:
-    """Store one OpenLineage event and the lineage it describes (see the module docstring).
+def ingest_event(event: dict[str, Any], *, user: Any = None, hub: str = "", role: Role | None = None) -> IngestResult:
+    """Store one OpenLineage event and apply the lineage it describes at once (see the module
+    docstring): the portal's own writers (ingestion pipelines) and tests. The HTTP intake stores
+    events for the batch applier instead (``lineage.event_queue.accept_event``).
 
-    ``role`` (the API passes the caller's) is checked by ``lineage.access.check_write`` first:
-    raises ``WriteRefused`` and stores nothing when it may not write this lineage. With
-    ``defer_big``, an event naming more than ``LINEAGE_ASYNC_DATASETS`` datasets and column
-    mappings is stored ``queued`` and applied by a task after commit (``IngestResult.queued``).
+    ``role`` is checked by ``lineage.access.check_write`` first: raises ``WriteRefused`` and
+    stores nothing when it may not write this lineage.
     """
     parsed = parse_event(event)
     with datasets.one_event():
         access.check_write(parsed, role)
-        return _store(event, parsed, user=user, hub=hub, defer_big=defer_big)
+        key = dedupe_key(event)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    stored = Event.objects.create(
+                        kind=parsed.kind, dedupe_key=key, run_id=parsed.run_id, event_type=parsed.event_type,
+                        event_time=parsed.event_time, payload=event, received_by=getattr(user, "username", "") or "",
+                        hub=hub, status=Event.Status.DONE, applied_at=timezone.now(),
+                    )
+            except IntegrityError:
+                existing = Event.objects.get(dedupe_key=key)
+                return IngestResult(created=False, event_id=existing.pk, edges=0, queued=existing.status == Event.Status.QUEUED)
+            except DataError:
+                # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
+                raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
+            return IngestResult(created=True, event_id=stored.pk, edges=apply_parsed(parsed, hub))
 
 
-def _store(event: dict[str, Any], parsed: ParsedEvent, *, user: Any, hub: str, defer_big: bool) -> IngestResult:
-    key = _dedupe_key(event)
-    queue = defer_big and event_size(parsed) > settings.LINEAGE_ASYNC_DATASETS
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                stored = Event.objects.create(
-                    kind=parsed.kind,
-                    dedupe_key=key,
-                    run_id=parsed.run_id,
-                    event_type=parsed.event_type,
-                    event_time=parsed.event_time,
-                    payload=event,
-                    received_by=getattr(user, "username", "") or "",
-                    hub=hub,
-                    status=Event.Status.QUEUED if queue else Event.Status.DONE,
-                )
-        except IntegrityError:
-            existing = Event.objects.get(dedupe_key=key)
-            return IngestResult(created=False, event_id=existing.pk, edges=0, queued=existing.status == Event.Status.QUEUED)
-        except DataError:
-            # e.g. a NUL character somewhere in a facet: PostgreSQL's JSON cannot hold it.
-            raise EventInvalid("body", "holds text the database cannot store (NUL characters)") from None
-        if queue:
-            transaction.on_commit(partial(_enqueue, stored.pk))
-            return IngestResult(created=True, event_id=stored.pk, edges=0, queued=True)
-        return IngestResult(created=True, event_id=stored.pk, edges=_apply(parsed, hub))
-
-
-def _enqueue(event_id: int) -> None:
-    try:
-        dispatch.apply_event(event_id)
-    except Exception:  # noqa: BLE001 - broker down: apply it here rather than leave it queued
-        log.warning("Lineage event %s could not be queued; applying it inline", event_id, exc_info=True)
-        apply_queued_event(event_id)
-
-
-def apply_queued_event(event_id: int) -> str:
-    """Apply a stored ``queued`` event (claimed under a row lock, so two workers never both apply
-    it; a re-run of a finished one is a no-op). Returns the event's status afterwards."""
-    with transaction.atomic():
-        stored = Event.objects.select_for_update().filter(pk=event_id).first()
-        if stored is None or stored.status != Event.Status.QUEUED:
-            return stored.status if stored is not None else "missing"
-        try:
-            with transaction.atomic():
-                _apply(parse_event(stored.payload), stored.hub)
-        except (EventInvalid, DataError, IntegrityError) as exc:
-            stored.status, stored.error = Event.Status.FAILED, str(exc)[:2000]
-        else:
-            stored.status = Event.Status.DONE
-        stored.save(update_fields=["status", "error"])
-        return stored.status
-
-
-def _apply(parsed: ParsedEvent, hub: str) -> int:
-    """Write what an event describes; returns the number of edges it describes."""
+def apply_parsed(parsed: ParsedEvent, hub: str) -> int:
+    """Write what an event describes; returns the number of edges it describes. Raises
+    ``EventInvalid``, ``DataError`` or ``IntegrityError`` when it cannot be applied (the caller's
+    savepoint then holds nothing of it)."""
     if parsed.kind == "dataset":
         assert parsed.dataset is not None
         if not parsed.dataset.columns:
@@ -155,8 +117,25 @@ def _apply(parsed: ParsedEvent, hub: str) -> int:
 
 # --- jobs and runs ---------------------------------------------------------------------------
 
+# Keys under which a batch of events remembers rows (see datasets.one_event): a job, a run by its
+# runId, and a runId known to have no run yet.
+def job_key(namespace: str, name: str) -> tuple[str, str, str]:
+    return ("job", namespace, name)
+
+
+def run_key(run_id: Any) -> tuple[str, Any]:
+    return ("run", run_id)
+
+
+NO_RUN = "no run yet"
+
+
 def _job(namespace: str, name: str, facets: dict[str, Any], hub: str) -> Job:
-    job, created = Job.objects.get_or_create(namespace=namespace, name=name, defaults={"hub": hub, "facets": facets})
+    job = datasets.remembered(job_key(namespace, name))
+    created = False
+    if job is None:
+        job, created = Job.objects.get_or_create(namespace=namespace, name=name, defaults={"hub": hub, "facets": facets})
+        datasets.remember(job_key(namespace, name), job)
     if not created and facets and facets != job.facets:
         job.facets = {**job.facets, **facets}
         job.save(update_fields=["facets"])
@@ -171,7 +150,14 @@ def _record_run_state(job: Job, parsed: ParsedEvent) -> tuple[Run, bool]:
     if parsed.event_type:
         first.update(state=parsed.event_type, state_at=at, started_at=at if parsed.event_type == "START" else None,
                      ended_at=at if parsed.event_type in FINAL_STATES else None)
-    run, created = Run.objects.get_or_create(run_id=parsed.run_id, defaults=first)
+    known = datasets.remembered(run_key(parsed.run_id))
+    if isinstance(known, Run):
+        run, created = known, False
+    elif known == NO_RUN:  # read missing by the batch, whose lease keeps other appliers out
+        run, created = Run.objects.create(run_id=parsed.run_id, **first), True
+    else:
+        run, created = Run.objects.get_or_create(run_id=parsed.run_id, defaults=first)
+    datasets.remember(run_key(parsed.run_id), run)
     if not created and parsed.run_facets and {**run.facets, **parsed.run_facets} != run.facets:
         run.facets = {**run.facets, **parsed.run_facets}
         run.save(update_fields=["facets"])

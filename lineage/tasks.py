@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from lineage import services
+from lineage import event_queue, services
 
 
 @shared_task(name="lineage.tasks.refresh_for_tables_task")
@@ -15,7 +15,13 @@ def refresh_for_tables_task(table_ids: list[int]) -> dict[str, Any]:
     return services.refresh_for_tables(list(table_ids))
 
 
+@shared_task(name="lineage.tasks.apply_pending_task")
+def apply_pending_task() -> dict[str, int]:
+    """Apply the queued OpenLineage events in batches (see lineage.event_queue.apply_pending)."""
+    return event_queue.apply_pending().as_dict()
+
+
 @shared_task(name="lineage.tasks.apply_event_task")
-def apply_event_task(event_id: int) -> str:
-    """Apply a big OpenLineage event the API stored as queued (see services.apply_queued_event)."""
-    return services.apply_queued_event(int(event_id))
+def apply_event_task(event_id: int) -> dict[str, int]:
+    """A message sent before events were applied in batches (one per big event): the same work."""
+    return event_queue.apply_pending().as_dict()

@@ -232,6 +232,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Exchange tables (worker control, broadcasts); kombu's default is the current directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The worker looks for new messages this often (kombu's default, 1 s, would be most of a lineage
+        # event's way into the graph: see LINEAGE_APPLY_DEBOUNCE_MS).
+        "polling_interval": 0.2,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -325,6 +328,15 @@ LINEAGE_MAX_DEPTH = env_int("LINEAGE_MAX_DEPTH", 20, minimum=1)  # depth above t
 LINEAGE_MAX_EVENT_BYTES = env_int("LINEAGE_MAX_EVENT_BYTES", 5_000_000, minimum=1024)  # events this big answer 413
 # Events naming more datasets + column mappings than this are stored and applied by a task (202).
 LINEAGE_ASYNC_DATASETS = env_int("LINEAGE_ASYNC_DATASETS", 500, minimum=1)
+# The intake stores events; a worker applies them in batches. A burst of events asks for one
+# applier task per this many milliseconds and web process (what a new edge waits at most, besides
+# the batch's own time); a sweep applies what a lost message left queued.
+LINEAGE_APPLY_DEBOUNCE_MS = env_int("LINEAGE_APPLY_DEBOUNCE_MS", 100, minimum=1)
+# How long the intake's permission check remembers which catalog table (and hub) a dataset
+# identity names: what a catalog change (a new table at an S3 location, a table moved to another
+# hub) takes to reach it. 0 = read on every event.
+LINEAGE_OWNERS_CACHE_SECONDS = env_int("LINEAGE_OWNERS_CACHE_SECONDS", 10, minimum=0)
+CELERY_BEAT_SCHEDULE["lineage-apply-pending"] = {"task": "lineage.tasks.apply_pending_task", "schedule": 15.0}
 # A catalog change of more tables than this re-derives lineage in a Celery task instead of inline.
 LINEAGE_INLINE_TABLES = env_int("LINEAGE_INLINE_TABLES", 50, minimum=0)
 
@@ -385,6 +397,9 @@ ACCOUNT_FORMS = {"login": "identity.forms.LoginForm"}
 # Bad bearer tokens: past BAD_TOKEN_LIMIT failures from one address with one token prefix (or
 # BAD_TOKEN_ADDRESS_LIMIT from the address in all) within the window, bad tokens get 429.
 # Valid tokens are never refused, so users behind the same NAT or proxy are never locked out.
+# A bearer token's role is re-read from the database at most this many seconds after the last read
+# (identity.services.authenticate_token): what a revocation in another process takes to bite. 0 = every request.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 1, minimum=0)
 BAD_TOKEN_LIMIT = env_int("BAD_TOKEN_LIMIT", 10, minimum=1)
 BAD_TOKEN_ADDRESS_LIMIT = env_int("BAD_TOKEN_ADDRESS_LIMIT", 100, minimum=1)
 BAD_TOKEN_WINDOW_SECONDS = env_int("BAD_TOKEN_WINDOW_SECONDS", 300, minimum=1)

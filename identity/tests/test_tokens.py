@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 
 import pytest
@@ -68,6 +69,34 @@ def test_a_revoked_token_gets_401(client):
     response = client.get("/api/v1/me", **bearer(secret))
     assert response.status_code == 401
     assert response.json()["error"] == "Token revoked."
+
+
+def test_a_token_used_moments_ago_and_then_revoked_gets_401_at_once(client):
+    secret = token_for("jane", FINANCE_CONSUMER)
+    assert client.get("/api/v1/me", **bearer(secret)).status_code == 200  # its role is now remembered
+    token = AccessToken.objects.get()
+    services.revoke_token(token.user, token.pk)
+    assert client.get("/api/v1/me", **bearer(secret)).status_code == 401
+
+
+def test_a_token_revoked_by_another_process_gets_401_within_the_cache_window(client, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 1
+    secret = token_for("jane", FINANCE_CONSUMER)
+    assert client.get("/api/v1/me", **bearer(secret)).status_code == 200
+    # Another web process revokes it: this one's remembered role is not told, it lapses.
+    AccessToken.objects.update(revoked_at=timezone.now())
+    time.sleep(1.1)
+    response = client.get("/api/v1/me", **bearer(secret))
+    assert response.status_code == 401
+    assert response.json()["error"] == "Token revoked."
+
+
+def test_without_a_cache_window_a_revocation_elsewhere_bites_at_the_next_request(client, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    secret = token_for("jane", FINANCE_CONSUMER)
+    assert client.get("/api/v1/me", **bearer(secret)).status_code == 200
+    AccessToken.objects.update(revoked_at=timezone.now())
+    assert client.get("/api/v1/me", **bearer(secret)).status_code == 401
 
 
 def test_an_expired_token_gets_401(client):

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lineage import queries, services
+from lineage import event_queue, queries
 from lineage.access import WriteRefused
 from lineage.events import EVENT_SCHEMA, EventInvalid
 from lineage.graph import DIRECTIONS
@@ -104,8 +104,7 @@ class LineageIntakeView(APIView):
             return _error(400, f"body: invalid JSON ({str(exc)[:200]})", field="body")
         role = current_role(request)
         try:
-            result = services.ingest_event(event, user=request.user, hub=roles.provided_hub(role), role=role,
-                                           defer_big=True)
+            result = event_queue.accept_event(event, _json_text(body), user=request.user, hub=roles.provided_hub(role), role=role)
         except EventInvalid as exc:
             return _error(400, str(exc), field=exc.field, message=exc.message)
         except WriteRefused as exc:
@@ -114,6 +113,16 @@ class LineageIntakeView(APIView):
             return Response({"id": result.event_id, "created": result.created, "status": "queued",
                              "message": "A big event: stored, and applied to the graph by a background task."}, status=202)
         return Response({"id": result.event_id, "created": result.created, "edges": result.edges}, status=201)
+
+
+def _json_text(body: bytes) -> str | None:
+    """The body as the JSON text the database takes (stored as sent), or None when it is not plain
+    UTF-8 (json reads UTF-16/32 and a byte-order mark too; the service then writes the JSON itself)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if text.startswith("\ufeff") else text
 
 
 def _start_or_error(request: Request) -> queries.Start | Response:

@@ -75,7 +75,7 @@ def find_dataset(sight: Sight, namespace_name: str, name: str) -> Dataset:
     return row
 
 
-def _identities(row: Dataset) -> list[int]:
+def identities(row: Dataset) -> list[int]:
     """Ids of every identity of the dataset ``row`` is one name of (its canonical and aliases)."""
     canonical = row.canonical_id or row.pk
     return [canonical, *Dataset.objects.filter(canonical_id=canonical).values_list("id", flat=True)]
@@ -92,7 +92,7 @@ def _catalog(sight: Sight, row: Dataset) -> dict[str, Any] | None:
 def _writes(row: Dataset) -> list[RunDataset]:
     """Every run's write of this dataset (through any of its identities), newest first."""
     return list(
-        RunDataset.objects.filter(dataset_id__in=_identities(row), direction=RunDataset.Direction.OUTPUT)
+        RunDataset.objects.filter(dataset_id__in=identities(row), direction=RunDataset.Direction.OUTPUT)
         .select_related("run", "run__job").order_by("-run__state_at", "-run_id")
     )
 
@@ -165,21 +165,21 @@ def find_run(sight: Sight, run_id: str) -> Run:
     return row
 
 
-def _run_io(run_ids: list[int]) -> dict[int, dict[str, list[tuple[Dataset, dict[str, Any]]]]]:
+def run_io(run_ids: list[int]) -> dict[int, dict[str, list[tuple[Dataset, dict[str, Any]]]]]:
     io: dict[int, dict[str, list[tuple[Dataset, dict[str, Any]]]]] = defaultdict(lambda: {"in": [], "out": []})
     for rd in RunDataset.objects.filter(run_id__in=run_ids).select_related("dataset").order_by("id"):
         io[rd.run_id][rd.direction].append((rd.dataset, rd.facets))
     return io
 
 
-def _job_version_of(job: Job, io: dict[str, list[tuple[Dataset, dict[str, Any]]]]) -> str:
+def job_version_of(job: Job, io: dict[str, list[tuple[Dataset, dict[str, Any]]]]) -> str:
     return shapes.job_version(job.namespace, job.name, [(d.namespace, d.name) for d, _ in io["in"]],
                               [(d.namespace, d.name) for d, _ in io["out"]])
 
 
 def runs(sight: Sight, rows: list[Run]) -> list[dict[str, Any]]:
     """Marquez Runs, their dataset versions limited to what the role may see."""
-    io = _run_io([r.pk for r in rows])
+    io = run_io([r.pk for r in rows])
     seen = sight.visible_dataset_ids({d.pk for sides in io.values() for side in sides.values() for d, _ in side})
     answer = []
     for row in rows:
@@ -190,7 +190,7 @@ def runs(sight: Sight, rows: list[Run]) -> list[dict[str, Any]]:
                      "version": shapes.dataset_version(run.run_id, d.canonical_id or d.pk)}
                     for d, f in sides[side] if d.pk in seen]
 
-        answer.append(shapes.run(row, job=row.job, version=_job_version_of(row.job, sides), inputs=versions("in"), outputs=versions("out")))
+        answer.append(shapes.run(row, job=row.job, version=job_version_of(row.job, sides), inputs=versions("in"), outputs=versions("out")))
     return answer
 
 
@@ -202,9 +202,9 @@ def job_runs(sight: Sight, job: Job, *, limit: int, offset: int) -> Page:
 def _current_io(sight: Sight, job: Job) -> tuple[list[dict[str, str]], list[dict[str, str]], str | None]:
     """The job's current inputs and outputs the role may see, and its current version."""
     if job.current_run_id:
-        sides = _run_io([job.current_run_id])[job.current_run_id]
+        sides = run_io([job.current_run_id])[job.current_run_id]
         pairs = {side: [d for d, _ in sides[side]] for side in ("in", "out")}
-        version: str | None = _job_version_of(job, sides)
+        version: str | None = job_version_of(job, sides)
     else:
         edges = Edge.objects.filter(job=job).select_related("source", "target")
         pairs = {"in": list({e.source_id: e.source for e in edges}.values()), "out": list({e.target_id: e.target for e in edges}.values())}
@@ -230,10 +230,10 @@ def jobs(sight: Sight, namespace_name: str | None, *, limit: int, offset: int) -
 def job_versions(sight: Sight, row: Job, *, limit: int, offset: int) -> Page:
     """One version per distinct set of datasets the job's runs read and wrote, newest first."""
     all_runs = list(Run.objects.filter(job=row).select_related("job").order_by("-state_at", "-id"))
-    io = _run_io([r.pk for r in all_runs])
+    io = run_io([r.pk for r in all_runs])
     grouped: dict[str, list[Run]] = {}
     for run in all_runs:
-        grouped.setdefault(_job_version_of(row, io[run.pk]), []).append(run)
+        grouped.setdefault(job_version_of(row, io[run.pk]), []).append(run)
     items = []
     for version, members in list(grouped.items())[offset: offset + limit]:
         sides = io[members[0].pk]

@@ -39,6 +39,7 @@ urlpatterns = [
     re_path(rf"^runs/{RUN}$", views.RunView.as_view(), name="marquez-run-short"),
     re_path(r"^lineage$", views.LineageView.as_view(), name="marquez-lineage"),
     re_path(r"^lineage/$", views.LineageView.as_view(), name="marquez-lineage-slash"),
+    re_path(r"^runlineage/upstream$", views.UpstreamRunLineageView.as_view(), name="marquez-run-lineage-upstream"),
     re_path(r"^column-lineage$", views.ColumnLineageView.as_view(), name="marquez-column-lineage"),
     re_path(r"^events/lineage$", views.LineageEventsView.as_view(), name="marquez-events"),
     # marquez-python's list_events() asks /events and /events/{namespace}.

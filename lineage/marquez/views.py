@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lineage.api.views import LineageIntakeView
-from lineage.marquez import graphs, queries
+from lineage.marquez import graphs, queries, run_lineage
 from lineage.marquez.visibility import Sight
 from portal.limits import bounded_int
 from identity.permissions import HasSelectedRole
@@ -201,6 +201,16 @@ class RunView(MarquezView):
     def get(self, request: Request, run_id: str) -> Response:
         sight = self.sight()
         return Response(queries.runs(sight, [queries.find_run(sight, run_id)])[0])
+
+
+class UpstreamRunLineageView(MarquezView):
+    def get(self, request: Request) -> Response:
+        run_id = request.query_params.get("runId", "")
+        if not run_id:
+            return error(400, "runId is required.")
+        depth = _int(request, "depth", _max_depth(), 0, _max_depth())
+        sight = self.sight()
+        return Response(run_lineage.upstream(sight, queries.find_run(sight, run_id), depth))
 
 
 class RunFacetsView(MarquezView):

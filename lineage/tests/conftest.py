@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from catalog.models import Database, GlueCatalog, Table
-from lineage import queries
+from lineage import event_queue, queries
 
 
 @pytest.fixture(autouse=True)
@@ -24,9 +24,20 @@ def fresh_graph() -> Iterator[None]:
     queries.forget_graph()
 
 
-def post_event(client: Any, event: Any, **extra: Any) -> Any:
+def post_event(client: Any, event: Any, *, apply: bool = True, **extra: Any) -> Any:
+    """POST one event to the intake; with ``apply``, then do what the worker does next (apply the
+    queued events), so the test reads the graph as a client would a moment later."""
     body = event if isinstance(event, (str, bytes)) else json.dumps(event)
-    return client.post("/api/v1/lineage", data=body, content_type="application/json", **extra)
+    response = client.post("/api/v1/lineage", data=body, content_type="application/json", **extra)
+    if apply:
+        apply_queued()
+    return response
+
+
+def apply_queued() -> event_queue.ApplyReport:
+    """Apply the events the intake stored, as the worker's task does after each burst (tests call
+    it rather than wait for a worker; test_event_queue.py drives the worker itself)."""
+    return event_queue.apply_pending()
 
 
 def make_table(

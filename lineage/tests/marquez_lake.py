@@ -22,7 +22,7 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from catalog.models import Curation
-from lineage.tests.conftest import make_table
+from lineage.tests.conftest import apply_queued, make_table
 from identity.roles import Role
 from portal.testing.personas import bearer, token_for
 
@@ -77,6 +77,7 @@ def build_lake(client: Any) -> None:
     for headers, event in posts:
         response = client.post("/marquez/api/v1/lineage", data=json.dumps(event), content_type="application/json", **headers)
         assert response.status_code == 201, response.content
+    apply_queued()  # what the worker does a moment after the intake's answers
 
 
 # --- Marquez's OpenAPI schemas ------------------------------------------------------------------

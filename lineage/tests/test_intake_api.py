@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lineage.models import ColumnEdge, Edge, Event, Job, Run
-from lineage.tests.conftest import post_event, run_event
+from lineage.tests.conftest import apply_queued, post_event, run_event
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +131,24 @@ def test_dataset_and_job_events_are_accepted(client):
     assert post_event(client, job_event).status_code == 201
     assert Edge.objects.get().job.name == "static"
     assert Edge.objects.get().source.schema_fields == [{"name": "id", "type": "int", "description": ""}]
+
+
+def test_a_utf16_body_is_stored_and_applied(client):
+    # json reads UTF-16 (with its byte-order mark); the stored JSON is written from the decoded event.
+    login_persona(client, "finance_provider")
+    event = run_event([(PG, "u.b.src")], [(PG, "u.b.dst")])
+    response = client.post("/api/v1/lineage", data=json.dumps(event).encode("utf-16"), content_type="application/json")
+    assert response.status_code == 201, response.content
+    apply_queued()
+    assert Event.objects.get().payload == event
+    assert Edge.objects.filter(source__name="u.b.src", target__name="u.b.dst").exists()
+
+
+def test_nan_in_a_facet_answers_400_naming_the_body_and_stores_nothing(client):
+    login_persona(client, "finance_provider")
+    event = run_event([(PG, "n.b.src")], [(PG, "n.b.dst")])
+    event["run"]["facets"] = {"custom": {"ratio": float("nan")}}
+    response = post_event(client, json.dumps(event))
+    assert response.status_code == 400
+    assert response.json()["detail"]["field"] == "body"
+    assert not Event.objects.exists()

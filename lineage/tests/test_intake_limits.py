@@ -18,7 +18,7 @@ from django.test import Client
 
 from lineage import naming
 from lineage.models import Dataset, Edge, Event, Job, RunDataset
-from lineage.tests.conftest import make_table, post_event, run_event
+from lineage.tests.conftest import apply_queued, make_table, post_event, run_event
 from portal.testing.personas import login_persona
 
 PG = "postgres://db.example.com:5432"
@@ -35,6 +35,7 @@ def test_a_gzip_body_is_accepted(client):
     event = run_event([(PG, "a.b.c")], [(PG, "a.b.d")])
     response = client.post("/api/v1/lineage", data=gz(event), content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
     assert response.status_code == 201, response.content
+    apply_queued()
     assert Edge.objects.count() == 1
 
 

@@ -7,15 +7,17 @@ and dataset; admins see everything).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
 import jsonschema
 import pytest
 
+from lineage.tests.conftest import apply_queued
 from lineage.tests.marquez_lake import (
     CAMPAIGNS, CRM_NS, CUSTOMERS, FINANCE_JOB, FINANCE_RUN, GLUE_NS, JOB_NS, LAKE_NS, MARKETING_JOB, MARKETING_RUN, MKT_NS,
-    ORDERS, REVENUE, build_lake, validate,
+    ORDERS, REVENUE, _event, build_lake, validate,
 )
 from portal.testing.personas import PERSONAS, bearer, token_for
 
@@ -113,6 +115,33 @@ def test_jobs_runs_and_versions_join_the_events_of_a_run(as_finance, as_admin):
     versions = ok(as_finance(f"/namespaces/{JOB_NS}/jobs/{q(FINANCE_JOB)}/versions"), "JobVersionList")
     assert [v["version"] for v in versions["versions"]] == [job["currentVersion"]]
     ok(as_finance(f"/namespaces/{JOB_NS}/jobs/{q(FINANCE_JOB)}/versions/{job['currentVersion']}"), "JobVersion")
+
+
+def test_run_lineage_upstream_names_the_run_that_wrote_each_input_and_follows_it(client, as_finance):
+    # A finance report reads revenue/daily after etl.daily_revenue's COMPLETE run wrote it.
+    report_run = "0d9f8f1e-0000-4000-8000-000000000021"
+    event = _event("COMPLETE", "2024-05-01T12:00:00Z", report_run, "etl.revenue_report", [{"namespace": LAKE_NS, "name": REVENUE}],
+                   [{"namespace": LAKE_NS, "name": "reports/revenue"}])
+    provider = bearer(token_for("finance_bot", PERSONAS["finance_provider"]))
+    assert client.post(BASE + "/lineage", data=json.dumps(event), content_type="application/json", **provider).status_code == 201
+    apply_queued()
+
+    body = ok(as_finance("/runlineage/upstream", runId=report_run), "UpstreamRunLineage")
+
+    assert [(r["job"]["name"], r["run"]["id"], r["run"]["status"]) for r in body["runs"]] == [
+        ("etl.revenue_report", report_run, "COMPLETED"), (FINANCE_JOB, FINANCE_RUN, "COMPLETED")]
+    revenue = ok(as_finance(f"/namespaces/{q(LAKE_NS)}/datasets/{q(REVENUE)}"), "Dataset")
+    assert body["runs"][0]["inputs"] == [{"namespace": LAKE_NS, "name": REVENUE, "version": revenue["currentVersion"],
+                                          "producedByRunId": FINANCE_RUN}]
+    # The finance run's own inputs were written by no run the portal knows: no producer named.
+    assert sorted((i["name"], "producedByRunId" in i) for i in body["runs"][1]["inputs"]) == [(CUSTOMERS, False), (ORDERS, False)]
+    assert body["runs"][1]["job"]["version"] == ok(as_finance(f"/namespaces/{JOB_NS}/jobs/{q(FINANCE_JOB)}"), "Job")["currentVersion"]
+    assert [r["run"]["id"] for r in ok(as_finance("/runlineage/upstream", runId=report_run, depth=0), "UpstreamRunLineage")["runs"]] == [report_run]
+    assert as_finance("/runlineage/upstream").status_code == 400
+    assert as_finance("/runlineage/upstream", runId="0d9f8f1e-0000-4000-8000-00000000dead").status_code == 404
+    # Marketing may not see finance's jobs: their runs are unknown to it.
+    marketing = bearer(token_for("marketing_consumer", PERSONAS["marketing_consumer"]))
+    assert client.get(BASE + "/runlineage/upstream", {"runId": report_run}, **marketing).status_code == 404
 
 
 def test_run_facets_answer_run_or_job_facets(as_finance):
@@ -225,6 +254,7 @@ def test_a_catalog_table_named_by_its_s3_location_and_its_glue_name_is_one_datas
                [{"namespace": GLUE_NS, "name": "table/raw/clicks"}], [{"namespace": LAKE_NS, "name": "sessions"}]),
     ):
         assert client.post(BASE + "/lineage", data=event, content_type="application/json", **provider).status_code == 201
+    apply_queued()
     headers = bearer(token_for("finance_consumer", PERSONAS["finance_consumer"]))
     by_s3 = ok(client.get(f"{BASE}/namespaces/{q('s3://raw-bucket')}/datasets/clicks", **headers), "Dataset")
     by_glue = ok(client.get(f"{BASE}/namespaces/{q(GLUE_NS)}/datasets/{q('table/raw/clicks')}", **headers), "Dataset")

@@ -17,6 +17,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 
 from lineage.models import ColumnEdge, Edge, RunDataset
+from lineage.tests.conftest import apply_queued
 from identity.roles import Role
 from portal.testing.personas import login_persona, token_for
 
@@ -37,6 +38,7 @@ def ol_client(live_server: Any, gzip: bool) -> OpenLineageClient:
 def emit(client: OpenLineageClient, state: RunState, run: str, job: str, minutes: int, inputs=(), outputs=()) -> None:
     client.emit(RunEvent(eventType=state, eventTime=(T0 + timedelta(minutes=minutes)).isoformat(), run=Run(runId=run),
                          job=Job(namespace="airflow", name=job), producer=PRODUCER, inputs=list(inputs), outputs=list(outputs)))
+    apply_queued()  # what the worker does a moment after the 201
 
 
 def pg(name: str) -> InputDataset:
