@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from catalog.models import CLASSIFICATIONS
+from catalog.models import CLASSIFICATIONS, PII_KINDS, ColumnCuration
+from catalog.services.column_curation import NOT_PII, UNCHANGED, ColumnCurationInput
 from catalog.services.curation import CurationInput
 
 
@@ -33,4 +34,40 @@ class CurationForm(forms.Form):
             owner=data["owner"],
             classification=data["classification"],
             pii_columns=list(data["pii_columns"]),
+        )
+
+
+# The PII choice of the column form: "" leaves the flag as it is (e.g. suspected), NOT_PII_CHOICE clears it.
+NOT_PII_CHOICE = "none"
+
+
+class ColumnCurationForm(forms.Form):
+    description = forms.CharField(required=False, max_length=20_000,
+                                  widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}))
+    tags = forms.CharField(required=False, max_length=2_000, help_text="Comma-separated, e.g. identity, billing",
+                           widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    classification = forms.ChoiceField(required=False, choices=[("", "— not classified —")] + [(c, c) for c in CLASSIFICATIONS],
+                                       widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    pii = forms.ChoiceField(required=False, label="Personal data (PII)",
+                            choices=[("", "— leave as it is —"), (NOT_PII_CHOICE, "not personal data")]
+                            + [(k, f"PII: {k}") for k in PII_KINDS],
+                            widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    @staticmethod
+    def initial_for(curated: ColumnCuration | None) -> dict[str, Any]:
+        if curated is None:
+            return {}
+        pii = curated.pii_kind if curated.pii_status == ColumnCuration.PiiStatus.CONFIRMED else (
+            NOT_PII_CHOICE if curated.pii_status == ColumnCuration.PiiStatus.CLEARED else "")
+        return {"description": curated.description, "tags": ", ".join(curated.tags),
+                "classification": curated.classification, "pii": pii}
+
+    def to_input(self) -> ColumnCurationInput:
+        data = self.cleaned_data
+        pii = data["pii"]
+        return ColumnCurationInput(
+            description=data["description"],
+            tags=[t for t in data["tags"].split(",") if t.strip()],
+            classification=data["classification"],
+            pii=UNCHANGED if not pii else (NOT_PII if pii == NOT_PII_CHOICE else pii),
         )

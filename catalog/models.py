@@ -9,6 +9,7 @@ which may also override the database's keys).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -244,6 +245,8 @@ class CurationChange(models.Model):
     """History of curation edits: who changed which field, from what to what, when."""
 
     table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="curation_changes")
+    # Blank for the table's own fields; the column's name for column curation.
+    column = models.CharField(max_length=255, blank=True)
     field = models.CharField(max_length=64)
     old_value = models.JSONField(null=True)
     new_value = models.JSONField(null=True)
@@ -252,3 +255,88 @@ class CurationChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+
+PII_KINDS = ("name", "email", "phone", "address", "national-id", "health", "financial", "birth-date", "other")
+
+
+class ColumnCuration(models.Model):
+    """A steward's curation of one column (keyed by name: a Glue re-sync may recreate the Column rows).
+
+    Blank values mean "not set by a steward": the Glue comment or an accepted propagation shows
+    instead (see ``catalog.queries.column_states``). ``pii_status`` is ``confirmed`` (``pii_kind``
+    says what), ``cleared`` (a steward says it is not PII, whatever lineage suggests) or blank.
+    """
+
+    class PiiStatus(models.TextChoices):
+        NONE = "", "not decided"
+        CONFIRMED = "confirmed"
+        CLEARED = "cleared"
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="column_curations")
+    column = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    classification = models.CharField(max_length=32, blank=True)
+    pii_kind = models.CharField(max_length=32, blank=True)
+    pii_status = models.CharField(max_length=16, blank=True, choices=PiiStatus.choices)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "column"], name="uniq_column_curation")]
+
+
+class PropagationProposal(models.Model):
+    """An upstream column's curated value offered to a downstream column that lineage says is a direct copy.
+
+    One row per (target column, field, origin column): re-proposing updates it, so a rejected
+    proposal stays rejected. ``path`` holds the lineage dataset pairs ``[[source, target], …]`` the
+    value travelled along; when one of them changes, the origin is re-checked and the row is
+    withdrawn if no direct-copy path is left. PII proposals apply at once (``applied``: the
+    target shows "suspected PII") until a steward confirms or clears the column.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        APPLIED = "applied", "applied at once (suspected PII)"
+        WITHDRAWN = "withdrawn", "withdrawn (lineage or origin changed)"
+
+    FIELDS = ("description", "tags", "classification", "pii")
+
+    target_table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="incoming_proposals")
+    target_column = models.CharField(max_length=255)
+    field = models.CharField(max_length=16)
+    value = models.JSONField(null=True)
+    origin_table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="outgoing_proposals")
+    origin_column = models.CharField(max_length=255)
+    via_jobs = models.JSONField(default=list, help_text="Job names along the path, upstream first")
+    path = models.JSONField(default=list, help_text="[[source dataset id, target dataset id], …]")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target_table", "target_column", "field", "origin_table", "origin_column"],
+                                    name="uniq_propagation_proposal"),
+        ]
+        indexes = [
+            models.Index(fields=["origin_table", "origin_column", "field"], name="proposal_origin"),
+            GinIndex(fields=["path"], name="proposal_path", opclasses=["jsonb_path_ops"]),
+        ]
+        ordering = ["target_table_id", "target_column", "field", "id"]
+
+    @property
+    def origin_label(self) -> str:
+        return f"{self.origin_table.qualified_name}.{self.origin_column}"
+
+    @property
+    def explanation(self) -> str:
+        """What the column page says: "from db.table.column via job y"."""
+        via = f" via job {' → '.join(self.via_jobs)}" if self.via_jobs else ""
+        return f"from {self.origin_label}{via}"

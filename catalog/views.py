@@ -18,9 +18,9 @@ from portal.roles import current_role, role_required
 
 FACET_LABELS = {
     "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",
-    "owner": "Owner", "classification": "Classification",
+    "owner": "Owner", "classification": "Classification", "pii": "Personal data (PII)",
 }
-FACET_ORDER = ("hub", "layer", "database", "classification", "owner", "format", "table_type")
+FACET_ORDER = ("hub", "layer", "database", "classification", "pii", "owner", "format", "table_type")
 
 
 @role_required

@@ -112,6 +112,19 @@ def may_curate(role: Role | None, hub: str | None) -> bool:
     return role is not None and role.can_curate(hub)
 
 
+def may_curate_column(role: Role | None, dataset: Any) -> bool:
+    """Curate the columns of ``dataset`` (anything with a ``hub``: a catalog table) and decide the
+    propagation proposals queued for them: the stewards of its hub, admins."""
+    return may_curate(role, getattr(dataset, "hub", None))
+
+
+def curatable_q(role: Role | None, field: str = "hub") -> Q:
+    """A Q over rows carrying a hub in ``field``: those whose datasets the role curates (see may_curate)."""
+    if role is None or not (role.is_admin or role.persona == "steward"):
+        return Q(pk__in=[])
+    return Q() if role.is_admin else Q(**{field: role.hub})
+
+
 def may_launch(role: Role | None) -> bool:
     """Launch workspaces (consumers and admins)."""
     return role is not None and (role.is_admin or role.persona == "consumer")

@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from catalog.models import CLASSIFICATIONS
+from catalog.models import CLASSIFICATIONS, PII_KINDS
+from catalog.services.column_curation import UNCHANGED, ColumnCurationInput
 from catalog.services.curation import CurationInput
 
 
@@ -30,14 +31,55 @@ def dataset_json(detail: dict[str, Any]) -> dict[str, Any]:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
     out = {k: iso(v) for k, v in detail.items() if k != "curation"}
-    out["columns"] = [
-        {"name": c["name"], "type": c["type"], "comment": c["comment"], "partition_key": c["partition_key"], "pii": c["pii"]}
-        for c in detail["columns"]
-    ]
+    out["columns"] = [column_json(c) for c in detail["columns"]]
     out["curation"] = {k: iso(v) for k, v in detail["curation"].items()}
     out["tags"] = out["curation"]["tags"]
     out["pii_columns"] = out["curation"]["pii_columns"]
     return out
+
+
+COLUMN_FIELDS = ("name", "type", "comment", "partition_key", "description", "tags", "classification", "pii",
+                 "pii_status", "sources", "propagated")
+
+
+def column_json(column: dict[str, Any]) -> dict[str, Any]:
+    """A column object of the dataset API (``comment`` is Glue's; ``description`` what is shown)."""
+    return {k: column[k] for k in COLUMN_FIELDS}
+
+
+class ColumnCurationSerializer(serializers.Serializer):
+    """PATCH body of one column's curation; omitted fields keep their value, ``pii: null`` clears PII."""
+
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, trim_whitespace=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=30)
+    classification = serializers.ChoiceField(choices=("", *CLASSIFICATIONS), required=False, allow_blank=True)
+    pii = serializers.ChoiceField(choices=PII_KINDS, required=False, allow_null=True,
+                                  help_text="the kind of personal data (confirms it), or null: not personal data")
+
+    def to_input(self) -> ColumnCurationInput:
+        data: dict[str, Any] = self.validated_data
+        return ColumnCurationInput(description=data.get("description"), tags=data.get("tags"),
+                                   classification=data.get("classification"), pii=data.get("pii", UNCHANGED))
+
+
+class ProposalDecisionSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    decision = serializers.ChoiceField(choices=("accept", "reject"))
+
+
+def proposal_json(proposal: Any) -> dict[str, Any]:
+    return {
+        "id": proposal.id,
+        "dataset": proposal.target_table.qualified_name,
+        "column": proposal.target_column,
+        "field": proposal.field,
+        "value": proposal.value,
+        "origin": proposal.origin_label,
+        "via": list(proposal.via_jobs),
+        "explanation": proposal.explanation,
+        "status": proposal.status,
+        "created_at": proposal.created_at.isoformat(),
+    }
 
 
 def versions_json(qualified_name: str, versions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -108,12 +150,48 @@ class SuggestPageSerializer(serializers.Serializer):
     suggestions = SuggestionSerializer(many=True)
 
 
+class PropagatedValueSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    origin = serializers.CharField(help_text="database.table.column the value came from")
+    via = serializers.ListField(child=serializers.CharField(), help_text="jobs along the lineage, upstream first")
+    status = serializers.CharField(help_text="accepted, or applied (suspected PII)")
+    explanation = serializers.CharField()
+
+
 class ColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
-    comment = serializers.CharField()
+    comment = serializers.CharField(help_text="Glue's comment")
     partition_key = serializers.BooleanField()
-    pii = serializers.BooleanField()
+    description = serializers.CharField(help_text="steward's, else propagated, else Glue's comment")
+    tags = serializers.ListField(child=serializers.CharField())
+    classification = serializers.CharField(allow_blank=True)
+    pii = serializers.CharField(allow_null=True, help_text="the kind of personal data, or null")
+    pii_status = serializers.ChoiceField(choices=("confirmed", "suspected"), allow_null=True)
+    sources = serializers.DictField(child=serializers.ChoiceField(choices=("glue", "steward", "propagation")),
+                                    help_text="field → where its value came from")
+    propagated = PropagatedValueSerializer(many=True)
+
+
+class ProposalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.CharField()
+    column = serializers.CharField()
+    field = serializers.CharField()
+    value = serializers.JSONField()
+    origin = serializers.CharField()
+    via = serializers.ListField(child=serializers.CharField())
+    explanation = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ProposalsPageSerializer(serializers.Serializer):
+    proposals = ProposalSerializer(many=True)
+
+
+class DecisionSerializer(serializers.Serializer):
+    decided = serializers.IntegerField()
 
 
 class DatasetSerializer(_TableSerializer):
@@ -123,6 +201,8 @@ class DatasetSerializer(_TableSerializer):
     view_sql_masked = serializers.BooleanField(help_text="True when names in view_sql were masked")
     columns = ColumnSerializer(many=True)
     partition_keys = serializers.ListField(child=serializers.CharField())
+    declared_classification = serializers.CharField(help_text="Glue's or the steward's, before columns raise it")
+    classification_reason = serializers.CharField(help_text="why classification is higher than declared, or empty")
     tags = serializers.ListField(child=serializers.CharField())
     pii_columns = serializers.ListField(child=serializers.CharField())
     curation = serializers.DictField(help_text="description, tags, owner, classification, pii_columns, updated_by, updated_at")
