@@ -215,8 +215,12 @@ def follow_column_change(table_id: int, column: str, *, fields: Iterable[str] = 
     """After a steward's change of ``table.column``: re-offer its values downstream. Re-indexes the
     tables whose shown values changed. Called after commit; never raises for a downstream problem
     (logged: the next change of the column or of the lineage reconciles again)."""
+    fields = tuple(fields)
     try:
-        outcomes = [reconcile_origin(table_id, column, field) for field in fields]
+        # Origins whose values reached this column walk again: a steward's own value now stops them here.
+        upstream = set(PropagationProposal.objects.filter(target_table_id=table_id, target_column=column, field__in=list(fields))
+                       .exclude(status=Status.WITHDRAWN).values_list("origin_table_id", "origin_column", "field"))
+        outcomes = [reconcile_origin(t, c, f) for t, c, f in sorted({*upstream, *((table_id, column, f) for f in fields)})]
     except Exception:  # noqa: BLE001 - derived proposals must not break the steward's save
         log.exception("propagating %s.%s failed", table_id, column)
         return Outcome(0, 0, ())
