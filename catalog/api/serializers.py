@@ -137,7 +137,7 @@ class SearchPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True),
-                                   help_text="database, table_type, format, owner, classification, hub, layer")
+                                   help_text="database, table_type, format, owner, classification, hub, layer, pii")
 
 
 class SuggestionSerializer(serializers.Serializer):
