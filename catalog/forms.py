@@ -9,6 +9,7 @@ from django import forms
 from catalog.models import CLASSIFICATIONS, PII_KINDS, ColumnCuration
 from catalog.services.column_curation import NOT_PII, UNCHANGED, ColumnCurationInput
 from catalog.services.curation import CurationInput
+from catalog.services.owners import OwnerInput
 
 
 class CurationForm(forms.Form):
@@ -21,6 +22,27 @@ class CurationForm(forms.Form):
     classification = forms.ChoiceField(required=False, choices=[("", "— as in Glue —")] + [(c, c) for c in CLASSIFICATIONS],
                                        widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     pii_columns = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="PII columns")
+    owners = forms.CharField(required=False, max_length=2_000, label="Owners (people and teams)",
+                             help_text="Comma-separated kind:name, e.g. technical:ana, business:team:finance-analysts, "
+                                       "steward:ana@example.com; kinds: technical, business, steward",
+                             widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+    @staticmethod
+    def owners_text(owners: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{o['kind']}:{o['name']}" for o in owners)
+
+    def clean_owners(self) -> list[OwnerInput]:
+        parsed = []
+        for entry in (e.strip() for e in self.cleaned_data["owners"].split(",")):
+            if not entry:
+                continue
+            kind, sep, name = entry.partition(":")
+            if not sep or not name.strip():
+                raise forms.ValidationError(f"{entry!r}: write kind:name, e.g. technical:ana or business:team:analysts.")
+            name = name.strip()
+            team = name.removeprefix("team:") if name.startswith("team:") else None
+            parsed.append(OwnerInput(kind.strip(), None if team else name, team))
+        return parsed
 
     def __init__(self, *args: Any, column_names: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

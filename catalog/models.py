@@ -340,3 +340,35 @@ class PropagationProposal(models.Model):
         """What the column page says: "from db.table.column via job y"."""
         via = f" via job {' → '.join(self.via_jobs)}" if self.via_jobs else ""
         return f"from {self.origin_label}{via}"
+
+
+class DatasetOwner(models.Model):
+    """An owner of a dataset: a portal user or a team (a Django group), with the kind of ownership.
+
+    Exactly one of ``user`` and ``team`` is set. Written by ``catalog.services.owners``.
+    """
+
+    class Kind(models.TextChoices):
+        TECHNICAL = "technical", "technical owner"
+        BUSINESS = "business", "business owner"
+        STEWARD = "steward"
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="owners")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=(Q(user__isnull=False) & Q(team__isnull=True))
+                                   | (Q(user__isnull=True) & Q(team__isnull=False)), name="owner_is_user_or_team"),
+            models.UniqueConstraint(fields=["table", "kind", "user"], condition=Q(user__isnull=False), name="uniq_owner_user"),
+            models.UniqueConstraint(fields=["table", "kind", "team"], condition=Q(team__isnull=False), name="uniq_owner_team"),
+        ]
+        ordering = ["kind", "id"]
+
+    @property
+    def name(self) -> str:
+        """``ana`` for a user, ``team:finance-analysts`` for a team: how search's owner facet names them."""
+        return self.user.get_username() if self.user is not None else f"team:{self.team.name if self.team else ''}"

@@ -11,7 +11,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from catalog.classification import ColumnSensitivity, TableClassification, table_classification
-from catalog.models import Column, ColumnCuration, Curation, Partition, PropagationProposal, Table, TableVersion
+from catalog.models import Column, ColumnCuration, Curation, DatasetOwner, Partition, PropagationProposal, Table, TableVersion
+from catalog.services.notices import emails_of
 from catalog.view_sql import mask_view_sql
 from portal.roles import Role, table_filter_q
 
@@ -129,6 +130,21 @@ def classification_of(declared: str, states: dict[str, dict[str, Any]]) -> Table
         ColumnSensitivity(name, col["classification"], col["pii_status"]) for name, col in states.items()))
 
 
+def owners_of(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Owners per table id as the API and page show them: kind, user or team, name, contact (mailto links)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for owner in DatasetOwner.objects.filter(table_id__in=table_ids).select_related("user", "team"):
+        emails = emails_of([owner])
+        found.setdefault(owner.table_id, []).append({
+            "kind": owner.kind, "user": owner.user.get_username() if owner.user else None,
+            "team": owner.team.name if owner.team else None, "name": owner.name,
+            "display": (owner.user.get_full_name() or owner.user.get_username()) if owner.user else f"team {owner.team.name if owner.team else ''}",
+            "contact": [f"mailto:{e}" for e in emails],
+            "mailto": f"mailto:{','.join(emails)}" if emails else "",  # one link to every address
+        })
+    return found
+
+
 def curation_of(table: Table) -> Curation | None:
     try:
         return table.curation
@@ -200,6 +216,7 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
         "serde": table.serde,
         "parameters": table.parameters,
         "owner": (curation.owner if curation and curation.owner else table.owner),
+        "owners": owners_of([table.id]).get(table.id, []),
         "classification": classification.value,
         "declared_classification": classification.declared,
         "classification_reason": classification.reason,

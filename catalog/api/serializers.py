@@ -6,23 +6,35 @@ from typing import Any
 
 from rest_framework import serializers
 
-from catalog.models import CLASSIFICATIONS, PII_KINDS
+from catalog.models import CLASSIFICATIONS, PII_KINDS, DatasetOwner
 from catalog.services.column_curation import UNCHANGED, ColumnCurationInput
 from catalog.services.curation import CurationInput
+from catalog.services.owners import OwnerInput
+
+
+class OwnerInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.values)
+    user = serializers.CharField(required=False, allow_null=True, max_length=254, help_text="username or e-mail")
+    team = serializers.CharField(required=False, allow_null=True, max_length=150, help_text="group name")
 
 
 class CurationSerializer(serializers.Serializer):
-    """PATCH body of a dataset's curation; omitted fields keep their value."""
+    """PATCH body of a dataset's curation; omitted fields keep their value (``owners`` replaces them all)."""
 
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, trim_whitespace=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=30)
     owner = serializers.CharField(required=False, allow_blank=True, max_length=255)
     classification = serializers.ChoiceField(choices=("", *CLASSIFICATIONS), required=False, allow_blank=True)
     pii_columns = serializers.ListField(child=serializers.CharField(max_length=255), required=False)
+    owners = OwnerInputSerializer(many=True, required=False, help_text="portal users or teams with a kind")
 
     def to_input(self) -> CurationInput:
         data: dict[str, Any] = self.validated_data
         return CurationInput(**{k: data.get(k) for k in ("description", "tags", "owner", "classification", "pii_columns")})
+
+    def owners_input(self) -> list[OwnerInput] | None:
+        owners = self.validated_data.get("owners")
+        return None if owners is None else [OwnerInput(o["kind"], o.get("user"), o.get("team")) for o in owners]
 
 
 def dataset_json(detail: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +149,7 @@ class SearchPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True),
-                                   help_text="database, table_type, format, owner, classification, hub, layer, pii")
+                                   help_text="database, table_type, format, owner, classification, hub, layer, pii, owned_by")
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -194,7 +206,18 @@ class DecisionSerializer(serializers.Serializer):
     decided = serializers.IntegerField()
 
 
+class OwnerSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.values)
+    user = serializers.CharField(allow_null=True)
+    team = serializers.CharField(allow_null=True)
+    name = serializers.CharField(help_text="username, or team:<name>: the owned_by facet's value")
+    display = serializers.CharField()
+    contact = serializers.ListField(child=serializers.CharField(), help_text="mailto: links, one per address")
+    mailto = serializers.CharField(help_text="one mailto: link to every address (empty without one)")
+
+
 class DatasetSerializer(_TableSerializer):
+    owners = OwnerSerializer(many=True)
     parameters = serializers.DictField()
     created_at = serializers.DateTimeField(allow_null=True)
     view_sql = serializers.CharField(help_text="Names of tables outside the caller's role are masked")

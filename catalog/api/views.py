@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -36,6 +37,7 @@ from catalog.search.query import BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
 from catalog.services import propagation
 from catalog.services.column_curation import curate_column
+from catalog.services.owners import set_owners
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
 from portal.roles import current_role
@@ -111,8 +113,12 @@ class DatasetView(_CatalogView):
         table = queries.visible_table(role, qualified_name)
         serializer = CurationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        owners = serializer.owners_input()
         try:
-            curation_service.curate(table, serializer.to_input(), actor=request.user, role=role, ip=client_ip(request))
+            with transaction.atomic():
+                curation_service.curate(table, serializer.to_input(), actor=request.user, role=role, ip=client_ip(request))
+                if owners is not None:
+                    set_owners(table, owners, actor=request.user, role=role, ip=client_ip(request))
         except (curation_service.CurationForbidden, curation_service.CurationError) as exc:
             raise _curation_errors(exc) from exc
         table.refresh_from_db()

@@ -23,8 +23,10 @@ from typing import Any, TypedDict
 from catalog.search.words import split_words, unique_words, words_text
 
 # Facet name → document keyword field (the API's facet names are the field names).
-# ``pii``: "confirmed" / "suspected" when a column holds (or may hold) personal data.
-FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "pii")
+# ``pii``: "confirmed" / "suspected" when a column holds (or may hold) personal data; ``owned_by``: the
+# dataset's owners, people by username and teams as ``team:<name>``.
+FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "pii",
+                           "owned_by")
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -129,6 +131,7 @@ class CurationData(TypedDict, total=False):
     tags: list[str]
     owner: str
     classification: str
+    owned_by: list[str]
 
 
 def compact_name(text: str) -> str:
@@ -195,6 +198,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "owner": curation.get("owner") or table.get("owner") or "",
         "classification": curation.get("classification") or table.get("classification") or "",
         "pii": sorted({c["pii_status"] for c in columns if c.get("pii_status")}),
+        "owned_by": list(dict.fromkeys(curation.get("owned_by") or [])),
     }
     for facet in FACETS:
         value = merged.get(facet)

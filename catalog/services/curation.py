@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from catalog.models import CLASSIFICATIONS, Column, ColumnCuration, Curation, CurationChange, GlueCatalog, Table
 from catalog.search import indexer
+from catalog.services import notices
 from portal import audit, aws
 from portal.roles import Role
 
@@ -92,12 +97,26 @@ def validated_text_fields(description: str | None, tags: list[str] | None, class
     return values
 
 
+def _validated_owner(owner: str) -> str:
+    """The free-text owner must name someone: an e-mail address, a portal user or a team (group)."""
+    if not owner:
+        return owner
+    try:
+        validate_email(owner)
+        return owner
+    except ValidationError:
+        pass
+    if get_user_model().objects.filter(username=owner).exists() or Group.objects.filter(name=owner).exists():
+        return owner
+    raise CurationError(f"{owner!r} is neither an e-mail address nor a portal user or team.", "owner")
+
+
 def _validated(table: Table, data: CurationInput) -> dict[str, Any]:
     values = validated_text_fields(data.description, data.tags, data.classification)
     if data.owner is not None:
         if len(data.owner) > 255:
             raise CurationError("The owner is limited to 255 characters.", "owner")
-        values["owner"] = data.owner.strip()
+        values["owner"] = _validated_owner(data.owner.strip())
     if data.pii_columns is not None:
         known = set(Column.objects.filter(table=table).values_list("name", flat=True))
         unknown = sorted(set(data.pii_columns) - known)
@@ -156,6 +175,8 @@ def save_changes(row: Curation | ColumnCuration, values: dict[str, Any], *, tabl
         if via:
             details["via"] = via
         audit.record(actor, action, role=role, target=target, ip=ip, details=details)
+        what = f"{target}: {', '.join(c.field for c in changes)}"
+        transaction.on_commit(lambda: notices.notify_owners(table.id, what, actor))
     return changes
 
 
