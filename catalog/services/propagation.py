@@ -31,8 +31,9 @@ from django.utils import timezone
 from catalog import dispatch
 from catalog.models import ColumnCuration, Curation, CurationChange, PropagationProposal
 from catalog.services.curation import CurationError, CurationForbidden, reindex
-from lineage.events import DIRECT_COPY_TRANSFORMATIONS
-from lineage.models import ColumnEdge, Dataset
+from lineage import graph as lineage_graph
+from lineage.events import DIRECT_COPY_TRANSFORMATIONS, is_direct_copy
+from lineage.models import ColumnEdge, Dataset, Job
 from portal import audit
 from portal.roles import Role, curatable_q, may_curate_column
 
@@ -42,8 +43,6 @@ TEXT_FIELDS = ("description", "tags", "classification")
 FIELDS = (*TEXT_FIELDS, "pii")
 # Lineage changes up to this many dataset pairs are followed in the writer's process, bigger ones on a worker.
 INLINE_PAIRS = 50
-# Columns per frontier query of the walk (keeps IN lists of one statement reasonable).
-_FRONTIER_CHUNK = 2000
 Status = PropagationProposal.Status
 Node = tuple[int, str]  # (lineage dataset id, column name)
 
@@ -65,27 +64,12 @@ class Outcome:
 
 # --- walking column lineage ---------------------------------------------------------------------
 
-def _hops(frontier: set[Node], *, downstream: bool) -> list[tuple[Node, Node, str]]:
-    """Direct-copy column edges leaving (downstream) or entering (upstream) the frontier:
-    ``(from node, to node, job name)``, in the walk's direction."""
-    found: list[tuple[Node, Node, str]] = []
-    nodes = sorted(frontier)
-    for start in range(0, len(nodes), _FRONTIER_CHUNK):
-        chunk = nodes[start:start + _FRONTIER_CHUNK]
-        datasets, columns = {d for d, _ in chunk}, {c for _, c in chunk}
-        wanted = set(chunk)
-        if downstream:
-            rows = ColumnEdge.objects.filter(edge__source_id__in=datasets, source_column__in=columns)
-        else:
-            rows = ColumnEdge.objects.filter(edge__target_id__in=datasets, target_column__in=columns)
-        rows = rows.filter(transformation__in=DIRECT_COPY_TRANSFORMATIONS).exclude(target_column="")
-        for source, source_column, target, target_column, job in rows.values_list(
-                "edge__source_id", "source_column", "edge__target_id", "target_column", "edge__job__name"):
-            here, there = ((source, source_column), (target, target_column)) if downstream else \
-                ((target, target_column), (source, source_column))
-            if here in wanted:
-                found.append((here, there, job))
-    return found
+def _tree(start: Node, direction: str) -> dict[Node, tuple[Node, int]]:
+    """The direct-copy column tree from ``start`` in the process's lineage graph (kept in step with
+    the database by lineage.queries; the same graph the lineage pages walk)."""
+    from lineage.queries import current_graph
+
+    return lineage_graph.copy_tree(current_graph(), start[0], start[1], copies=is_direct_copy, direction=direction)
 
 
 def _tables_of(dataset_ids: Iterable[int]) -> dict[int, int]:
@@ -115,38 +99,37 @@ def _set_by_steward(field: str, pairs: set[tuple[int, str]]) -> set[tuple[int, s
 def walk_downstream(start: Node, field: str) -> dict[tuple[int, str], Route]:
     """Catalog columns (table id, column) reached from ``start`` along direct-copy hops, with the
     shortest route to each; stops at columns whose steward set ``field``."""
-    routes: dict[Node, Route] = {start: Route((), ())}
-    reached: dict[tuple[int, str], Route] = {}
-    frontier = {start}
-    while frontier:
-        level: dict[Node, Route] = {}
-        for here, there, job in _hops(frontier, downstream=True):
-            if there in routes or there in level:
-                continue
-            came = routes[here]
-            level[there] = Route((*came.path, (here[0], there[0])), (*came.jobs, job) if job not in came.jobs else came.jobs)
-        tables = _tables_of({d for d, _ in level})
-        catalog_nodes = {(tables[d], c): (d, c) for d, c in level if d in tables}
-        blocked = _set_by_steward(field, set(catalog_nodes))
-        frontier = set()
-        for node, route in level.items():
-            routes[node] = route
-            key = (tables[node[0]], node[1]) if node[0] in tables else None
-            if key is not None and key in blocked:
-                continue  # its steward's own value travels on from here
-            if key is not None:
-                reached.setdefault(key, route)
-            frontier.add(node)
-    return reached
+    tree = _tree(start, "downstream")
+    tables = _tables_of({d for d, _ in tree})
+    catalog_keys = {node: (tables[node[0]], node[1]) for node in tree if node[0] in tables}
+    blocked = _set_by_steward(field, set(catalog_keys.values()))
+    stopped: set[Node] = set()
+    ends: dict[tuple[int, str], Node] = {}
+    for node, (parent, _job) in tree.items():  # parents come first
+        key = catalog_keys.get(node)
+        if parent in stopped or key in blocked:
+            stopped.add(node)  # behind (or at) a column whose own value travels on from there
+        elif key is not None:
+            ends.setdefault(key, node)
+    hops: dict[Node, list[tuple[Node, Node, int]]] = {}
+    for node in ends.values():
+        chain, here = [], node
+        while here in tree:
+            parent, job = tree[here]
+            chain.append((parent, here, job))
+            here = parent
+        hops[node] = chain[::-1]
+    names = dict(Job.objects.filter(pk__in={job for chain in hops.values() for _, _, job in chain}).values_list("pk", "name"))
+    return {key: Route(tuple((a[0], b[0]) for a, b, _ in hops[node]),
+                       tuple(dict.fromkeys(names.get(job, str(job)) for _, _, job in hops[node])))
+            for key, node in ends.items()}
 
 
 def walk_upstream(starts: set[Node]) -> set[Node]:
     """Every node the starts copy from, directly or through other copies (the starts included)."""
     seen = set(starts)
-    frontier = set(starts)
-    while frontier:
-        frontier = {there for _, there, _ in _hops(frontier, downstream=False)} - seen
-        seen |= frontier
+    for start in starts:
+        seen |= set(_tree(start, "upstream"))
     return seen
 
 
@@ -180,15 +163,15 @@ def reconcile_origin(table_id: int, column: str, field: str) -> Outcome:
     with transaction.atomic():
         existing = {(p.target_table_id, p.target_column): p for p in PropagationProposal.objects.select_for_update()
                     .filter(origin_table_id=table_id, origin_column=column, field=field)}
+        new_rows: list[PropagationProposal] = []
         for key, route in reached.items():
             path, jobs = [list(pair) for pair in route.path], list(route.jobs)
             row = existing.get(key)
             if row is None:
-                PropagationProposal.objects.create(
+                new_rows.append(PropagationProposal(
                     target_table_id=key[0], target_column=key[1], field=field, value=value, origin_table_id=table_id,
                     origin_column=column, via_jobs=jobs, path=path,
-                    status=Status.APPLIED if applied_at_once else Status.PENDING)
-                proposed += 1
+                    status=Status.APPLIED if applied_at_once else Status.PENDING))
                 touched.add(key[0])
                 continue
             status = row.status
@@ -203,6 +186,8 @@ def reconcile_origin(table_id: int, column: str, field: str) -> Outcome:
                 if status != Status.REJECTED:  # a rejected proposal keeps what was rejected
                     row.value = value
                 row.save(update_fields=["status", "path", "via_jobs", "value", "updated_at"])
+        PropagationProposal.objects.bulk_create(new_rows, batch_size=1000)
+        proposed += len(new_rows)
         gone = [row.pk for key, row in existing.items()
                 if key not in reached and row.status not in (Status.WITHDRAWN, Status.REJECTED)]
         if gone:

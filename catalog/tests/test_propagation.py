@@ -19,7 +19,7 @@ from catalog.search.indexer import index_tables
 from catalog.services.column_curation import NOT_PII, ColumnCurationInput, curate_column
 from lineage import services as lineage_services
 from lineage.naming import glue_identity
-from lineage.tests.conftest import make_table, run_event
+from lineage.tests.conftest import fresh_graph, make_table, run_event  # noqa: F401 - fresh_graph: autouse
 from portal.roles import Role
 from portal.testing.personas import login_as, login_persona
 
