@@ -63,7 +63,7 @@ def origins(worst: int, randomly: int, seed: int) -> list[tuple[int, int]]:
 
 def bench_propagation(picked: list[tuple[int, int]]) -> None:
     from catalog.models import ColumnCuration, PropagationProposal
-    from catalog.services.propagation import FIELDS, reconcile_origin
+    from catalog.services.propagation import reconcile_column
 
     timings = []
     for n, (_dataset_id, table_id) in enumerate(picked):
@@ -71,7 +71,7 @@ def bench_propagation(picked: list[tuple[int, int]]) -> None:
             "description": f"Member name as written on the card, version {n}", "tags": ["identity"],
             "classification": "confidential", "pii_kind": "name", "pii_status": ColumnCuration.PiiStatus.CONFIRMED})
         started = time.perf_counter()
-        outcomes = [reconcile_origin(table_id, "c0", field) for field in FIELDS]
+        outcomes = reconcile_column(table_id, "c0")
         seconds = time.perf_counter() - started
         timings.append(seconds)
         reached = PropagationProposal.objects.filter(origin_table_id=table_id, origin_column="c0", field="pii").count()
@@ -96,7 +96,7 @@ def bench_searchable(rounds: int) -> None:
     leaves = list(Table.objects.annotate(feeds=Exists(Edge.objects.filter(source__table_id=OuterRef("pk"))))
                   .filter(feeds=False).order_by("pk")[:rounds])
     timings = []
-    for n, table in enumerate(leaves):
+    for table in leaves:
         Column.objects.get_or_create(table=table, name="c0", is_partition_key=False, defaults={"type": "string", "position": 0})
         word = "quokka" + "".join(random.choice("bcdfghjklmnpqrstvwz") for _ in range(8))  # one word, no digits
         started = time.perf_counter()

@@ -22,6 +22,14 @@ class CurationForm(forms.Form):
     classification = forms.ChoiceField(required=False, choices=[("", "— as in Glue —")] + [(c, c) for c in CLASSIFICATIONS],
                                        widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     pii_columns = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="PII columns")
+    deprecated = forms.BooleanField(required=False, label="Deprecated",
+                                    widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+    deprecation_reason = forms.CharField(required=False, max_length=20_000, label="Why it is deprecated",
+                                         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+    deprecation_date = forms.DateField(required=False, label="Maintained until", help_text="YYYY-MM-DD",
+                                       widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}))
+    replacement = forms.CharField(required=False, max_length=511, label="Use instead", help_text="database.table",
+                                  widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
     owners = forms.CharField(required=False, max_length=2_000, label="Owners (people and teams)",
                              help_text="Comma-separated kind:name, e.g. technical:ana, business:team:finance-analysts, "
                                        "steward:ana@example.com; kinds: technical, business, steward",
@@ -56,6 +64,10 @@ class CurationForm(forms.Form):
             owner=data["owner"],
             classification=data["classification"],
             pii_columns=list(data["pii_columns"]),
+            deprecated=data["deprecated"],
+            deprecation_reason=data["deprecation_reason"],
+            deprecation_date=data["deprecation_date"],
+            replacement=data["replacement"],
         )
 
 

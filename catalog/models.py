@@ -237,6 +237,11 @@ class Curation(models.Model):
     owner = models.CharField(max_length=255, blank=True)
     classification = models.CharField(max_length=32, blank=True)
     pii_columns = models.JSONField(default=list, blank=True)
+    # Deprecation: a steward's notice that the dataset is going away (search demotes and labels it).
+    deprecated = models.BooleanField(default=False)
+    deprecation_reason = models.TextField(blank=True)
+    deprecation_date = models.DateField(null=True, blank=True, help_text="when it stops being maintained")
+    replacement = models.CharField(max_length=511, blank=True, help_text="database.table to use instead")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -217,6 +217,8 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
         "parameters": table.parameters,
         "owner": (curation.owner if curation and curation.owner else table.owner),
         "owners": owners_of([table.id]).get(table.id, []),
+        "deprecation": ({"reason": curation.deprecation_reason, "date": curation.deprecation_date,
+                         "replacement": curation.replacement} if curation and curation.deprecated else None),
         "classification": classification.value,
         "declared_classification": classification.declared,
         "classification_reason": classification.reason,

@@ -89,7 +89,10 @@ def dataset(request: HttpRequest, qualified_name: str) -> HttpResponse:
     form = None
     if can_curate:
         cur = detail["curation"]
-        initial = {**cur, "tags": ", ".join(cur["tags"]), "owners": CurationForm.owners_text(detail["owners"])}
+        deprecation = detail["deprecation"] or {}
+        initial = {**cur, "tags": ", ".join(cur["tags"]), "owners": CurationForm.owners_text(detail["owners"]),
+                   "deprecated": bool(deprecation), "deprecation_reason": deprecation.get("reason", ""),
+                   "deprecation_date": deprecation.get("date"), "replacement": deprecation.get("replacement", "")}
         form = CurationForm(request.POST or None, initial=initial, column_names=column_names)
         if request.method == "POST" and form.is_valid():
             try:

@@ -27,10 +27,16 @@ class CurationSerializer(serializers.Serializer):
     classification = serializers.ChoiceField(choices=("", *CLASSIFICATIONS), required=False, allow_blank=True)
     pii_columns = serializers.ListField(child=serializers.CharField(max_length=255), required=False)
     owners = OwnerInputSerializer(many=True, required=False, help_text="portal users or teams with a kind")
+    deprecated = serializers.BooleanField(required=False, help_text="true needs a deprecation_reason")
+    deprecation_reason = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    deprecation_date = serializers.DateField(required=False, allow_null=True)
+    replacement = serializers.CharField(required=False, allow_blank=True, max_length=511, help_text="database.table")
 
     def to_input(self) -> CurationInput:
         data: dict[str, Any] = self.validated_data
-        return CurationInput(**{k: data.get(k) for k in ("description", "tags", "owner", "classification", "pii_columns")})
+        return CurationInput(**{k: data.get(k) for k in (
+            "description", "tags", "owner", "classification", "pii_columns", "deprecated", "deprecation_reason",
+            "deprecation_date", "replacement")})
 
     def owners_input(self) -> list[OwnerInput] | None:
         owners = self.validated_data.get("owners")
@@ -42,7 +48,8 @@ def dataset_json(detail: dict[str, Any]) -> dict[str, Any]:
     def iso(value: Any) -> Any:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
-    out = {k: iso(v) for k, v in detail.items() if k != "curation"}
+    out = {k: iso(v) for k, v in detail.items() if k not in ("curation", "deprecation")}
+    out["deprecation"] = {k: iso(v) for k, v in detail["deprecation"].items()} if detail["deprecation"] else None
     out["columns"] = [column_json(c) for c in detail["columns"]]
     out["curation"] = {k: iso(v) for k, v in detail["curation"].items()}
     out["tags"] = out["curation"]["tags"]
@@ -141,6 +148,7 @@ class SearchResultSerializer(_TableSerializer):
     highlight = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                       help_text="field → HTML fragments, matched words in <em>")
     matched_columns = MatchedColumnSerializer(many=True)
+    deprecated = serializers.BooleanField(help_text="a steward deprecated it: ranked lower, labelled")
 
 
 class SearchPageSerializer(serializers.Serializer):
@@ -216,8 +224,15 @@ class OwnerSerializer(serializers.Serializer):
     mailto = serializers.CharField(help_text="one mailto: link to every address (empty without one)")
 
 
+class DeprecationSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    replacement = serializers.CharField(allow_blank=True)
+
+
 class DatasetSerializer(_TableSerializer):
     owners = OwnerSerializer(many=True)
+    deprecation = DeprecationSerializer(allow_null=True, help_text="null unless a steward deprecated the dataset")
     parameters = serializers.DictField()
     created_at = serializers.DateTimeField(allow_null=True)
     view_sql = serializers.CharField(help_text="Names of tables outside the caller's role are masked")

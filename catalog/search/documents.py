@@ -35,7 +35,7 @@ _PROSE_WORD = re.compile(r"\w+")
 # Fields a search result needs from _source; the heavy word fields never travel back.
 RESULT_SOURCE_FIELDS: tuple[str, ...] = (
     "id", "qualified_name", "database", "name", "description", "table_type", "format", "location",
-    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count",
+    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count", "deprecated",
 )
 SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
 
@@ -91,6 +91,7 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "visibility": {"type": "keyword"},
         "updated_at": {"type": "date"},
         "usage_count": {"type": "integer"},
+        "deprecated": {"type": "boolean"},
     },
 }
 
@@ -132,6 +133,7 @@ class CurationData(TypedDict, total=False):
     owner: str
     classification: str
     owned_by: list[str]
+    deprecated: bool
 
 
 def compact_name(text: str) -> str:
@@ -192,6 +194,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "visibility": table.get("visibility") or "hub",
         "updated_at": updated_at.isoformat() if updated_at else None,
         "usage_count": int(table.get("usage_count") or 0),
+        "deprecated": bool(curation.get("deprecated")),
     }
     merged: Mapping[str, Any] = {
         **table,

@@ -85,7 +85,7 @@ def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, l
     curations: dict[int, CurationData] = {
         row["table_id"]: row  # type: ignore[misc]
         for row in Curation.objects.filter(table_id__in=live_ids).values(
-            "table_id", "description", "tags", "owner", "classification"
+            "table_id", "description", "tags", "owner", "classification", "deprecated"
         )
     }
     for table_id, owners in owners_of(live_ids).items():

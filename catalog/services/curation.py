@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -62,6 +63,12 @@ class CurationInput:
     owner: str | None = None
     classification: str | None = None
     pii_columns: list[str] | None = None
+    # Deprecation: ``deprecated`` True needs a reason (given here or already stored); the replacement is
+    # another live dataset's database.table.
+    deprecated: bool | None = None
+    deprecation_reason: str | None = None
+    deprecation_date: date | None = None
+    replacement: str | None = None
 
 
 def normalise_tags(tags: Iterable[str]) -> list[str]:
@@ -111,12 +118,38 @@ def _validated_owner(owner: str) -> str:
     raise CurationError(f"{owner!r} is neither an e-mail address nor a portal user or team.", "owner")
 
 
+def _validated_deprecation(table: Table, data: CurationInput) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if data.deprecation_reason is not None:
+        if len(data.deprecation_reason) > MAX_DESCRIPTION_CHARS:
+            raise CurationError(f"The reason is limited to {MAX_DESCRIPTION_CHARS} characters.", "deprecation_reason")
+        values["deprecation_reason"] = data.deprecation_reason.strip()
+    if data.deprecation_date is not None:
+        values["deprecation_date"] = data.deprecation_date
+    if data.replacement is not None:
+        replacement = data.replacement.strip()
+        if replacement:
+            database, dot, name = replacement.partition(".")
+            if not dot or replacement == table.qualified_name or not Table.objects.live().filter(
+                    catalog_id=table.catalog_id, database_name=database, name=name).exists():
+                raise CurationError(f"The replacement must be another dataset's database.table; {replacement!r} is not one.",
+                                    "replacement")
+        values["replacement"] = replacement
+    if data.deprecated is not None:
+        values["deprecated"] = data.deprecated
+        current = Curation.objects.filter(table=table).values_list("deprecation_reason", flat=True).first() or ""
+        if data.deprecated and not values.get("deprecation_reason", current):
+            raise CurationError("Say why the dataset is deprecated.", "deprecation_reason")
+    return values
+
+
 def _validated(table: Table, data: CurationInput) -> dict[str, Any]:
     values = validated_text_fields(data.description, data.tags, data.classification)
     if data.owner is not None:
         if len(data.owner) > 255:
             raise CurationError("The owner is limited to 255 characters.", "owner")
         values["owner"] = _validated_owner(data.owner.strip())
+    values.update(_validated_deprecation(table, data))
     if data.pii_columns is not None:
         known = set(Column.objects.filter(table=table).values_list("name", flat=True))
         unknown = sorted(set(data.pii_columns) - known)
@@ -147,12 +180,19 @@ def curate(table: Table, data: CurationInput, *, actor: Any, role: Role | None, 
                                action="catalog.curate", target=table.qualified_name)
         if changes:
             transaction.on_commit(lambda: after_commit(table.id, write_back))
+            if any(c.field == "deprecated" and c.new_value for c in changes):
+                transaction.on_commit(lambda: notices.notify_deprecation(table.id, actor))
             pii_change = next((c for c in changes if c.field == "pii_columns"), None)
             if pii_change is not None:
                 # Columns that became (or stopped being) PII: their suspicion downstream follows.
                 flipped = set(pii_change.old_value or []) ^ set(pii_change.new_value or [])
                 transaction.on_commit(lambda: _follow_pii(table.id, sorted(flipped)))
     return curation
+
+
+def _json(value: Any) -> Any:
+    """A value as the change log stores it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def save_changes(row: Curation | ColumnCuration, values: dict[str, Any], *, table: Table, actor: Any, role: Role | None,
@@ -164,8 +204,8 @@ def save_changes(row: Curation | ColumnCuration, values: dict[str, Any], *, tabl
     for name, new in values.items():
         old = getattr(row, name)
         if old != new:
-            changes.append(CurationChange(table=table, column=column, field=name, old_value=old, new_value=new,
-                                          changed_by=changed_by))
+            changes.append(CurationChange(table=table, column=column, field=name, old_value=_json(old),
+                                          new_value=_json(new), changed_by=changed_by))
             setattr(row, name, new)
     if changes:
         row.updated_by = changed_by

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import networkx as nx
 from django.conf import settings
 from django.core.mail import send_mail
 
@@ -45,4 +46,36 @@ def notify_owners(table_id: int, what: str, actor: Any) -> int:
                          settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
     except Exception:  # noqa: BLE001 - a notice must never undo the change it reports
         log.exception("could not tell the owners of %s about a change", table.qualified_name)
+        return 0
+
+
+def notify_deprecation(table_id: int, actor: Any) -> int:
+    """E-mail the dataset's subscribers and the owners of every dataset downstream of it (lineage) that
+    it is deprecated, with the reason, date and replacement; returns mails sent (trouble only logs)."""
+    from lineage.models import Dataset
+    from lineage.queries import current_graph
+    from workspaces.models import Subscription
+
+    table = Table.objects.select_related("curation").filter(pk=table_id).first()
+    if table is None or not hasattr(table, "curation"):
+        return 0
+    cur = table.curation
+    emails = dict.fromkeys(e for e in Subscription.objects.filter(table=table).values_list("user__email", flat=True) if e)
+    dataset_id = Dataset.objects.filter(table=table).values_list("pk", flat=True).first()
+    graph = current_graph() if dataset_id is not None else None
+    if graph is not None and dataset_id in graph:
+        downstream = Dataset.objects.filter(pk__in=list(nx.descendants(graph, dataset_id)), table__isnull=False)
+        owners = DatasetOwner.objects.filter(table_id__in=downstream.values("table_id")).select_related("user", "team")
+        emails.update(dict.fromkeys(emails_of(owners)))
+    emails.pop(getattr(actor, "email", "") or "", None)
+    if not emails:
+        return 0
+    body = (f"{table.qualified_name} is deprecated: {cur.deprecation_reason}"
+            + (f"\nIt stops being maintained on {cur.deprecation_date:%Y-%m-%d}." if cur.deprecation_date else "")
+            + (f"\nUse {cur.replacement} instead." if cur.replacement else ""))
+    try:
+        return send_mail(f"[Data Hub] {table.qualified_name} is deprecated", body, settings.DEFAULT_FROM_EMAIL,
+                         list(emails), fail_silently=False)
+    except Exception:  # noqa: BLE001 - a notice must never undo the change it reports
+        log.exception("could not tell about the deprecation of %s", table.qualified_name)
         return 0

@@ -96,11 +96,19 @@ def _set_by_steward(field: str, pairs: set[tuple[int, str]]) -> set[tuple[int, s
     return found & pairs
 
 
-def walk_downstream(start: Node, field: str) -> dict[tuple[int, str], Route]:
+Walked = tuple[dict[Node, tuple[Node, int]], dict[int, int]]  # (the copy tree, dataset id → table id in it)
+
+
+def walk(start: Node) -> Walked:
+    """The downstream copy tree of ``start`` with the catalog tables in it: one walk serves every field."""
+    tree = _tree(start, "downstream")
+    return tree, _tables_of({d for d, _ in tree})
+
+
+def walk_downstream(start: Node, field: str, walked: Walked | None = None) -> dict[tuple[int, str], Route]:
     """Catalog columns (table id, column) reached from ``start`` along direct-copy hops, with the
     shortest route to each; stops at columns whose steward set ``field``."""
-    tree = _tree(start, "downstream")
-    tables = _tables_of({d for d, _ in tree})
+    tree, tables = walked or walk(start)
     catalog_keys = {node: (tables[node[0]], node[1]) for node in tree if node[0] in tables}
     blocked = _set_by_steward(field, set(catalog_keys.values()))
     stopped: set[Node] = set()
@@ -151,11 +159,18 @@ def _dataset_of(table_id: int) -> int | None:
     return Dataset.objects.filter(table_id=table_id).values_list("pk", flat=True).first()
 
 
-def reconcile_origin(table_id: int, column: str, field: str) -> Outcome:
+def reconcile_column(table_id: int, column: str, fields: Iterable[str] = FIELDS) -> list[Outcome]:
+    """``reconcile_origin`` of several fields of one column, sharing one walk of the lineage."""
+    dataset_id = _dataset_of(table_id)
+    walked = walk((dataset_id, column)) if dataset_id is not None else None
+    return [reconcile_origin(table_id, column, field, walked=walked) for field in fields]
+
+
+def reconcile_origin(table_id: int, column: str, field: str, *, walked: Walked | None = None) -> Outcome:
     """Bring the proposals of one origin in line with its value and the current lineage."""
     value = _origin_value(table_id, column, field)
     dataset_id = _dataset_of(table_id) if value is not None else None
-    reached = walk_downstream((dataset_id, column), field) if dataset_id is not None else {}
+    reached = walk_downstream((dataset_id, column), field, walked) if dataset_id is not None else {}
     reached.pop((table_id, column), None)  # a cycle back to itself
     applied_at_once = field == "pii"
     proposed = withdrawn = 0
@@ -205,7 +220,8 @@ def follow_column_change(table_id: int, column: str, *, fields: Iterable[str] = 
         # Origins whose values reached this column walk again: a steward's own value now stops them here.
         upstream = set(PropagationProposal.objects.filter(target_table_id=table_id, target_column=column, field__in=list(fields))
                        .exclude(status=Status.WITHDRAWN).values_list("origin_table_id", "origin_column", "field"))
-        outcomes = [reconcile_origin(t, c, f) for t, c, f in sorted({*upstream, *((table_id, column, f) for f in fields)})]
+        outcomes = reconcile_column(table_id, column, fields)
+        outcomes += [reconcile_origin(t, c, f) for t, c, f in sorted(upstream - {(table_id, column, f) for f in fields})]
     except Exception:  # noqa: BLE001 - derived proposals must not break the steward's save
         log.exception("propagating %s.%s failed", table_id, column)
         return Outcome(0, 0, ())
@@ -248,7 +264,10 @@ def follow_lineage_change(pairs: Iterable[tuple[int, int]]) -> Outcome:
     if fed:
         for table_id, column in _curated_origins(walk_upstream(fed)):
             origins |= {(table_id, column, field) for field in FIELDS}
-    outcomes = [reconcile_origin(t, c, f) for t, c, f in sorted(origins)]
+    by_column: dict[tuple[int, str], list[str]] = {}
+    for table_id, column, field in sorted(origins):
+        by_column.setdefault((table_id, column), []).append(field)
+    outcomes = [o for (table_id, column), fields in by_column.items() for o in reconcile_column(table_id, column, fields)]
     tables = tuple(sorted({t for o in outcomes for t in o.tables}))
     if tables:
         reindex(list(tables))
