@@ -163,7 +163,8 @@ def reconcile_column(table_id: int, column: str, fields: Iterable[str] = FIELDS)
     """``reconcile_origin`` of several fields of one column, sharing one walk of the lineage."""
     dataset_id = _dataset_of(table_id)
     walked = walk((dataset_id, column)) if dataset_id is not None else None
-    return [reconcile_origin(table_id, column, field, walked=walked) for field in fields]
+    with transaction.atomic():  # one commit for all fields
+        return [reconcile_origin(table_id, column, field, walked=walked) for field in fields]
 
 
 def reconcile_origin(table_id: int, column: str, field: str, *, walked: Walked | None = None) -> Outcome:
