@@ -40,7 +40,7 @@ from catalog.services.column_curation import curate_column
 from catalog.services.owners import set_owners
 from portal.api import ServiceUnavailable
 from portal.audit import client_ip
-from portal.roles import current_role
+from portal.roles import current_role, may_curate_somewhere
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -171,6 +171,8 @@ class ProposalDecisionView(_CatalogView):
 
     @extend_schema(request=ProposalDecisionSerializer, responses=DecisionSerializer)
     def post(self, request: Request) -> Response:
+        if not may_curate_somewhere(current_role(request)):
+            raise PermissionDenied("Only stewards and admins decide curation proposals.")
         serializer = ProposalDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
