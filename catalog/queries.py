@@ -64,7 +64,8 @@ def uncurated_column(comment: str) -> dict[str, Any]:
             "sources": {"description": SOURCE_GLUE} if comment else {}, "propagated": []}
 
 
-def column_states(table_ids: list[int], comments: dict[int, dict[str, str]] | None = None) -> dict[int, dict[str, dict[str, Any]]]:
+def column_states(table_ids: list[int], comments: dict[int, dict[str, str]] | None = None,
+                  pii_columns: dict[int, list[str]] | None = None) -> dict[int, dict[str, dict[str, Any]]]:
     """Curated state per table id and column name: ``description``, ``tags``, ``classification``,
     ``pii`` (the kind or None), ``pii_status`` (confirmed / suspected / None), ``sources`` (field →
     glue / steward / propagation) and ``propagated`` ([{field, origin, via, status, explanation}]).
@@ -102,7 +103,9 @@ def column_states(table_ids: list[int], comments: dict[int, dict[str, str]] | No
         col["sources"][proposal.field] = SOURCE_PROPAGATION
         col["propagated"].append({"field": proposal.field, "origin": proposal.origin_label, "via": list(proposal.via_jobs),
                                   "status": proposal.status, "explanation": proposal.explanation})
-    legacy_pii = dict(Curation.objects.filter(table_id__in=table_ids).values_list("table_id", "pii_columns"))
+    # The table curation's PII columns (``pii_columns``: already read by the caller) count as confirmed.
+    legacy_pii = pii_columns if pii_columns is not None else dict(
+        Curation.objects.filter(table_id__in=table_ids).values_list("table_id", "pii_columns"))
     for table_id, names in legacy_pii.items():
         for name in names or []:
             if (table_id, name) not in steward or not steward[(table_id, name)].pii_status:
@@ -196,7 +199,8 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
     as ``role`` may read it (view SQL masked where it names tables outside the role)."""
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
-    states = column_states([table.id], {table.id: {c["name"]: c["comment"] for c in columns}}).get(table.id, {})
+    states = column_states([table.id], {table.id: {c["name"]: c["comment"] for c in columns}},
+                           {table.id: list(curation.pii_columns) if curation else []}).get(table.id, {})
     for col in columns:
         col.update(states.get(col["name"]) or uncurated_column(col["comment"]))
     declared = curation.classification if curation and curation.classification else table.classification
