@@ -89,7 +89,7 @@ def bench_searchable(rounds: int) -> None:
     from catalog.search.query import SearchRequest
     from catalog.services.column_curation import ColumnCurationInput, curate_column
     from lineage.models import Edge
-    from portal.roles import Role
+    from identity.roles import Role
 
     admin = Role("admin")
     # Leaf tables (nothing downstream): the edit's own indexing is what is timed, not its propagation.

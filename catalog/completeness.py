@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 
 from catalog.models import Column, ColumnCuration, DatasetOwner, PropagationProposal, Table
-from portal.roles import Role
+from identity.roles import Role
 
 MISSING_SHOWN = 10
 PARTS = ("description", "owner", "columns")

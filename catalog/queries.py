@@ -14,7 +14,7 @@ from catalog.classification import ColumnSensitivity, TableClassification, table
 from catalog.models import Column, ColumnCuration, Curation, DatasetOwner, Partition, PropagationProposal, Table, TableVersion
 from catalog.services.notices import emails_of
 from catalog.view_sql import mask_view_sql
-from portal.roles import Role, table_filter_q
+from identity.roles import Role, table_filter_q
 
 BROWSE_PAGE_SIZE = 50
 PARTITIONS_SHOWN = 10

@@ -13,8 +13,8 @@ from catalog.models import ColumnCuration, PropagationProposal
 from catalog.services import propagation
 from catalog.services.column_curation import curate_column
 from catalog.services.curation import CurationError, CurationForbidden
-from portal.audit import client_ip
-from portal.roles import current_role, may_curate_column, role_required
+from identity.audit import client_ip
+from identity.roles import current_role, may_curate_column, role_required
 
 
 @role_required

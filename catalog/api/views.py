@@ -39,8 +39,8 @@ from catalog.services import propagation
 from catalog.services.column_curation import curate_column
 from catalog.services.owners import set_owners
 from portal.api import ServiceUnavailable
-from portal.audit import client_ip
-from portal.roles import current_role, may_curate_somewhere
+from identity.audit import client_ip
+from identity.roles import current_role, may_curate_somewhere
 
 
 class JSONOnly(DefaultContentNegotiation):

@@ -24,7 +24,7 @@ from catalog.services.curation import (
     save_changes,
     validated_text_fields,
 )
-from portal.roles import Role, may_curate_column
+from identity.roles import Role, may_curate_column
 
 # Glue column parameters the write-back sets (everything else on the column is kept).
 COLUMN_WRITE_BACK_KEYS = {"tags": "portal_tags", "classification": "classification", "pii_kind": "portal_pii"}

@@ -20,8 +20,8 @@ from django.db.models import Q
 from catalog.models import CurationChange, DatasetOwner, Table
 from catalog.services.curation import CurationError, CurationForbidden, after_commit
 from catalog.services.notices import notify_owners
-from portal import audit
-from portal.roles import Role, may_curate
+from identity import audit
+from identity.roles import Role, may_curate
 
 MAX_OWNERS = 20
 

@@ -34,8 +34,8 @@ from catalog.services.curation import CurationError, CurationForbidden, reindex
 from lineage import graph as lineage_graph
 from lineage.events import DIRECT_COPY_TRANSFORMATIONS, is_direct_copy
 from lineage.models import ColumnEdge, Dataset, Job
-from portal import audit
-from portal.roles import Role, curatable_q, may_curate_column
+from identity import audit
+from identity.roles import Role, curatable_q, may_curate_column
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from catalog.models import ColumnCuration, CurationChange
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
 from portal import aws
-from portal.models import AuditEvent
-from portal.roles import Role
+from identity.models import AuditEvent
+from identity.roles import Role
 from portal.testing.personas import login_as, login_persona
 
 pytestmark = pytest.mark.django_db

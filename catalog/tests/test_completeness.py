@@ -14,7 +14,7 @@ import pytest
 from catalog.completeness import completeness
 from catalog.models import ColumnCuration, DatasetOwner, PropagationProposal
 from catalog.tests.search_support import make_table
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_persona, make_user
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from catalog.services.column_curation import NOT_PII, ColumnCurationInput, curat
 from lineage import services as lineage_services
 from lineage.naming import glue_identity
 from lineage.tests.conftest import fresh_graph, make_table, run_event  # noqa: F401 - fresh_graph: autouse
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_as, login_persona
 
 pytestmark = pytest.mark.django_db
