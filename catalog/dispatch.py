@@ -37,3 +37,11 @@ def sync_partitions(catalog_id: int) -> None:
     from catalog.tasks import sync_partitions_task
 
     transaction.on_commit(lambda: sync_partitions_task.delay(catalog_id))
+
+
+def follow_lineage_change(pairs: list[tuple[int, int]]) -> None:
+    """Re-check curation propagation after a (big) lineage change on a worker. Sent at once: the
+    caller is already after the lineage commit. Raises what the broker raises when it is down."""
+    from catalog.tasks import follow_lineage_change_task
+
+    follow_lineage_change_task.delay([list(pair) for pair in pairs])

@@ -9,6 +9,7 @@ which may also override the database's keys).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -236,6 +237,11 @@ class Curation(models.Model):
     owner = models.CharField(max_length=255, blank=True)
     classification = models.CharField(max_length=32, blank=True)
     pii_columns = models.JSONField(default=list, blank=True)
+    # Deprecation: a steward's notice that the dataset is going away (search demotes and labels it).
+    deprecated = models.BooleanField(default=False)
+    deprecation_reason = models.TextField(blank=True)
+    deprecation_date = models.DateField(null=True, blank=True, help_text="when it stops being maintained")
+    replacement = models.CharField(max_length=511, blank=True, help_text="database.table to use instead")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -244,6 +250,8 @@ class CurationChange(models.Model):
     """History of curation edits: who changed which field, from what to what, when."""
 
     table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="curation_changes")
+    # Blank for the table's own fields; the column's name for column curation.
+    column = models.CharField(max_length=255, blank=True)
     field = models.CharField(max_length=64)
     old_value = models.JSONField(null=True)
     new_value = models.JSONField(null=True)
@@ -252,3 +260,120 @@ class CurationChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+
+PII_KINDS = ("name", "email", "phone", "address", "national-id", "health", "financial", "birth-date", "other")
+
+
+class ColumnCuration(models.Model):
+    """A steward's curation of one column (keyed by name: a Glue re-sync may recreate the Column rows).
+
+    Blank values mean "not set by a steward": the Glue comment or an accepted propagation shows
+    instead (see ``catalog.queries.column_states``). ``pii_status`` is ``confirmed`` (``pii_kind``
+    says what), ``cleared`` (a steward says it is not PII, whatever lineage suggests) or blank.
+    """
+
+    class PiiStatus(models.TextChoices):
+        NONE = "", "not decided"
+        CONFIRMED = "confirmed"
+        CLEARED = "cleared"
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="column_curations")
+    column = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    classification = models.CharField(max_length=32, blank=True)
+    pii_kind = models.CharField(max_length=32, blank=True)
+    pii_status = models.CharField(max_length=16, blank=True, choices=PiiStatus.choices)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "column"], name="uniq_column_curation")]
+
+
+class PropagationProposal(models.Model):
+    """An upstream column's curated value offered to a downstream column that lineage says is a direct copy.
+
+    One row per (target column, field, origin column): re-proposing updates it, so a rejected
+    proposal stays rejected. ``path`` holds the lineage dataset pairs ``[[source, target], …]`` the
+    value travelled along; when one of them changes, the origin is re-checked and the row is
+    withdrawn if no direct-copy path is left. PII proposals apply at once (``applied``: the
+    target shows "suspected PII") until a steward confirms or clears the column.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        APPLIED = "applied", "applied at once (suspected PII)"
+        WITHDRAWN = "withdrawn", "withdrawn (lineage or origin changed)"
+
+    FIELDS = ("description", "tags", "classification", "pii")
+
+    target_table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="incoming_proposals")
+    target_column = models.CharField(max_length=255)
+    field = models.CharField(max_length=16)
+    value = models.JSONField(null=True)
+    origin_table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="outgoing_proposals")
+    origin_column = models.CharField(max_length=255)
+    via_jobs = models.JSONField(default=list, help_text="Job names along the path, upstream first")
+    path = models.JSONField(default=list, help_text="[[source dataset id, target dataset id], …]")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target_table", "target_column", "field", "origin_table", "origin_column"],
+                                    name="uniq_propagation_proposal"),
+        ]
+        indexes = [
+            models.Index(fields=["origin_table", "origin_column", "field"], name="proposal_origin"),
+            GinIndex(fields=["path"], name="proposal_path", opclasses=["jsonb_path_ops"]),
+        ]
+        ordering = ["target_table_id", "target_column", "field", "id"]
+
+    @property
+    def origin_label(self) -> str:
+        return f"{self.origin_table.qualified_name}.{self.origin_column}"
+
+    @property
+    def explanation(self) -> str:
+        """What the column page says: "from db.table.column via job y"."""
+        via = f" via job {' → '.join(self.via_jobs)}" if self.via_jobs else ""
+        return f"from {self.origin_label}{via}"
+
+
+class DatasetOwner(models.Model):
+    """An owner of a dataset: a portal user or a team (a Django group), with the kind of ownership.
+
+    Exactly one of ``user`` and ``team`` is set. Written by ``catalog.services.owners``.
+    """
+
+    class Kind(models.TextChoices):
+        TECHNICAL = "technical", "technical owner"
+        BUSINESS = "business", "business owner"
+        STEWARD = "steward"
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="owners")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=(Q(user__isnull=False) & Q(team__isnull=True))
+                                   | (Q(user__isnull=True) & Q(team__isnull=False)), name="owner_is_user_or_team"),
+            models.UniqueConstraint(fields=["table", "kind", "user"], condition=Q(user__isnull=False), name="uniq_owner_user"),
+            models.UniqueConstraint(fields=["table", "kind", "team"], condition=Q(team__isnull=False), name="uniq_owner_team"),
+        ]
+        ordering = ["kind", "id"]
+
+    @property
+    def name(self) -> str:
+        """``ana`` for a user, ``team:finance-analysts`` for a team: how search's owner facet names them."""
+        return self.user.get_username() if self.user is not None else f"team:{self.team.name if self.team else ''}"

@@ -10,7 +10,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from catalog.models import Column, Curation, Partition, Table, TableVersion
+from catalog.classification import ColumnSensitivity, TableClassification, table_classification
+from catalog.models import Column, ColumnCuration, Curation, DatasetOwner, Partition, PropagationProposal, Table, TableVersion
+from catalog.services.notices import emails_of
 from catalog.view_sql import mask_view_sql
 from identity.roles import Role, table_filter_q
 
@@ -47,6 +49,102 @@ def columns_of(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     rows = Column.objects.filter(table_id__in=table_ids).order_by("table_id", "is_partition_key", "position")
     for table_id, name, type_, comment, pk in rows.values_list("table_id", "name", "type", "comment", "is_partition_key"):
         found[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": pk})
+    return found
+
+
+# Where a column's value came from, as the API names it.
+SOURCE_GLUE, SOURCE_STEWARD, SOURCE_PROPAGATION = "glue", "steward", "propagation"
+# Proposals that give a column its value (PII ones apply at once, the others once accepted).
+EFFECTIVE_PROPOSALS = (PropagationProposal.Status.ACCEPTED, PropagationProposal.Status.APPLIED)
+
+
+def uncurated_column(comment: str) -> dict[str, Any]:
+    """The state of a column nobody curated: Glue's comment as its description."""
+    return {"description": comment, "tags": [], "classification": "", "pii": None, "pii_status": None,
+            "sources": {"description": SOURCE_GLUE} if comment else {}, "propagated": []}
+
+
+def column_states(table_ids: list[int], comments: dict[int, dict[str, str]] | None = None,
+                  pii_columns: dict[int, list[str]] | None = None) -> dict[int, dict[str, dict[str, Any]]]:
+    """Curated state per table id and column name: ``description``, ``tags``, ``classification``,
+    ``pii`` (the kind or None), ``pii_status`` (confirmed / suspected / None), ``sources`` (field →
+    glue / steward / propagation) and ``propagated`` ([{field, origin, via, status, explanation}]).
+
+    The one place that decides "a steward's value overrides a propagated one, which overrides
+    Glue's comment"; ``comments`` (table id → column → Glue comment) lets callers that already
+    read the columns skip reading them again. Only columns with something to say are listed.
+    """
+    if comments is None:
+        comments = defaultdict(dict)
+        for table_id, name, comment in Column.objects.filter(table_id__in=table_ids).values_list("table_id", "name", "comment"):
+            comments[table_id][name] = comment or ""
+    states: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+
+    def state(table_id: int, column: str) -> dict[str, Any]:
+        if column not in states[table_id]:
+            states[table_id][column] = uncurated_column(comments.get(table_id, {}).get(column, ""))
+        return states[table_id][column]
+
+    steward: dict[tuple[int, str], ColumnCuration] = {
+        (c.table_id, c.column): c for c in ColumnCuration.objects.filter(table_id__in=table_ids)}
+    for proposal in (PropagationProposal.objects.filter(target_table_id__in=table_ids, status__in=EFFECTIVE_PROPOSALS)
+                     .select_related("origin_table").order_by("id")):
+        own = steward.get((proposal.target_table_id, proposal.target_column))
+        if proposal.field == "pii":
+            if own is not None and own.pii_status:
+                continue  # a steward confirmed or cleared it: suspicion ends
+        elif own is not None and getattr(own, proposal.field):
+            continue
+        col = state(proposal.target_table_id, proposal.target_column)
+        if proposal.field == "pii":
+            col["pii"], col["pii_status"] = col["pii"] or proposal.value, "suspected"
+        else:
+            col[proposal.field] = proposal.value
+        col["sources"][proposal.field] = SOURCE_PROPAGATION
+        col["propagated"].append({"field": proposal.field, "origin": proposal.origin_label, "via": list(proposal.via_jobs),
+                                  "status": proposal.status, "explanation": proposal.explanation})
+    # The table curation's PII columns (``pii_columns``: already read by the caller) count as confirmed.
+    legacy_pii = pii_columns if pii_columns is not None else dict(
+        Curation.objects.filter(table_id__in=table_ids).values_list("table_id", "pii_columns"))
+    for table_id, names in legacy_pii.items():
+        for name in names or []:
+            if (table_id, name) not in steward or not steward[(table_id, name)].pii_status:
+                col = state(table_id, name)
+                col["pii"], col["pii_status"] = "other", "confirmed"
+                col["sources"]["pii"] = SOURCE_STEWARD
+    for (table_id, name), own in steward.items():
+        col = state(table_id, name)
+        for field in ("description", "tags", "classification"):
+            if getattr(own, field):
+                col[field] = getattr(own, field)
+                col["sources"][field] = SOURCE_STEWARD
+        if own.pii_status == ColumnCuration.PiiStatus.CONFIRMED:
+            col["pii"], col["pii_status"] = own.pii_kind or "other", "confirmed"
+            col["sources"]["pii"] = SOURCE_STEWARD
+        elif own.pii_status == ColumnCuration.PiiStatus.CLEARED:
+            col["pii"], col["pii_status"] = None, None
+            col["sources"]["pii"] = SOURCE_STEWARD
+    return states
+
+
+def classification_of(declared: str, states: dict[str, dict[str, Any]]) -> TableClassification:
+    """The table's shown classification from its declared one and its columns' curated states."""
+    return table_classification(declared, (
+        ColumnSensitivity(name, col["classification"], col["pii_status"]) for name, col in states.items()))
+
+
+def owners_of(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Owners per table id as the API and page show them: kind, user or team, name, contact (mailto links)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for owner in DatasetOwner.objects.filter(table_id__in=table_ids).select_related("user", "team"):
+        emails = emails_of([owner])
+        found.setdefault(owner.table_id, []).append({
+            "kind": owner.kind, "user": owner.user.get_username() if owner.user else None,
+            "team": owner.team.name if owner.team else None, "name": owner.name,
+            "display": (owner.user.get_full_name() or owner.user.get_username()) if owner.user else f"team {owner.team.name if owner.team else ''}",
+            "contact": [f"mailto:{e}" for e in emails],
+            "mailto": f"mailto:{','.join(emails)}" if emails else "",  # one link to every address
+        })
     return found
 
 
@@ -101,9 +199,12 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
     as ``role`` may read it (view SQL masked where it names tables outside the role)."""
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
-    pii = set(curation.pii_columns if curation else [])
+    states = column_states([table.id], {table.id: {c["name"]: c["comment"] for c in columns}},
+                           {table.id: list(curation.pii_columns) if curation else []}).get(table.id, {})
     for col in columns:
-        col["pii"] = col["name"] in pii
+        col.update(states.get(col["name"]) or uncurated_column(col["comment"]))
+    declared = curation.classification if curation and curation.classification else table.classification
+    classification = classification_of(declared, {c["name"]: c for c in columns})
     view_sql, view_sql_masked = view_sql_for(role, table)
     return {
         "id": table.id,
@@ -119,7 +220,12 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
         "serde": table.serde,
         "parameters": table.parameters,
         "owner": (curation.owner if curation and curation.owner else table.owner),
-        "classification": (curation.classification if curation and curation.classification else table.classification),
+        "owners": owners_of([table.id]).get(table.id, []),
+        "deprecation": ({"reason": curation.deprecation_reason, "date": curation.deprecation_date,
+                         "replacement": curation.replacement} if curation and curation.deprecated else None),
+        "classification": classification.value,
+        "declared_classification": classification.declared,
+        "classification_reason": classification.reason,
         "hub": table.hub,
         "layer": table.layer,
         "visibility": table.visibility,

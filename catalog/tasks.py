@@ -82,6 +82,15 @@ def repair_search_index() -> dict[str, int] | None:
     return repair_if_due()
 
 
+@shared_task(name="catalog.tasks.follow_lineage_change_task")
+def follow_lineage_change_task(pairs: list[list[int]]) -> dict[str, int]:
+    """Re-check curation propagation after a big lineage change (see services.propagation.follow_lineage_change)."""
+    from catalog.services.propagation import follow_lineage_change
+
+    outcome = follow_lineage_change([(int(s), int(t)) for s, t in pairs])
+    return {"proposed": outcome.proposed, "withdrawn": outcome.withdrawn, "tables": len(outcome.tables)}
+
+
 @beat_init.connect
 def _ensure_schedules_on_beat_start(**kwargs: Any) -> None:
     """Whenever beat starts, the catalog's periodic tasks exist and follow the settings."""

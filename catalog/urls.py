@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog import views, views_operations
+from catalog import views, views_curation, views_operations
 
 app_name = "catalog"
 urlpatterns: list = [
@@ -14,4 +14,6 @@ urlpatterns: list = [
     path("search/suggest", views.suggest, name="suggest"),
     path("browse", views.browse, name="browse"),
     path("datasets/<str:qualified_name>", views.dataset, name="dataset"),
+    path("datasets/<str:qualified_name>/columns/<str:column>", views_curation.column, name="column"),
+    path("curation/proposals", views_curation.proposals, name="proposals"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -13,14 +14,16 @@ from catalog.search.documents import FACETS
 from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import BadSearchRequest, SearchRequest, parse_request
 from catalog.services import curation as curation_service
+from catalog.services.owners import set_owners
 from identity.audit import client_ip
 from identity.roles import current_role, role_required
 
 FACET_LABELS = {
     "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",
-    "owner": "Owner", "classification": "Classification",
+    "owner": "Owner", "classification": "Classification", "pii": "Personal data (PII)",
+    "owned_by": "Owned by",
 }
-FACET_ORDER = ("hub", "layer", "database", "classification", "owner", "format", "table_type")
+FACET_ORDER = ("hub", "layer", "database", "classification", "pii", "owned_by", "owner", "format", "table_type")
 
 
 @role_required
@@ -86,11 +89,16 @@ def dataset(request: HttpRequest, qualified_name: str) -> HttpResponse:
     form = None
     if can_curate:
         cur = detail["curation"]
-        initial = {**cur, "tags": ", ".join(cur["tags"])}
+        deprecation = detail["deprecation"] or {}
+        initial = {**cur, "tags": ", ".join(cur["tags"]), "owners": CurationForm.owners_text(detail["owners"]),
+                   "deprecated": bool(deprecation), "deprecation_reason": deprecation.get("reason", ""),
+                   "deprecation_date": deprecation.get("date"), "replacement": deprecation.get("replacement", "")}
         form = CurationForm(request.POST or None, initial=initial, column_names=column_names)
         if request.method == "POST" and form.is_valid():
             try:
-                curation_service.curate(table, form.to_input(), actor=request.user, role=role, ip=client_ip(request))
+                with transaction.atomic():
+                    curation_service.curate(table, form.to_input(), actor=request.user, role=role, ip=client_ip(request))
+                    set_owners(table, form.cleaned_data["owners"], actor=request.user, role=role, ip=client_ip(request))
             except curation_service.CurationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog.completeness import completeness
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.operations import SyncForbidden, start_sync
@@ -43,7 +44,9 @@ def _context(role: Role, notice: str = "") -> dict:
 
 @role_required
 def operations(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/operations.html", _context(_operator(request)))
+    role = _operator(request)
+    # Not in _context: the runs panel polls that every few seconds, completeness needs no such freshness.
+    return render(request, "catalog/operations.html", {**_context(role), "completeness": completeness(role)})
 
 
 @role_required

@@ -112,6 +112,24 @@ def may_curate(role: Role | None, hub: str | None) -> bool:
     return role is not None and role.can_curate(hub)
 
 
+def may_curate_somewhere(role: Role | None) -> bool:
+    """Curate the datasets of some hub (stewards of their hub, admins of every one): who has a proposals queue."""
+    return role is not None and may_curate(role, role.hub)
+
+
+def may_curate_column(role: Role | None, dataset: Any) -> bool:
+    """Curate the columns of ``dataset`` (anything with a ``hub``: a catalog table) and decide the
+    propagation proposals queued for them: the stewards of its hub, admins."""
+    return may_curate(role, getattr(dataset, "hub", None))
+
+
+def curatable_q(role: Role | None, field: str = "hub") -> Q:
+    """A Q over rows carrying a hub in ``field``: those whose datasets the role curates (see may_curate)."""
+    if role is None or not (role.is_admin or role.persona == "steward"):
+        return Q(pk__in=[])
+    return Q() if role.is_admin else Q(**{field: role.hub})
+
+
 def may_launch(role: Role | None) -> bool:
     """Launch workspaces (consumers and admins)."""
     return role is not None and (role.is_admin or role.persona == "consumer")
@@ -154,7 +172,7 @@ class Abilities:
         if role is None:
             return cls()
         return cls(operate=may_operate(role), start_sync=may_start_sync(role), provide=may_provide(role),
-                   curate=may_curate(role, role.hub), launch=may_launch(role), administer=may_administer(role))
+                   curate=may_curate_somewhere(role), launch=may_launch(role), administer=may_administer(role))
 
 
 def table_filter_q(role: Role | None, prefix: str = "") -> Q:

@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, Q
 
 from catalog.models import Table
 from lineage import naming
 from lineage.events import DatasetRef
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion
+from lineage.signals import edges_changed
 
 
 # What one event's handling has already read: the access check and the writers look up the same
@@ -168,6 +171,7 @@ def bump(pairs: Iterable[tuple[int, int]]) -> None:
     if pairs:
         version = next_version()
         GraphChange.objects.bulk_create([GraphChange(version=version, source_id=s, target_id=t) for s, t in pairs])
+        transaction.on_commit(partial(edges_changed.send, sender=None, pairs=pairs))
 
 
 def touch(dataset_ids: Iterable[int]) -> None:

@@ -190,6 +190,16 @@ def _column_mappings(facet: Any, path: str, target_ns: str, target_name: str) ->
     return mappings
 
 
+# Transformations that copy a column unchanged (possibly renamed): what curation propagates along.
+# "DIRECT/IDENTITY" from facet 1-1+ and view SQL, "IDENTITY" from facet 1-0, "DIRECT" without a subtype.
+DIRECT_COPY_TRANSFORMATIONS = ("DIRECT/IDENTITY", "IDENTITY", "DIRECT")
+
+
+def is_direct_copy(transformation: str) -> bool:
+    """Whether a stored transformation says the target column is a copy of the source column."""
+    return transformation in DIRECT_COPY_TRANSFORMATIONS
+
+
 def is_indirect(transformation: str) -> bool:
     """Whether a stored transformation describes an INDIRECT dependency (filter, join, group, sort…)."""
     return transformation.startswith("INDIRECT")

@@ -17,7 +17,7 @@ no snapshot matches the graph (it is rebuilt after changes), and column walks.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator, Sequence, Set
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Set
 from heapq import nsmallest
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
@@ -274,6 +274,32 @@ def _column_steps(g: nx.DiGraph, node: int, column: str, direction: str) -> Iter
                 for mapping in columns:
                     if mapping[1].casefold() == wanted:
                         yield source, source, job, mapping
+
+
+def copy_tree(g: nx.DiGraph, start: int, column: str, *, copies: Callable[[str], bool],
+              direction: str = "downstream") -> dict[tuple[int, str], tuple[tuple[int, str], int]]:
+    """Column-level walk along the mappings whose transformation ``copies`` accepts (e.g. direct copies):
+    ``(dataset, column) → ((dataset, column) it was reached from, job id)``, nearest first (a parent always
+    comes before its children); the start is not in it. Cycles end; column names match case-insensitively."""
+    tree: dict[tuple[int, str], tuple[tuple[int, str], int]] = {}
+    if start not in g:
+        return tree
+    seen = {(start, column.casefold())}
+    frontier = [(start, column)]
+    while frontier:
+        following = []
+        for node, col in frontier:
+            for neighbour, _source, job, mapping in _column_steps(g, node, col, direction):
+                if not copies(mapping[2]):
+                    continue
+                reached = mapping[1] if direction == "downstream" else mapping[0]
+                if (neighbour, reached.casefold()) in seen:
+                    continue
+                seen.add((neighbour, reached.casefold()))
+                tree[(neighbour, reached)] = ((node, col), job)
+                following.append((neighbour, reached))
+        frontier = following
+    return tree
 
 
 def column_neighbourhood(

@@ -322,16 +322,22 @@ def describe_datasets(role: Role | None, ids: list[int], reveal: Set[int] = froz
     provider always sees its own jobs' datasets, whoever produces them)."""
     rows = _rows(_dataset_rows, Dataset, ids, ("namespace", "name", "table_id", "hub"))
     table_ids = [r[3] for r in rows if r[3]]
-    tables = {
-        pk: f"{db}.{name}"
-        for pk, db, name in Table.objects.visible_to(role).filter(pk__in=table_ids).order_by().values_list("id", "database_name", "name")
-    } if table_ids else {}
+    tables: dict[int, str] = {}
+    deprecated: set[int] = set()
+    for pk, db, name, is_deprecated in (Table.objects.visible_to(role).filter(pk__in=table_ids).order_by()
+                                        .values_list("id", "database_name", "name", "curation__deprecated")
+                                        if table_ids else ()):
+        tables[pk] = f"{db}.{name}"
+        if is_deprecated:
+            deprecated.add(pk)
     hubs = {hub: roles.sees_hub(role, hub) for hub in {r[4] for r in rows}}
     nodes: dict[int, dict[str, Any]] = {}
     for pk, namespace, name, table_id, hub in rows:
         if table_id in tables if table_id else (hubs[hub] or pk in reveal):
             nodes[pk] = {"id": f"d{pk}", "kind": "dataset", "namespace": namespace, "name": name,
                          "qualified_name": tables.get(table_id) if table_id else None, "hidden": False}
+            if table_id in deprecated:  # a steward deprecated the table (catalog curation): only then the key
+                nodes[pk]["deprecated"] = True
         else:
             nodes[pk] = {"id": f"d{pk}", "kind": "dataset", **HIDDEN}
     for pk in ids:  # an edge to a row deleted meanwhile still shows as a node

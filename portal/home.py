@@ -168,7 +168,10 @@ def home_context(user: Any, role: Role | None) -> dict[str, Any]:
     if role is None:
         return {}
     layers, hubs = datasets_by_hub_and_layer(role)
-    context: dict[str, Any] = {"layers": layers, "hubs": hubs, "changes": recently_changed(role)}
+    from catalog.completeness import completeness
+
+    context: dict[str, Any] = {"layers": layers, "hubs": hubs, "changes": recently_changed(role),
+                               "completeness": completeness(role)}
     if role.is_admin:
         context["admin"] = admin_overview()
     elif roles.may_curate(role, role.hub):

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from catalog.models import GlueCatalog, SyncRun
+from catalog.models import GlueCatalog, PropagationProposal, SyncRun
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
 from ingestion_wizard.models import Pipeline, PipelineRun
@@ -44,7 +44,7 @@ COMMON = ["/", "/browse", "/search?q=orders", f"/datasets/{DATASET}", f"/lineage
 PAGES: dict[str, list[str]] = {
     "admin": COMMON + ["/operations/", "/audit/", "/audit/?action=not an action", "/ingestion/", "/ingestion/new/",
                        "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/"],
-    "finance_steward": COMMON + ["/operations/"],
+    "finance_steward": COMMON + ["/operations/", "/curation/proposals", f"/datasets/{DATASET}/columns/amount_eur"],
     "finance_provider": COMMON + ["/ingestion/", "/ingestion/?status=paused", "/ingestion/new/", "{pipeline}",
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
@@ -63,6 +63,10 @@ def lake(search: str) -> Iterator[dict[str, Any]]:
         make_table("sales_semantic.order_kpis", [("orders", "bigint", "")], layer="semantic", visibility="public"),
     ]
     index_tables([t.id for t in tables])
+    # A pending propagation proposal, so the stewards' queue shows its table and bulk buttons.
+    PropagationProposal.objects.create(target_table=tables[1], target_column="order_id", field="description",
+                                       value="Order number", origin_table=tables[0], origin_column="order_id",
+                                       via_jobs=[f"build_{DATASET}"])
     for source, target in (("sales_raw.orders", DATASET), (DATASET, "sales_semantic.order_kpis")):
         src, dst = (GLUE, f"table/{source.replace('.', '/')}"), (GLUE, f"table/{target.replace('.', '/')}")
         lineage_services.ingest_event(run_event([src], [dst], job=f"build_{target}",

@@ -106,6 +106,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
 
     return {
         "*": {"qualified_name": view.qualified_name, "word": view.name.split("_")[0], "table_id": str(table.pk), "step": "source",
+              "column": view.columns[0].name,
               "action": "pause", "run_id": str(run.pk), "draft_id": str(draft.pk),
               "token_id": str(AccessToken.objects.order_by("pk").values_list("pk", flat=True).first()),
               "app_label": "auth", "object_id": "1", "provider_id": "nowhere", "key": "x", "uidb36": "x",

@@ -48,6 +48,10 @@ BEYOND_THE_SCHEMA = {
     ("POST", "/api/v1/pipelines"), ("POST", "/api/v1/subscriptions"), ("POST", "/api/v1/workspaces"),
     # ?catalog= must name an existing catalog (an unknown filter value is a 400, issue 21).
     ("GET", "/api/v1/catalog/sync-runs"),
+    # Owners must name portal users or teams, a replacement an existing dataset, a decision pending
+    # proposals (issue 24).
+    ("PATCH", "/api/v1/datasets/{qualified_name}"), ("PATCH", "/api/v1/datasets/{qualified_name}/columns/{column}"),
+    ("POST", "/api/v1/curation/proposals/decide"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group
 from mcp import Client, MCPError
 
 from agents import tools
@@ -48,6 +49,7 @@ def test_without_the_write_scope_write_tools_are_not_offered_and_refused(lake: d
 def test_with_the_write_scope_a_steward_curates_through_the_service_audited_with_the_tool(
         lake: dict[str, Any], live_server: Any) -> None:
     token = write_token("finance_steward")
+    Group.objects.get_or_create(name="controlling")  # an owner names a user, a team or an address (issue 24)
 
     async def talk(client: Client) -> list[Any]:
         names = {t.name for t in (await client.list_tools()).tools}
@@ -97,6 +99,7 @@ def test_the_write_scope_does_not_widen_the_role(lake: dict[str, Any], live_serv
 def test_over_stdio_writes_are_audited_and_a_revoked_token_is_refused_next(lake: dict[str, Any]) -> None:
     token = write_token("finance_steward")
     user = make_user("finance_steward")
+    Group.objects.get_or_create(name="sales-ops")  # an owner names a user, a team or an address (issue 24)
 
     async def talk(client: Client) -> list[Any]:
         saved = await outcome(client, "set_owner", {"dataset": "raw.orders", "owner": "sales-ops"})

@@ -11,5 +11,8 @@ urlpatterns: list = [
     path("search", views.SearchView.as_view(), name="api-search"),
     path("search/suggest", views.SuggestView.as_view(), name="api-search-suggest"),
     path("datasets/<str:qualified_name>", views.DatasetView.as_view(), name="api-dataset"),
+    path("datasets/<str:qualified_name>/columns/<str:column>", views.DatasetColumnView.as_view(), name="api-dataset-column"),
+    path("curation/proposals", views.ProposalsView.as_view(), name="api-curation-proposals"),
+    path("curation/proposals/decide", views.ProposalDecisionView.as_view(), name="api-curation-decide"),
     path("datasets/<str:qualified_name>/versions", views.DatasetVersionsView.as_view(), name="api-dataset-versions"),
 ]

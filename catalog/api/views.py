@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,22 +14,33 @@ from rest_framework.views import APIView
 
 from catalog import queries
 from catalog.api.serializers import (
+    ColumnCurationSerializer,
+    ColumnSerializer,
     CurationSerializer,
     DatasetSerializer,
+    DecisionSerializer,
+    ProposalDecisionSerializer,
+    ProposalsPageSerializer,
     SearchPageSerializer,
     SuggestPageSerializer,
     VersionsPageSerializer,
+    column_json,
     dataset_json,
+    proposal_json,
     versions_json,
 )
+from catalog.models import PropagationProposal
 from catalog.search import searcher
 from catalog.search.documents import FACETS
 from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
+from catalog.services import propagation
+from catalog.services.column_curation import curate_column
+from catalog.services.owners import set_owners
 from portal.api import ServiceUnavailable
 from identity.audit import client_ip
-from identity.roles import current_role
+from identity.roles import current_role, may_curate_somewhere
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -101,14 +113,75 @@ class DatasetView(_CatalogView):
         table = queries.visible_table(role, qualified_name)
         serializer = CurationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        owners = serializer.owners_input()
         try:
-            curation_service.curate(table, serializer.to_input(), actor=request.user, role=role, ip=client_ip(request))
-        except curation_service.CurationForbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except curation_service.CurationError as exc:
-            raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+            with transaction.atomic():
+                curation_service.curate(table, serializer.to_input(), actor=request.user, role=role, ip=client_ip(request))
+                if owners is not None:
+                    set_owners(table, owners, actor=request.user, role=role, ip=client_ip(request))
+        except (curation_service.CurationForbidden, curation_service.CurationError) as exc:
+            raise _curation_errors(exc) from exc
         table.refresh_from_db()
         return Response(dataset_json(queries.dataset_detail(table, role=role)))
+
+
+def _curation_errors(exc: Exception) -> Exception:
+    """The API's answer to a refused curation: 403 for the role, 400 naming the field for values."""
+    if isinstance(exc, curation_service.CurationForbidden):
+        return PermissionDenied(str(exc))
+    field = getattr(exc, "field", None)
+    return ValidationError({field or "non_field_errors": [str(exc)]})
+
+
+class DatasetColumnView(_CatalogView):
+    """PATCH /api/v1/datasets/DATABASE.TABLE/columns/COLUMN — curate one column (stewards of the hub)."""
+
+    @extend_schema(request=ColumnCurationSerializer, responses=ColumnSerializer)
+    def patch(self, request: Request, qualified_name: str, column: str) -> Response:
+        role = current_role(request)
+        table = queries.visible_table(role, qualified_name)
+        serializer = ColumnCurationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            curate_column(table, column, serializer.to_input(), actor=request.user, role=role, ip=client_ip(request))
+        except (curation_service.CurationForbidden, curation_service.CurationError) as exc:
+            if isinstance(exc, curation_service.CurationError) and exc.field == "column":
+                raise NotFound(str(exc)) from exc
+            raise _curation_errors(exc) from exc
+        detail = queries.dataset_detail(table, role=role)
+        return Response(column_json(next(c for c in detail["columns"] if c["name"] == column)))
+
+
+class ProposalsView(_CatalogView):
+    """GET /api/v1/curation/proposals?status=pending — the propagation proposals the role may decide."""
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=list(PropagationProposal.Status.values),
+                                                description="default pending")],
+                   responses=ProposalsPageSerializer)
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status", PropagationProposal.Status.PENDING)
+        if status not in PropagationProposal.Status.values:
+            return _bad_request(f"status must be one of {', '.join(PropagationProposal.Status.values)}.")
+        rows = propagation.queue_for(current_role(request), status=status)
+        return Response({"proposals": [proposal_json(p) for p in rows]})
+
+
+class ProposalDecisionView(_CatalogView):
+    """POST /api/v1/curation/proposals/decide {"ids": [...], "decision": "accept"|"reject"} — in bulk."""
+
+    @extend_schema(request=ProposalDecisionSerializer, responses=DecisionSerializer)
+    def post(self, request: Request) -> Response:
+        if not may_curate_somewhere(current_role(request)):
+            raise PermissionDenied("Only stewards and admins decide curation proposals.")
+        serializer = ProposalDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            decided = propagation.decide(data["ids"], accept=data["decision"] == "accept", actor=request.user,
+                                         role=current_role(request), ip=client_ip(request))
+        except (curation_service.CurationForbidden, curation_service.CurationError) as exc:
+            raise _curation_errors(exc) from exc
+        return Response({"decided": decided})
 
 
 class DatasetVersionsView(_CatalogView):

@@ -23,7 +23,10 @@ from typing import Any, TypedDict
 from catalog.search.words import split_words, unique_words, words_text
 
 # Facet name → document keyword field (the API's facet names are the field names).
-FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer")
+# ``pii``: "confirmed" / "suspected" when a column holds (or may hold) personal data; ``owned_by``: the
+# dataset's owners, people by username and teams as ``team:<name>``.
+FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "pii",
+                           "owned_by")
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -32,7 +35,7 @@ _PROSE_WORD = re.compile(r"\w+")
 # Fields a search result needs from _source; the heavy word fields never travel back.
 RESULT_SOURCE_FIELDS: tuple[str, ...] = (
     "id", "qualified_name", "database", "name", "description", "table_type", "format", "location",
-    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count",
+    "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count", "deprecated",
 )
 SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
 
@@ -88,15 +91,21 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "visibility": {"type": "keyword"},
         "updated_at": {"type": "date"},
         "usage_count": {"type": "integer"},
+        "deprecated": {"type": "boolean"},
     },
 }
 
 
-class ColumnData(TypedDict):
+class ColumnData(TypedDict, total=False):
+    """A column as the index sees it: ``comment`` is its shown description (curated, propagated or
+    Glue's); ``tags`` and ``pii_status`` come from curation (see catalog.queries.column_states)."""
+
     name: str
     type: str
     comment: str
     partition_key: bool
+    tags: list[str]
+    pii_status: str | None
 
 
 class TableData(TypedDict, total=False):
@@ -110,7 +119,7 @@ class TableData(TypedDict, total=False):
     format: str
     location: str
     owner: str
-    classification: str
+    classification: str  # already raised to the most sensitive column's (catalog.classification)
     hub: str
     layer: str
     visibility: str
@@ -123,6 +132,8 @@ class CurationData(TypedDict, total=False):
     tags: list[str]
     owner: str
     classification: str
+    owned_by: list[str]
+    deprecated: bool
 
 
 def compact_name(text: str) -> str:
@@ -156,6 +167,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
     database, name = table["database"], table["name"]
     description = curation.get("description") or table.get("description") or ""
     tags = [t for t in curation.get("tags") or [] if t]
+    column_tags = [t for c in columns for t in c.get("tags") or [] if t]
     updated_at = table.get("updated_at")
     doc: dict[str, Any] = {
         "id": table["id"],
@@ -171,7 +183,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "database_words": words_text(database),
         "description_words": description,
         "tags": tags,
-        "tag_words": words_text(*tags),
+        "tag_words": words_text(*tags, *column_tags),
         "column_names": [c["name"].lower() for c in columns],
         "column_words": " ".join(unique_words(c["name"] for c in columns)),
         "column_comment_words": _comment_words(columns),
@@ -182,11 +194,14 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "visibility": table.get("visibility") or "hub",
         "updated_at": updated_at.isoformat() if updated_at else None,
         "usage_count": int(table.get("usage_count") or 0),
+        "deprecated": bool(curation.get("deprecated")),
     }
     merged: Mapping[str, Any] = {
         **table,
         "owner": curation.get("owner") or table.get("owner") or "",
         "classification": curation.get("classification") or table.get("classification") or "",
+        "pii": sorted({c["pii_status"] for c in columns if c.get("pii_status")}),
+        "owned_by": list(dict.fromkeys(curation.get("owned_by") or [])),
     }
     for facet in FACETS:
         value = merged.get(facet)

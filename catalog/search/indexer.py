@@ -76,7 +76,7 @@ def ensure_index(client: OpenSearch | None = None) -> None:
 
 def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, list[ColumnData]], dict[int, CurationData]]:
     from catalog.models import Curation, Table
-    from catalog.queries import columns_of
+    from catalog.queries import classification_of, column_states, columns_of, owners_of
 
     tables = list(Table.objects.filter(id__in=table_ids).values(*_TABLE_FIELDS))
     live_ids = [t["id"] for t in tables if t["deleted_at"] is None]
@@ -85,9 +85,24 @@ def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, l
     curations: dict[int, CurationData] = {
         row["table_id"]: row  # type: ignore[misc]
         for row in Curation.objects.filter(table_id__in=live_ids).values(
-            "table_id", "description", "tags", "owner", "classification"
+            "table_id", "description", "tags", "owner", "classification", "deprecated"
         )
     }
+    for table_id, owners in owners_of(live_ids).items():
+        curations.setdefault(table_id, {})["owned_by"] = [o["name"] for o in owners]
+    states = column_states(live_ids, {t: {c["name"]: c["comment"] for c in cols} for t, cols in columns.items()})
+    for row in tables:
+        table_states = states.get(row["id"])
+        if not table_states:
+            continue
+        for column in columns.get(row["id"], []):
+            state = table_states.get(column["name"])
+            if state:
+                column["comment"], column["tags"], column["pii_status"] = (
+                    state["description"], state["tags"], state["pii_status"])
+        # Curated columns may raise the table's classification: the index shows what the page shows.
+        cur = curations.setdefault(row["id"], {})
+        cur["classification"] = classification_of(cur.get("classification") or row["classification"], table_states).value
     return tables, columns, curations
 
 

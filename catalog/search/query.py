@@ -42,6 +42,8 @@ _EXACT_QUALIFIED_BOOST = 200.0
 _EXACT_NAME_BOOST = 100.0
 _COMPACT_NAME_BOOST = 60.0
 _EXACT_COLUMN_BOOST = 25.0
+# Score factor of deprecated datasets (issue 24): an exact name match still finds them, below live ones.
+DEPRECATED_BOOST = 0.1
 
 
 class BadSearchRequest(ValueError):
@@ -169,7 +171,9 @@ def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
     query_filter = [f for f in (search_filter(role),) if f is not None]
     query: dict[str, Any] = {"bool": {"filter": query_filter}}
     if scoring is not None:
-        query["bool"]["must"] = [scoring]
+        # Deprecated datasets still match, ranked well below live ones (labelled in the results).
+        query["bool"]["must"] = [{"boosting": {"positive": scoring, "negative": {"term": {"deprecated": True}},
+                                               "negative_boost": DEPRECATED_BOOST}}]
     offset, size = request.offset, request.page_size
     if offset + size > MAX_RESULT_WINDOW:
         # Beyond the window there is nothing to show; counts and facets still come back.

@@ -126,6 +126,7 @@ def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, 
         "matched_columns": matched_columns(columns, matcher, whole_query),
         "tags": list(src.get("tags") or []),
         "column_count": src.get("column_count", 0),
+        "deprecated": bool(src.get("deprecated")),
     }
 
 

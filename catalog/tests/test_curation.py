@@ -53,7 +53,9 @@ def test_bad_values_are_refused_and_nothing_is_stored(orders: Any, data: Curatio
     assert not CurationChange.objects.exists()
 
 
-def test_curation_is_searchable_at_once(orders: Any, search: str, django_capture_on_commit_callbacks: Any) -> None:
+def test_curation_is_searchable_at_once(orders: Any, search: str, django_capture_on_commit_callbacks: Any,
+                                        django_user_model: Any) -> None:
+    django_user_model.objects.create(username="ana")  # an owner names someone (issue 24)
     index_tables([orders.id])
     client = APIClient()
     login_persona(client, "finance_steward")
@@ -81,7 +83,9 @@ def test_the_api_refuses_curation_by_other_roles_and_bad_values(orders: Any) -> 
 
 def test_write_back_puts_curated_values_into_glue_parameters(
     orders: Any, aws_endpoint: str, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any, search: str,
+    django_user_model: Any,
 ) -> None:
+    django_user_model.objects.create(username="ana")
     glue = aws.client("glue")
     glue.create_database(DatabaseInput={"Name": "sales_prepared"})
     glue.create_table(DatabaseName="sales_prepared", TableInput={

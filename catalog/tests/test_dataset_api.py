@@ -41,7 +41,10 @@ def test_it_returns_the_full_detail_of_a_dataset(orders: object) -> None:
     body = api().get("/api/v1/datasets/sales_prepared.customer_orders").json()
     assert body["qualified_name"] == "sales_prepared.customer_orders"
     assert [c["name"] for c in body["columns"]] == ["order_id", "amount", "dt"]
-    assert body["columns"][2] == {"name": "dt", "type": "string", "comment": "Order day", "partition_key": True, "pii": False}
+    # Issue 24: ``pii`` is the kind of personal data (or null), with its status and each value's source.
+    assert body["columns"][2] == {"name": "dt", "type": "string", "comment": "Order day", "partition_key": True,
+                                  "description": "Order day", "tags": [], "classification": "", "pii": None,
+                                  "pii_status": None, "sources": {"description": "glue"}, "propagated": []}
     assert body["partition_keys"] == ["dt"]
     for key in ("location", "format", "parameters", "owner", "classification", "hub", "layer", "created_at",
                 "updated_at", "view_sql", "description", "tags", "pii_columns", "curation"):

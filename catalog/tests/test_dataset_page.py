@@ -61,7 +61,7 @@ def test_stewards_curate_from_the_page(orders: Any) -> None:
     client = page_for("finance_steward")
     assert 'id="curation-form"' in client.get("/datasets/sales_prepared.customer_orders").content.decode()
     response = client.post("/datasets/sales_prepared.customer_orders", {
-        "description": "Web orders", "tags": "gold, sales", "owner": "ana", "classification": "confidential",
+        "description": "Web orders", "tags": "gold, sales", "owner": "ana@example.com", "classification": "confidential",
         "pii_columns": ["email"],
     })
     assert response.status_code == 302

@@ -88,7 +88,8 @@ def test_query_syntax_only_reaches_match_and_term_queries() -> None:
 
 def test_an_exact_name_outweighs_any_word_match_and_typos_are_only_allowed_on_long_words() -> None:
     body = build_search(SearchRequest(text="Core.Patient"), Role("admin"))
-    scoring = body["query"]["bool"]["must"][0]["bool"]
+    # Issue 24: the scoring query sits inside a boosting query that demotes deprecated datasets.
+    scoring = body["query"]["bool"]["must"][0]["boosting"]["positive"]["bool"]
     assert {"term": {"qualified_exact": {"value": "core.patient", "boost": 200.0}}} in scoring["should"]
     per_word = scoring["should"][0]["bool"]["should"]
     core, patient = (json.dumps(clause) for clause in per_word)

@@ -65,13 +65,22 @@ def make_table(
 
 
 def run_event(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], *, job: str = "job", run_id: str = "3f5e83fa-3480-44ff-99c5-ff943904e5e8",
-              event_type: str = "COMPLETE", event_time: str = "2024-05-01T12:00:00Z", columns: dict[str, list[tuple[str, str, str]]] | None = None) -> dict[str, Any]:
-    """A minimal valid RunEvent; ``columns`` maps output column → [(input ns, input name, input field)]."""
+              event_type: str = "COMPLETE", event_time: str = "2024-05-01T12:00:00Z", columns: dict[str, list[tuple[str, str, str]]] | None = None,
+              transformations: dict[str, str] | None = None) -> dict[str, Any]:
+    """A minimal valid RunEvent; ``columns`` maps output column → [(input ns, input name, input field)];
+    ``transformations`` output column → "TYPE/SUBTYPE" (e.g. "DIRECT/IDENTITY") for all its inputs."""
+    def field(a: str, b: str, c: str, out: str) -> dict[str, Any]:
+        item = {"namespace": a, "name": b, "field": c}
+        if transformations and out in transformations:
+            kind, _, subtype = transformations[out].partition("/")
+            item["transformations"] = [{"type": kind, "subtype": subtype}]
+        return item
+
     def dataset(ns: str, name: str, with_columns: bool) -> dict[str, Any]:
         item: dict[str, Any] = {"namespace": ns, "name": name}
         if with_columns and columns:
             item["facets"] = {"columnLineage": {"fields": {
-                out: {"inputFields": [{"namespace": a, "name": b, "field": c} for a, b, c in sources]} for out, sources in columns.items()
+                out: {"inputFields": [field(a, b, c, out) for a, b, c in sources]} for out, sources in columns.items()
             }}}
         return item
 

@@ -112,3 +112,18 @@ def test_column_impact_lists_columns_with_distances():
 def test_an_unknown_direction_is_refused():
     with pytest.raises(ValueError):
         graph.neighbourhood(chain(1, 2), 1, direction="sideways")
+
+
+def test_copy_tree_follows_only_copies_renames_included_and_ends_cycles() -> None:
+    from lineage.events import is_direct_copy
+    from lineage.graph import add_edge, copy_tree, new_graph
+
+    g = new_graph()
+    add_edge(g, 1, 2, 10, (("name", "member_name", "DIRECT/IDENTITY"), ("zip", "zip3", "DIRECT/TRANSFORMATION")))
+    add_edge(g, 2, 3, 11, (("member_name", "member_name", "DIRECT/IDENTITY"),))
+    add_edge(g, 3, 1, 12, (("member_name", "name", "IDENTITY"),))  # a cycle back to the start
+    assert copy_tree(g, 1, "name", copies=is_direct_copy) == {(2, "member_name"): ((1, "name"), 10),
+                                                              (3, "member_name"): ((2, "member_name"), 11)}
+    assert copy_tree(g, 1, "zip", copies=is_direct_copy) == {}
+    assert copy_tree(g, 3, "member_name", copies=is_direct_copy, direction="upstream") == {
+        (2, "member_name"): ((3, "member_name"), 11), (1, "name"): ((2, "member_name"), 10)}

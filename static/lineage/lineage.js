@@ -55,6 +55,7 @@
         { selector: "node.dataset", style: { "shape": "round-rectangle", "width": 180, "height": 38, "background-color": "#e7f1ff", "border-width": 1, "border-color": "#0d6efd" } },
         { selector: "node.center", style: { "border-width": 3, "background-color": "#cfe2ff" } },
         { selector: "node.hidden", style: { "background-color": "#dee2e6", "border-color": "#adb5bd", "color": "#6c757d" } },
+        { selector: "node.deprecated", style: { "border-style": "dashed", "border-color": "#b02a37" } },
         { selector: "node.job", style: { "shape": "round-diamond", "width": 26, "height": 26, "background-color": "data(colour)", "font-size": 9, "text-valign": "bottom", "text-margin-y": 4, "text-max-width": 140 } },
         { selector: "node.group", style: { "shape": "barrel", "width": 150, "height": 34, "background-color": "#fff3cd", "border-width": 1, "border-color": "#ffc107" } },
         { selector: "node:selected", style: { "border-width": 3, "border-color": "#fd7e14" } },
@@ -170,8 +171,8 @@
     Object.keys(this.nodes).forEach(function (id) {
       var node = view.nodes[id];
       if (node.kind !== "dataset" || folded[id]) { return; }
-      var label = node.hidden ? "hidden" : shorten(node.qualified_name || node.name, 60);
-      var classes = "dataset" + (node.hidden ? " hidden" : "") + (id === view.centre ? " center" : "");
+      var label = node.hidden ? "hidden" : shorten(node.qualified_name || node.name, 60) + (node.deprecated ? "\n(deprecated)" : "");
+      var classes = "dataset" + (node.hidden ? " hidden" : "") + (node.deprecated ? " deprecated" : "") + (id === view.centre ? " center" : "");
       elements.push({ group: "nodes", data: { id: id, label: label }, classes: classes });
     });
     Object.keys(this.groups).forEach(function (groupId) {
