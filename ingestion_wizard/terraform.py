@@ -130,12 +130,12 @@ def blocks(p: Pipeline) -> list[Block]:
                       ("content", _heredoc(script))),
             _resource("aws_glue_job", "ingest",
                       ("name", provisioning.job_name(p)), ("role_arn", provisioning.glue_role_arn(p)),
-                      ("glue_version", "4.0"), ("worker_type", "G.1X"), ("number_of_workers", 2),
+                      ("glue_version", provisioning.GLUE_VERSION), ("worker_type", "G.1X"), ("number_of_workers", 2),
                       ("connections", [Expr("aws_glue_connection.source.name")]),
                       ("command", Block("command", (), [
                           ("name", "glueetl"), ("python_version", "3"),
                           ("script_location", Expr(f'"s3://{bucket}/${{aws_s3_object.etl_script.key}}"'))])),
-                      ("default_arguments", {"--job-language": "python", "--enable-glue-datacatalog": "true"}),
+                      ("default_arguments", provisioning.job_default_arguments(p)),
                       ("tags", tags)),
         ]
         if p.schedule:

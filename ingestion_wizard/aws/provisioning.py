@@ -235,6 +235,24 @@ def remove_glue_connection(p: Pipeline, resource: str) -> None:
     _delete_if_present(aws.client("glue").delete_connection, ConnectionName=connection_name(p))
 
 
+# Glue 5.0: Spark 3.5 on Python 3.11 and Java 17, the versions the tests run the script's logic on.
+GLUE_VERSION = "5.0"
+
+
+def job_default_arguments(p: Pipeline) -> dict[str, str]:
+    """The job's DefaultArguments (the Terraform export writes the same): bookmarks are on, so an
+    incremental table is read past its bookmark on the incremental column (see glue_script)."""
+    return {"--job-language": "python", "--enable-glue-datacatalog": "true", **glue_script.BOOKMARK_ARGUMENTS}
+
+
+def _job_definition(p: Pipeline) -> dict[str, Any]:
+    return {"Role": glue_role_arn(p), "GlueVersion": GLUE_VERSION, "WorkerType": "G.1X", "NumberOfWorkers": 2,
+            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{bucket()}/{script_key(p)}",
+                        "PythonVersion": "3"},
+            "Connections": {"Connections": [connection_name(p)]},
+            "DefaultArguments": job_default_arguments(p)}
+
+
 def ensure_glue_job(p: Pipeline) -> str:
     s3 = aws.client("s3")
     glue = aws.client("glue")
@@ -243,17 +261,16 @@ def ensure_glue_job(p: Pipeline) -> str:
     _call(s3.put_object, Bucket=bucket(), Key=script_key(p), Body=script.encode(), ContentType="text/x-python")
     name = job_name(p)
     try:
-        glue.get_job(JobName=name)
-        return name
+        existing = glue.get_job(JobName=name)["Job"]
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-    _call(glue.create_job,
-          Name=name, Role=glue_role_arn(p), GlueVersion="4.0", WorkerType="G.1X", NumberOfWorkers=2,
-          Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket()}/{script_key(p)}", "PythonVersion": "3"},
-          Connections={"Connections": [connection_name(p)]},
-          DefaultArguments={"--job-language": "python", "--enable-glue-datacatalog": "true"},
-          Tags={"datahub:hub": p.hub, "datahub:pipeline": p.name})
+    else:
+        # A job made by an earlier version of the portal gets today's arguments (bookmarks on).
+        if existing.get("DefaultArguments") != job_default_arguments(p):
+            _call(glue.update_job, JobName=name, JobUpdate=_job_definition(p))
+        return name
+    _call(glue.create_job, Name=name, **_job_definition(p), Tags={"datahub:hub": p.hub, "datahub:pipeline": p.name})
     return name
 
 
