@@ -12,7 +12,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from formtools.wizard.views import NamedUrlWizardView
 
-from ingestion_wizard import queries, secret_services, services, terraform
+from ingestion_wizard import incremental, queries, secret_services, services, terraform
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
@@ -266,6 +266,7 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "ingestion_wizard/pipeline.html", {
         "pipeline": pipeline, "steps": pipeline.steps.all(), "runs": pipeline.runs.all()[:50],
         "schedule_text": describe_cron(pipeline.schedule) if pipeline.schedule else "",
+        "incremental_tables": incremental.incremental_tables(pipeline),
     })
 
 
@@ -309,6 +310,9 @@ def pipeline_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.resume(pipeline, user=request.user, role=role)
         elif action == "retry":
             services.retry_provisioning(pipeline, user=request.user, role=role)
+        elif action == "reset-incremental":
+            incremental.reset_incremental(pipeline, user=request.user, role=role)
+            messages.info(request, "Incremental loads reset: the next run loads every row again.")
         elif action == "delete":
             services.delete_pipeline(pipeline, user=request.user, role=role)
             messages.info(request, f"Deleting {pipeline.name}: its resources are removed in reverse order.")

@@ -4,6 +4,7 @@ The embedded mode (``python -m portal.aws_emulator``) and the tests' in-process 
 moto taught here, so provisioning code talks to it exactly as to AWS and has no emulator branch.
 What is taught (each a no-op once moto implements it itself):
 - Glue ``DeleteConnection`` (moto 5.2 creates and reads connections, but cannot delete them).
+- Glue ``ResetJobBookmark`` (an existing job's bookmark entry back to nothing; moto keeps no bookmarks).
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def teach_moto() -> None:
             return EmptyResult()
 
         GlueResponse.delete_connection = respond  # type: ignore[attr-defined]
+
+    if not hasattr(GlueResponse, "reset_job_bookmark"):
+        def reset_job_bookmark(response: Any) -> ActionResult:
+            name = response._get_param("JobName")
+            response.glue_backend.get_job(name)  # EntityNotFoundException for an unknown job, as AWS
+            return ActionResult({"JobBookmarkEntry": {"JobName": name, "Version": 0, "Run": 0, "Attempt": 0}})
+
+        GlueResponse.reset_job_bookmark = reset_job_bookmark  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion_wizard import services
+from ingestion_wizard import incremental, services
 from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
@@ -137,7 +137,8 @@ class PipelineActionView(PipelineAPIView):
     @extend_schema(request=None, responses={200: _OBJECT, 409: _CONFLICT})
     def post(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
-        fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning}[self.action]
+        fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning,
+              "reset-incremental": incremental.reset_incremental}[self.action]
         try:
             pipeline = fn(pipeline, user=request.user, role=current_role(request))
         except services.IngestionError as exc:
