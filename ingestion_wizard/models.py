@@ -64,6 +64,11 @@ class Pipeline(models.Model):
     source_database = models.CharField(max_length=255, blank=True)
     source_user = models.CharField(max_length=255, blank=True)
     secret_arn = models.CharField(max_length=2048, blank=True)
+    # Network placement of the Glue connection (sources in a private network): the subnet and security
+    # groups the provider gave, the availability zone derived from the subnet (aws/network.py).
+    subnet_id = models.CharField(max_length=32, blank=True)
+    security_group_ids = models.JSONField(default=list, blank=True)
+    availability_zone = models.CharField(max_length=32, blank=True)
     stream_name = models.CharField(max_length=128, blank=True)
     stream_mode = models.CharField(max_length=8, blank=True, help_text="new | existing (streams only)")
     stream_shards = models.PositiveSmallIntegerField(default=1)

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ingestion_wizard import after_run, dispatch, executor, secret_services
-from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws import network, provisioning
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError
 # Re-exported: views, the API and forms catch services.IngestionError and its kinds.
 from ingestion_wizard.errors import (  # noqa: F401
@@ -152,8 +152,12 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
     src = spec.source
     tables = src.table_specs() if src.kind != "kinesis" else []
     secret: secret_services.SecretUse | None = None
+    placement = None
     if src.kind != "kinesis":
         check_source_host(src.host, src.port or 0, src.database)
+        placement = network.placement_for(
+            src.host, src.port or 0, src.network.subnet_id if src.network else "",
+            list(src.network.security_group_ids) if src.network else [])
         if src.password is None:
             secret = secret_services.use_reference(src.secret_arn, hub=spec.hub, user=user, role=role, draft=draft)
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
@@ -180,6 +184,9 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
                 name=spec.name, hub=spec.hub, created_by=user if getattr(user, "pk", None) else None,
                 source_kind=src.kind, host=src.host, port=src.port, source_database=src.database,
                 source_user=src.user, secret_arn=secret_arn, tables=tables,
+                subnet_id=placement.subnet_id if placement else "",
+                security_group_ids=list(placement.security_group_ids) if placement else [],
+                availability_zone=placement.availability_zone if placement else "",
                 stream_name=src.stream_name if src.kind == "kinesis" else "",
                 stream_mode=src.stream_mode if src.kind == "kinesis" else "",
                 stream_shards=src.shards, stream_columns=src.columns,

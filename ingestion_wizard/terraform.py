@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ingestion_wizard.aws import glue_script, provisioning
+from ingestion_wizard.aws import glue_script, network, provisioning
 from ingestion_wizard.models import Pipeline
 from workspaces.notifications import topic_name
 
@@ -101,6 +101,16 @@ def _resource(type_: str, name: str, *body: tuple[str, Any]) -> Block:
     return Block("resource", (type_, name), list(body))
 
 
+def _physical_connection_requirements(p: Pipeline) -> list[tuple[str, Any]]:
+    requirements = network.connection_requirements(p)
+    if not requirements:
+        return []
+    return [("physical_connection_requirements", Block("physical_connection_requirements", (), [
+        ("availability_zone", requirements["AvailabilityZone"]),
+        ("security_group_id_list", requirements["SecurityGroupIdList"]),
+        ("subnet_id", requirements["SubnetId"])]))]
+
+
 def blocks(p: Pipeline) -> list[Block]:
     bucket = provisioning.bucket()
     tags = {"datahub:hub": p.hub, "datahub:pipeline": p.name}
@@ -125,7 +135,8 @@ def blocks(p: Pipeline) -> list[Block]:
             _resource("aws_glue_connection", "source",
                       ("name", provisioning.connection_name(p)), ("connection_type", "JDBC"),
                       ("connection_properties", {"JDBC_CONNECTION_URL": provisioning.jdbc_url(p),
-                                                 "SECRET_ID": Expr("data.aws_secretsmanager_secret.source.name")})),
+                                                 "SECRET_ID": Expr("data.aws_secretsmanager_secret.source.name")}),
+                      *_physical_connection_requirements(p)),
             _resource("aws_s3_object", "etl_script", ("bucket", bucket), ("key", provisioning.script_key(p)),
                       ("content", _heredoc(script))),
             _resource("aws_glue_job", "ingest",

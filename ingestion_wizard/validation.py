@@ -197,6 +197,14 @@ class TableSpec(_Body):
         return {"schema": self.schema_, "name": self.name, "incremental_column": self.incremental_column}
 
 
+class NetworkSpec(_Body):
+    """Where the Glue job's network interface sits to reach a source in a private network."""
+
+    subnet_id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="Subnet that routes to the source")
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        min_length=1, max_length=5, description="Security groups of the job's network interface (same VPC)")
+
+
 class SourceSpec(_Body):
     kind: Literal["postgresql", "mysql", "oracle", "sqlserver", "kinesis"] = Field(description="Source kind")
     host: str = Field("", max_length=255, description="Database host name")
@@ -208,6 +216,7 @@ class SourceSpec(_Body):
                             description="ARN of a secret of your provider role (datahub/ingestion/<hub>/…)")
     tables: list[Annotated[str, Field(max_length=511)] | TableSpec] = Field(
         default_factory=list, max_length=MAX_TABLES, description="Tables as schema.table")
+    network: NetworkSpec | None = Field(None, description="Network placement (sources in a private network)")
     stream_name: str = Field("", max_length=128, description="Kinesis stream name")
     stream_mode: Literal["new", "existing"] = Field("new", description="Create the stream or use an existing one")
     shards: int = Field(1, ge=1, le=50, description="Shards of a new stream")

@@ -185,6 +185,9 @@ class IngestionWizard(NamedUrlWizardView):
             c = form_dict["connection"].cleaned_data
             source.update(host=c["host"], port=c["port"], database=c["database"], user=c["user"],
                           secret_arn=c["secret_arn"], tables=form_dict["discovery"].cleaned_data["chosen"])
+            if c.get("subnet_id") or c.get("security_group_ids"):
+                source["network"] = {"subnet_id": c.get("subnet_id") or "",
+                                     "security_group_ids": c.get("security_group_ids") or []}
         else:
             s = form_dict["stream"].cleaned_data
             source.update(stream_name=s["stream_name"], stream_mode="existing" if kind.endswith("existing") else "new",

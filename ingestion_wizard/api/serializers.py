@@ -26,6 +26,8 @@ def pipeline_full(p: Pipeline) -> dict[str, Any]:
             "tables": [{"table": f"{t['schema']}.{t['name']}" if t.get("schema") else t["name"],
                         "incremental_column": t.get("incremental_column") or None} for t in p.tables],
             "stream_name": p.stream_name or None, "stream_mode": p.stream_mode or None,
+            "network": {"subnet_id": p.subnet_id, "security_group_ids": p.security_group_ids,
+                        "availability_zone": p.availability_zone} if p.subnet_id else None,
         },
         "target": {"database": p.target_database, "layer": p.layer, "owner": p.owner,
                    "classification": p.classification, "partitioning": p.partitioning},

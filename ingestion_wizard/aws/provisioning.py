@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion_wizard.aws import glue_script
+from ingestion_wizard.aws import glue_script, network
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
@@ -221,13 +221,17 @@ def ensure_glue_connection(p: Pipeline) -> str:
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-    _call(glue.create_connection, ConnectionInput={
+    connection: dict[str, Any] = {
         "Name": name,
         "Description": f"Source of pipeline {p.name}",
         "ConnectionType": "JDBC",
         "ConnectionProperties": {"JDBC_CONNECTION_URL": jdbc_url(p), "SECRET_ID": p.secret_arn,
                                  "JDBC_ENFORCE_SSL": "false"},
-    })
+    }
+    requirements = network.connection_requirements(p)
+    if requirements:
+        connection["PhysicalConnectionRequirements"] = requirements
+    _call(glue.create_connection, ConnectionInput=connection)
     return name
 
 
