@@ -2,7 +2,7 @@
 
     python bench/ingestion.py --rows 1000000
 
-1. provision  time to create + provision one JDBC pipeline (secret, S3 prefix and bucket policy,
+1. provision  time to create + provision one JDBC pipeline (secret, S3 prefix, ownership and bucket policy,
               Glue database, connection, ETL script + job, SNS topic) against a moto server,
               median of --pipelines runs (tasks run inline: the figure is the work, not queueing)
 2. load       the local executor on a --rows row PostgreSQL table (server-side cursor in batches

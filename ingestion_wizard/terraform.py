@@ -111,6 +111,23 @@ def _physical_connection_requirements(p: Pipeline) -> list[tuple[str, Any]]:
         ("subnet_id", requirements["SubnetId"])]))]
 
 
+def _role_policies(p: Pipeline) -> list[Block]:
+    """Each role's access to the pipeline's prefix as that role's own inline policy, named after the
+    pipeline: the shared lake bucket's policy (and its ownership settings) belong to the landing zone,
+    so applying several pipelines' exports never replaces one another's grants."""
+    out = []
+    for i, (arn, actions) in enumerate(provisioning.access_grants(p).items()):
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": provisioning.prefix_arn(p)},
+            {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": f"arn:aws:s3:::{provisioning.bucket()}",
+             "Condition": {"StringLike": {"s3:prefix": [f"{p.raw_prefix}*"]}}}]}
+        out.append(_resource("aws_iam_role_policy", f"lake_access_{i}",
+                             ("name", f"datahub-ingest-{p.target_database}"),
+                             ("role", arn.rsplit("/", 1)[1]),
+                             ("policy", Expr("jsonencode(" + _literal(policy, "  ") + ")"))))
+    return out
+
+
 def blocks(p: Pipeline) -> list[Block]:
     bucket = provisioning.bucket()
     tags = {"datahub:hub": p.hub, "datahub:pipeline": p.name}
@@ -119,11 +136,7 @@ def blocks(p: Pipeline) -> list[Block]:
             ("aws", {"source": "hashicorp/aws", "version": ">= 5.0"})]))]),
         Block("provider", ("aws",), [("region", settings.AWS_DEFAULT_REGION)]),
         _resource("aws_s3_object", "raw_prefix", ("bucket", bucket), ("key", p.raw_prefix), ("content", "")),
-        _resource("aws_s3_bucket_policy", "lake",
-                  ("bucket", bucket),
-                  # The lake bucket has one policy: merge these statements into it before applying.
-                  ("policy", Expr("jsonencode(" + _literal({"Version": "2012-10-17", "Statement":
-                                                            provisioning._policy_statements(p)}, "  ") + ")"))),
+        *_role_policies(p),
         _resource("aws_glue_catalog_database", "target",
                   ("name", p.target_database), ("location_uri", f"s3://{bucket}/{p.raw_prefix}"),
                   ("parameters", provisioning.database_parameters(p))),

@@ -126,16 +126,53 @@ def remove_secret(p: Pipeline, resource: str) -> None:
         raise classify(exc) from None
 
 
+WRITE_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+READ_ACTIONS = ["s3:GetObject"]
+
+
+def prefix_arn(p: Pipeline) -> str:
+    return f"arn:aws:s3:::{bucket()}/{p.raw_prefix}*"
+
+
+def access_grants(p: Pipeline) -> dict[str, list[str]]:
+    """{IAM role ARN: S3 actions on the pipeline's prefix}: the provider's role and the Glue/Firehose
+    role write, the hub's consumers read. Provisioning states them as bucket-policy statements, the
+    Terraform export as each role's own policy (it never owns the shared bucket's policy)."""
+    grants: dict[str, list[str]] = {}
+    for arn, actions in ((aws.role_arn_for(Role("provider", p.hub)), WRITE_ACTIONS),
+                         (glue_role_arn(p), WRITE_ACTIONS),
+                         (aws.role_arn_for(Role("consumer", p.hub)), READ_ACTIONS)):
+        grants[arn] = sorted(set(grants.get(arn, [])) | set(actions))
+    return grants
+
+
 def _policy_statements(p: Pipeline) -> list[dict[str, Any]]:
-    provider = aws.role_arn_for(Role("provider", p.hub))
-    consumer = aws.role_arn_for(Role("consumer", p.hub))
-    prefix_arn = f"arn:aws:s3:::{bucket()}/{p.raw_prefix}*"
-    return [
-        {"Sid": policy_sid(p) + "Write", "Effect": "Allow", "Principal": {"AWS": [provider, glue_role_arn(p)]},
-         "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], "Resource": prefix_arn},
-        {"Sid": policy_sid(p) + "Read", "Effect": "Allow", "Principal": {"AWS": consumer},
-         "Action": ["s3:GetObject"], "Resource": prefix_arn},
-    ]
+    grants = access_grants(p)
+    writers = [arn for arn, actions in grants.items() if actions != READ_ACTIONS]
+    readers = [arn for arn, actions in grants.items() if actions == READ_ACTIONS]
+    statements = [{"Sid": policy_sid(p) + "Write", "Effect": "Allow", "Principal": {"AWS": writers},
+                   "Action": WRITE_ACTIONS, "Resource": prefix_arn(p)}]
+    if readers:
+        statements.append({"Sid": policy_sid(p) + "Read", "Effect": "Allow", "Principal": {"AWS": readers},
+                           "Action": READ_ACTIONS, "Resource": prefix_arn(p)})
+    return statements
+
+
+OWNERSHIP = "BucketOwnerEnforced"
+
+
+def ensure_bucket_owner_enforced(s3: Any) -> None:
+    """The lake bucket owns every object written into it (S3 Object Ownership ``BucketOwnerEnforced``,
+    ACLs off): what Firehose or another account's role writes needs no ownership fix afterwards."""
+    try:
+        rules = s3.get_bucket_ownership_controls(Bucket=bucket())["OwnershipControls"]["Rules"]
+    except ClientError as exc:
+        if error_code(exc) != "OwnershipControlsNotFoundError":
+            raise classify(exc) from None
+        rules = []
+    if [r.get("ObjectOwnership") for r in rules] != [OWNERSHIP]:
+        _call(s3.put_bucket_ownership_controls, Bucket=bucket(),
+              OwnershipControls={"Rules": [{"ObjectOwnership": OWNERSHIP}]})
 
 
 def _read_policy(s3: Any) -> dict[str, Any]:
@@ -157,6 +194,7 @@ def ensure_s3_prefix(p: Pipeline) -> str:
         # Only the embedded mode lacks the lake bucket; in AWS it is part of the landing zone.
         _call(s3.create_bucket, Bucket=bucket(),
               CreateBucketConfiguration={"LocationConstraint": settings.AWS_DEFAULT_REGION})
+    ensure_bucket_owner_enforced(s3)
     _call(s3.put_object, Bucket=bucket(), Key=p.raw_prefix, Body=b"")
     policy = _read_policy(s3)
     ours = {s["Sid"] for s in _policy_statements(p)}
@@ -416,7 +454,7 @@ class StepDef:
 
 STEPS: tuple[StepDef, ...] = (
     StepDef("secret", "Source secret in Secrets Manager", ensure_secret, remove_secret, for_stream=False),
-    StepDef("s3_prefix", "S3 prefix and bucket policy", ensure_s3_prefix, remove_s3_prefix),
+    StepDef("s3_prefix", "S3 prefix, bucket-owner ownership and bucket policy", ensure_s3_prefix, remove_s3_prefix),
     StepDef("glue_database", "Glue database", ensure_glue_database, remove_glue_database),
     StepDef("glue_connection", "Glue JDBC connection", ensure_glue_connection, remove_glue_connection,
             for_stream=False),
