@@ -191,7 +191,8 @@ def blocks(p: Pipeline) -> list[Block]:
             _resource("aws_glue_catalog_table", "stream", ("name", table),
                       ("database_name", Expr("aws_glue_catalog_database.target.name")),
                       ("table_type", "EXTERNAL_TABLE"),
-                      ("parameters", {"classification": "json", "compressionType": "gzip"}),
+                      ("parameters", {"classification": "json", "compressionType": "gzip",
+                                      **provisioning.partition_projection(p)}),
                       ("partition_keys", Block("partition_keys", (), [("name", "load_date"), ("type", "string")])),
                       ("storage_descriptor", Block("storage_descriptor", (), [
                           ("location", f"s3://{bucket}/{p.raw_prefix}{table}/"),

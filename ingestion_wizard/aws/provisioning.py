@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.utils import timezone
 
 from ingestion_wizard.aws import glue_script, network
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
@@ -407,6 +408,23 @@ def remove_firehose(p: Pipeline, resource: str) -> None:
     _delete_if_present(aws.client("firehose").delete_delivery_stream, DeliveryStreamName=firehose_name(p))
 
 
+def partition_projection(p: Pipeline) -> dict[str, str]:
+    """Athena partition projection over Firehose's ``load_date=!{timestamp:yyyy-MM-dd}/`` folders: a
+    day's partition resolves as soon as Firehose writes into it (after its buffer interval), with no
+    partition to register. The range starts the day the pipeline was made; NOW is Athena's clock (UTC,
+    as Firehose's timestamp namespace)."""
+    start = (p.created_at or timezone.now()).date().isoformat()
+    return {
+        "projection.enabled": "true",
+        "projection.load_date.type": "date",
+        "projection.load_date.format": "yyyy-MM-dd",
+        "projection.load_date.range": f"{start},NOW",
+        "projection.load_date.interval": "1",
+        "projection.load_date.interval.unit": "DAYS",
+        "storage.location.template": f"s3://{bucket()}/{p.raw_prefix}{stream_table_name(p)}/load_date=${{load_date}}/",
+    }
+
+
 def stream_table_input(p: Pipeline) -> dict[str, Any]:
     columns = [{"Name": c["name"], "Type": c["type"]} for c in p.stream_columns] or [
         {"Name": "data", "Type": "string"}]
@@ -414,7 +432,7 @@ def stream_table_input(p: Pipeline) -> dict[str, Any]:
         "Name": stream_table_name(p),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "json", "compressionType": "gzip", "hub": p.hub, "layer": p.layer,
-                       "owner": p.owner, "data_classification": p.classification},
+                       "owner": p.owner, "data_classification": p.classification, **partition_projection(p)},
         "PartitionKeys": [{"Name": "load_date", "Type": "string"}],
         "StorageDescriptor": {
             "Columns": columns,
@@ -429,12 +447,17 @@ def stream_table_input(p: Pipeline) -> dict[str, Any]:
 def ensure_stream_table(p: Pipeline) -> str:
     glue = aws.client("glue")
     table = stream_table_name(p)
+    wanted = stream_table_input(p)
     try:
-        glue.get_table(DatabaseName=p.target_database, Name=table)
+        existing = glue.get_table(DatabaseName=p.target_database, Name=table)["Table"]
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-        _call(glue.create_table, DatabaseName=p.target_database, TableInput=stream_table_input(p))
+        _call(glue.create_table, DatabaseName=p.target_database, TableInput=wanted)
+    else:
+        # A table made before partition projection gets it (Athena saw none of its data).
+        if existing.get("Parameters", {}).get("projection.enabled") != "true":
+            _call(glue.update_table, DatabaseName=p.target_database, TableInput=wanted)
     return f"arn:aws:glue:{settings.AWS_DEFAULT_REGION}:{aws.account_id()}:table/{p.target_database}/{table}"
 
 
