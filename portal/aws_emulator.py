@@ -70,7 +70,7 @@ def teach_moto() -> None:
             return f"{_firehose_prefix(prefix, now)}{name}-{version_id}-{now:%Y-%m-%d-%H-%M-%S}-{mock_random.uuid4()}"
 
         object_path.taught = True  # type: ignore[attr-defined]
-        FirehoseBackend._format_s3_object_path = staticmethod(object_path)  # type: ignore[method-assign]
+        FirehoseBackend._format_s3_object_path = staticmethod(object_path)  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str] | None = None) -> None:
