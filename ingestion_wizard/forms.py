@@ -113,6 +113,21 @@ class StreamForm(forms.Form):
     columns = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="One 'name type' per line, e.g. 'order_id bigint'.",
                               validators=[_as_validator(parse_stream_columns)])
+    transform = forms.ChoiceField(required=False, label="Record transformation", choices=[
+        ("", "None: records land as sent"), ("json_lines", "JSON lines (one object per line; invalid JSON to errors)"),
+        ("arrival_time", "JSON lines with the arrival time (_arrival_time)")],
+        help_text="A Lambda Firehose calls before writing to the lake.")
+    prep_reference_table = forms.CharField(max_length=511, required=False, label="Prep stage: reference table",
+                                           help_text="Optional catalog table database.table whose rows enrich "
+                                                     "each event into the prepared layer.")
+    prep_join_key = forms.CharField(max_length=255, required=False, label="Prep stage: join key",
+                                    help_text="The field events and reference rows share, e.g. vehicle_id.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("prep_reference_table")) != bool(data.get("prep_join_key")):
+            self.add_error("prep_join_key", "The prep stage needs both the reference table and the join key.")
+        return data
 
 
 class DiscoveryForm(forms.Form):

@@ -76,6 +76,11 @@ class Pipeline(models.Model):
     tables = models.JSONField(default=list)
     # Streams: [{"name": "id", "type": "bigint"}] for the Glue table over Firehose output.
     stream_columns = models.JSONField(default=list, blank=True)
+    # Streams: the Firehose record transformation template ("" = none; aws/lambda_handlers/
+    # firehose_transform.py) and the prep stage's reference table ("db.table", "" = none) and join key.
+    transform_template = models.CharField(max_length=32, blank=True)
+    prep_reference_table = models.CharField(max_length=511, blank=True)
+    prep_join_key = models.CharField(max_length=255, blank=True)
     # Incremental loads: {"schema.table": last value of the incremental column seen}, as text.
     watermarks = models.JSONField(default=dict, blank=True)
 

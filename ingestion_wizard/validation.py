@@ -221,6 +221,11 @@ class SourceSpec(_Body):
     stream_mode: Literal["new", "existing"] = Field("new", description="Create the stream or use an existing one")
     shards: int = Field(1, ge=1, le=50, description="Shards of a new stream")
     columns: list[dict[str, str]] = Field(default_factory=list, max_length=1000, description="Stream record columns")
+    transform: Literal["", "json_lines", "arrival_time"] = Field(
+        "", description="Firehose record transformation template (streams): json_lines, arrival_time or none")
+    prep_reference_table: str = Field("", max_length=511, description="Prep stage: catalog table db.table whose "
+                                                                       "rows enrich the events (streams)")
+    prep_join_key: str = Field("", max_length=255, description="Prep stage: field joining events to reference rows")
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -259,7 +264,13 @@ class SourceSpec(_Body):
     def _by_kind(self) -> "SourceSpec":
         if self.kind == "kinesis":
             self.stream_name = validate_stream_name(self.stream_name)
+            if bool(self.prep_reference_table) != bool(self.prep_join_key):
+                raise ValueError("The prep stage needs both the reference table and the join key.")
+            if self.prep_reference_table and not re.match(r"^[a-z0-9_]+\.[a-z0-9_]+$", self.prep_reference_table):
+                raise ValueError("The reference table must be a catalog table as database.table.")
             return self
+        if self.transform or self.prep_reference_table:
+            raise ValueError("Record transformation and prep stage are for stream sources only.")
         missing = [f for f in ("host", "database", "user") if not getattr(self, f)]
         if missing:
             raise ValueError(f"A {SOURCE_KINDS[self.kind]} source needs {', '.join(missing)}.")

@@ -191,7 +191,9 @@ class IngestionWizard(NamedUrlWizardView):
         else:
             s = form_dict["stream"].cleaned_data
             source.update(stream_name=s["stream_name"], stream_mode="existing" if kind.endswith("existing") else "new",
-                          shards=s.get("shards") or 1, columns=parse_stream_columns(s.get("columns") or ""))
+                          shards=s.get("shards") or 1, columns=parse_stream_columns(s.get("columns") or ""),
+                          transform=s.get("transform") or "", prep_reference_table=s.get("prep_reference_table") or "",
+                          prep_join_key=s.get("prep_join_key") or "")
         body = {"name": target["name"], "hub": target["hub"], "source": source,
                 "target": {k: target[k] for k in ("database", "layer", "owner", "classification", "partitioning")},
                 "schedule": form_dict["schedule"].cleaned_data["cron"] or None}

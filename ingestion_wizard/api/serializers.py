@@ -26,6 +26,8 @@ def pipeline_full(p: Pipeline) -> dict[str, Any]:
             "tables": [{"table": f"{t['schema']}.{t['name']}" if t.get("schema") else t["name"],
                         "incremental_column": t.get("incremental_column") or None} for t in p.tables],
             "stream_name": p.stream_name or None, "stream_mode": p.stream_mode or None,
+            "transform": p.transform_template or None, "prep_reference_table": p.prep_reference_table or None,
+            "prep_join_key": p.prep_join_key or None,
             "network": {"subnet_id": p.subnet_id, "security_group_ids": p.security_group_ids,
                         "availability_zone": p.availability_zone} if p.subnet_id else None,
         },

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
 
-from ingestion_wizard.aws import glue_script, network
+from ingestion_wizard.aws import glue_script, network, stream_lambdas
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
@@ -391,6 +391,7 @@ def ensure_firehose(p: Pipeline) -> str:
             raise classify(exc) from None
     stream_arn = ensure_kinesis_stream(p)
     role = glue_role_arn(p)
+    processing = stream_lambdas.processing_configuration(p)
     return _call(
         firehose.create_delivery_stream,
         DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
@@ -399,6 +400,7 @@ def ensure_firehose(p: Pipeline) -> str:
             "RoleARN": role, "BucketARN": f"arn:aws:s3:::{bucket()}", "Prefix": firehose_prefix(p),
             "ErrorOutputPrefix": f"_errors/{p.raw_prefix}!{{firehose:error-output-type}}/",
             "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 300}, "CompressionFormat": "GZIP",
+            **({"ProcessingConfiguration": processing} if processing else {}),
         },
         Tags=[{"Key": "datahub:hub", "Value": p.hub}],
     )["DeliveryStreamARN"]
@@ -473,6 +475,8 @@ class StepDef:
     remove: Callable[[Pipeline, str], None]
     for_jdbc: bool = True
     for_stream: bool = True
+    # Steps only some pipelines have (a transformation, a prep stage): None = every pipeline of its kinds.
+    applies: Callable[[Pipeline], bool] | None = None
 
 
 STEPS: tuple[StepDef, ...] = (
@@ -483,14 +487,19 @@ STEPS: tuple[StepDef, ...] = (
             for_stream=False),
     StepDef("glue_job", "Glue ETL script and job", ensure_glue_job, remove_glue_job, for_stream=False),
     StepDef("kinesis_stream", "Kinesis stream", ensure_kinesis_stream, remove_kinesis_stream, for_jdbc=False),
+    StepDef("transform_lambda", "Lambda record transformation and its role", stream_lambdas.ensure_transform,
+            stream_lambdas.remove_transform, for_jdbc=False, applies=lambda p: bool(p.transform_template)),
     StepDef("firehose", "Firehose delivery stream into the raw prefix", ensure_firehose, remove_firehose,
             for_jdbc=False),
     StepDef("glue_table", "Glue table over the stream data", ensure_stream_table, remove_stream_table,
             for_jdbc=False),
+    StepDef("prep_lambda", "Prep-stage Lambda enriching events into the prepared layer",
+            stream_lambdas.ensure_prep, stream_lambdas.remove_prep, for_jdbc=False,
+            applies=lambda p: bool(p.prep_reference_table)),
     StepDef("sns_topic", "SNS topic for new-data notifications", ensure_sns_topics, remove_sns_topics),
 )
 STEPS_BY_KEY = {s.key: s for s in STEPS}
 
 
 def steps_for(p: Pipeline) -> list[StepDef]:
-    return [s for s in STEPS if (s.for_stream if p.is_stream else s.for_jdbc)]
+    return [s for s in STEPS if (s.for_stream if p.is_stream else s.for_jdbc) and (s.applies is None or s.applies(p))]
