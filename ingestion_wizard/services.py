@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ingestion_wizard import after_run, dispatch, executor, secret_services
-from ingestion_wizard.aws import network, provisioning
+from ingestion_wizard.aws import monitoring, network, provisioning
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError
 # Re-exported: views, the API and forms catch services.IngestionError and its kinds.
 from ingestion_wizard.errors import (  # noqa: F401
@@ -530,6 +530,7 @@ def fail_run(run: PipelineRun, reason: str) -> None:
     _append_log(run, f"Failed: {reason}")
     PipelineRun.objects.filter(pk=run.pk).update(status=PipelineRun.Status.FAILED, error=reason,
                                                  finished_at=timezone.now())
+    monitoring.record_run(run.pipeline, rows=0, failed=True)
 
 
 def execute_local_run(run: PipelineRun) -> str:
@@ -584,6 +585,7 @@ def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
             log.warning("run %s: %s failed: %s", run.pk, label, exc)
             _append_log(run, f"Warning: {label} failed: {type(exc).__name__}: {exc}")
     _append_log(run, f"Succeeded: {result.rows} rows, {result.bytes} bytes")
+    monitoring.record_run(pipeline, rows=result.rows, failed=False)
     PipelineRun.objects.filter(pk=run.pk).update(
         status=PipelineRun.Status.SUCCEEDED, rows=result.rows, bytes=result.bytes,
         partition=result.partition, finished_at=timezone.now())

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from formtools.wizard.views import NamedUrlWizardView
 
 from ingestion_wizard import incremental, queries, secret_services, services, terraform
+from ingestion_wizard.aws import monitoring
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
@@ -297,7 +298,8 @@ def pipeline_runs(request: HttpRequest, pk: int) -> HttpResponse:
 def run_detail(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
     pipeline = _pipeline(request, pk)
     run = get_object_or_404(PipelineRun, pk=run_id, pipeline=pipeline)
-    return render(request, "ingestion_wizard/run.html", {"pipeline": pipeline, "run": run})
+    return render(request, "ingestion_wizard/run.html", {"pipeline": pipeline, "run": run,
+                                                          "log_lines": monitoring.run_log_lines(run)})
 
 
 @role_required

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingestion_wizard.aws import monitoring
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 
 
@@ -49,5 +50,5 @@ def run_data(r: PipelineRun, *, with_log: bool = False) -> dict[str, Any]:
             "finished_at": _iso(r.finished_at), "error": r.error or None, "trigger": r.trigger,
             "partition": r.partition or None, "seconds": r.seconds}
     if with_log:
-        data["log"] = r.log
+        data["log"] = "\n".join(monitoring.run_log_lines(r))
     return data

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
 
-from ingestion_wizard.aws import glue_script, network, stream_lambdas
+from ingestion_wizard.aws import glue_script, monitoring, network, stream_lambdas
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
@@ -496,6 +496,8 @@ STEPS: tuple[StepDef, ...] = (
     StepDef("prep_lambda", "Prep-stage Lambda enriching events into the prepared layer",
             stream_lambdas.ensure_prep, stream_lambdas.remove_prep, for_jdbc=False,
             applies=lambda p: bool(p.prep_reference_table)),
+    StepDef("monitoring", "CloudWatch log group and alarms", monitoring.ensure_monitoring,
+            monitoring.remove_monitoring),
     StepDef("sns_topic", "SNS topic for new-data notifications", ensure_sns_topics, remove_sns_topics),
 )
 STEPS_BY_KEY = {s.key: s for s in STEPS}

@@ -61,7 +61,7 @@ def test_transformation_and_prep_stage_are_provisioned_run_and_torn_down_in_reve
     assert p.status == "ready", p.error
     steps = provider.get(f"/api/v1/pipelines/{p.pk}/provisioning").json()["steps"]
     assert [s["key"] for s in steps] == ["s3_prefix", "glue_database", "kinesis_stream", "transform_lambda",
-                                         "firehose", "glue_table", "prep_lambda", "sns_topic"]
+                                         "firehose", "glue_table", "prep_lambda", "monitoring", "sns_topic"]
     assert all(s["status"] == "succeeded" for s in steps)
 
     lam = aws.client("lambda")
