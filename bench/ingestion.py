@@ -81,6 +81,10 @@ def main() -> None:
     Pipeline.objects.all().delete()
     t0 = time.perf_counter()
     sources.reset_pg_orders(args.rows, schema="bench", table="events")
+    with sources.pg_admin(sources.SOURCE_DB) as conn:
+        # An incremental column is indexed in a source that is read incrementally: the second run
+        # reads the new rows through the index instead of scanning the table.
+        conn.execute("create index on bench.events (created_at)")
     print(f"source      {args.rows:,} rows in bench.events built in {time.perf_counter() - t0:.1f} s")
 
     role = Role("provider", "finance")
@@ -139,13 +143,16 @@ def bench_spark(pipeline: object, args: argparse.Namespace, executor_seconds: fl
     spec = executor.connection_spec(pipeline)
     today = dt.date.today().isoformat()
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
-        t0 = time.perf_counter()
-        written = spark_job.run(spark, pipeline, spec, Path(tmp) / "full", today, {})
-        seconds = time.perf_counter() - t0
-        assert written == {"bench.events": args.rows}, written
-        print(f"spark       generated job in local Spark: {args.rows:,} rows in {seconds:.2f} s = "
-              f"{args.rows / seconds:,.0f} rows/s; local executor {args.rows / executor_seconds:,.0f} rows/s "
-              f"(job/executor time {seconds / executor_seconds:.2f}x)")
+        runs = []
+        for attempt in ("cold", "warm"):  # a JVM's first job runs before its JIT has compiled the hot code
+            t0 = time.perf_counter()
+            written = spark_job.run(spark, pipeline, spec, Path(tmp) / attempt, today, {})
+            runs.append(time.perf_counter() - t0)
+            assert written == {"bench.events": args.rows}, written
+        print(f"spark       generated job in local Spark: {args.rows:,} rows in {runs[1]:.2f} s = "
+              f"{args.rows / runs[1]:,.0f} rows/s warm ({runs[0]:.2f} s = {args.rows / runs[0]:,.0f} rows/s in a "
+              f"fresh JVM); local executor {args.rows / executor_seconds:,.0f} rows/s "
+              f"(job/executor time {runs[1] / executor_seconds:.2f}x warm)")
 
         incremental = services.create_pipeline(PipelineSpec.model_validate({
             "name": "bench-incremental", "hub": "finance",

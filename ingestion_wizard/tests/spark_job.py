@@ -91,13 +91,13 @@ def run(spark: Any, p: Pipeline, spec: ConnectionSpec, root: Path, load_date: st
 
     def write(frame: Any, table: dict[str, str]) -> None:
         column = table["incremental_column"]
-        frame = frame.cache()  # the source is read once: written, counted, its top value bookmarked
+        frame = frame.cache()  # the source is read once: written, then counted with its top value
         frame.write.mode("append").partitionBy(*job.PARTITION_KEYS).parquet(str(local(job.table_path(table))))
-        written[table["source"]] = frame.count()
-        if column:
-            top = frame.agg(functions.max(functions.col(column)).cast("string")).first()[0]
-            if top is not None:
-                bookmarks[table["source"]] = top
+        top = functions.max(functions.col(column)).cast("string") if column else functions.lit(None)
+        rows, highest = frame.agg(functions.count(functions.lit(1)), top).first()
+        written[table["source"]] = rows
+        if highest is not None:
+            bookmarks[table["source"]] = highest
         frame.unpersist()
 
     job.load_all(read, clear, write, load_date)
