@@ -25,7 +25,7 @@ from ingestion_wizard.errors import (  # noqa: F401
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 from ingestion_wizard.aws.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
-from ingestion_wizard.validation import PipelineSpec
+from ingestion_wizard.validation import PipelineSpec, schedule_problem
 from portal import audit, aws, leases
 from portal.roles import Role
 
@@ -422,7 +422,12 @@ def _drop_schedule(pipeline: Pipeline) -> None:
 
 
 def update_schedule(pipeline: Pipeline, schedule: str | None, *, user: Any, role: Role | None = None) -> Pipeline:
-    """``schedule`` is already validated (validation.validate_cron) or None for on demand."""
+    """``schedule`` is already validated (validation.validate_cron) or None for on demand. Raises
+    IngestionError when it fires faster than the last successful run took."""
+    last = pipeline.runs.filter(status=PipelineRun.Status.SUCCEEDED).order_by("-finished_at").first()
+    problem = schedule_problem(schedule, last.seconds if last else None) if schedule else None
+    if problem:
+        raise IngestionError(problem, field="schedule")
     with transaction.atomic():
         pipeline.schedule = schedule or ""
         pipeline.save(update_fields=["schedule", "updated_at"])
@@ -430,6 +435,11 @@ def update_schedule(pipeline: Pipeline, schedule: str | None, *, user: Any, role
             sync_schedule(pipeline)
         audit.record(user, "ingestion.pipeline.schedule", role=role, target=f"pipeline:{pipeline.pk}",
                      details={"schedule": pipeline.schedule or "on demand"})
+    if pipeline.steps.filter(key="monitoring", status=ProvisioningStep.Status.SUCCEEDED).exists():
+        try:  # the no-new-data alarm waits for the schedule's period
+            monitoring.ensure_monitoring(pipeline)
+        except (StepFailed, TransientAWSError) as exc:
+            log.warning("pipeline %s: alarms not updated to the new schedule: %s", pipeline.pk, exc)
     return pipeline
 
 

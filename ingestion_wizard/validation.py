@@ -98,6 +98,33 @@ def describe_cron(value: str) -> str:
     return str(ExpressionDescriptor(value, options).get_description()) + " (UTC)"
 
 
+def schedule_gaps(value: str, count: int = 8) -> list[float]:
+    """Seconds between the next ``count`` firings of a valid cron expression (UTC)."""
+    times = next_runs(value, count=count)
+    return [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+
+
+def schedule_problem(value: str, last_run_seconds: float | None) -> str | None:
+    """Why ``value`` cannot be a pipeline's schedule given how long its last run took, or None: a
+    schedule firing again before a run of that length ends would find it still running (the next
+    run is refused while one is active), so the pipeline would silently fall behind."""
+    if not last_run_seconds:
+        return None
+    shortest = min(schedule_gaps(value))
+    if shortest >= last_run_seconds:
+        return None
+    return (f"'{value}' fires every {_duration(shortest)}, but the last run took {_duration(last_run_seconds)}: "
+            "choose a schedule with more time between runs.")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
 def next_runs(value: str, count: int = 5, start: datetime | None = None) -> list[datetime]:
     """The next ``count`` times (UTC) the schedule fires, as Celery beat reads it: day-of-month and
     day-of-week must both match (croniter's default is either). Raises ValueError when the

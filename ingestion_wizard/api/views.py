@@ -113,7 +113,10 @@ class PipelineDetailView(PipelineAPIView):
                 cron = validate_cron(schedule) if schedule and schedule.strip() else None
             except ValueError as exc:
                 return Response({"error": str(exc), "detail": {"schedule": [str(exc)]}}, status=400)
-            services.update_schedule(pipeline, cron, user=request.user, role=role)
+            try:
+                services.update_schedule(pipeline, cron, user=request.user, role=role)
+            except services.IngestionError as exc:
+                return _error(exc)
         if "status" in data:
             change = {"paused": services.pause, "ready": services.resume}.get(data["status"])
             if change is None:

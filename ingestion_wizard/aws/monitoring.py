@@ -45,11 +45,9 @@ def alarm_prefix(p: Pipeline) -> str:
 def schedule_period_seconds(cron: str) -> int:
     """The longest gap between two firings of ``cron`` over its next runs (what "no new data within the
     schedule's period" waits for), in whole minutes."""
-    from ingestion_wizard.validation import next_runs
+    from ingestion_wizard.validation import schedule_gaps
 
-    times = next_runs(cron, count=8)
-    gap = max((b - a).total_seconds() for a, b in zip(times, times[1:]))
-    return max(60, int(gap // 60) * 60)
+    return max(60, int(max(schedule_gaps(cron)) // 60) * 60)
 
 
 def _dimensions(p: Pipeline) -> list[dict[str, str]]:
