@@ -3,7 +3,7 @@
     python bench/ingestion.py --rows 1000000
 
 1. provision  time to create + provision one JDBC pipeline (secret, S3 prefix, ownership and bucket policy,
-              Glue database, connection, ETL script + job, SNS topic) against a moto server,
+              Glue database, connection, ETL script + job, monitoring, SNS topic) against a moto server,
               median of --pipelines runs (tasks run inline: the figure is the work, not queueing)
 2. load       the local executor on a --rows row PostgreSQL table (server-side cursor in batches
               -> Parquet -> S3 upload -> Glue table + partition): seconds, rows/s, MB/s of Parquet
@@ -104,7 +104,7 @@ def main() -> None:
         pipeline.refresh_from_db()
         assert pipeline.status == "ready", (pipeline.status, pipeline.error)
     print(f"provision   median {statistics.median(timings) * 1000:.0f} ms, min {min(timings) * 1000:.0f} ms, "
-          f"max {max(timings) * 1000:.0f} ms over {len(timings)} pipelines (6 steps each, moto)")
+          f"max {max(timings) * 1000:.0f} ms over {len(timings)} pipelines (7 steps each, moto)")
 
     with sources.pg_admin(sources.SOURCE_DB) as conn:
         source_bytes = conn.execute("select pg_relation_size('bench.events')").fetchone()[0]
