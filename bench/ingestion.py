@@ -76,7 +76,7 @@ def main() -> None:
     from ingestion_wizard import executor, services
     from ingestion_wizard.models import Pipeline
     from ingestion_wizard.validation import PipelineSpec
-    from portal.roles import Role
+    from identity.roles import Role
 
     Pipeline.objects.all().delete()
     t0 = time.perf_counter()
@@ -133,7 +133,7 @@ def bench_spark(pipeline: object, args: argparse.Namespace, executor_seconds: fl
     from ingestion_wizard.models import Pipeline
     from ingestion_wizard.tests import sources, spark_job
     from ingestion_wizard.validation import PipelineSpec
-    from portal.roles import Role
+    from identity.roles import Role
 
     assert isinstance(pipeline, Pipeline)
     t0 = time.perf_counter()

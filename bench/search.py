@@ -167,7 +167,7 @@ def measure(rounds: int) -> dict[str, Any]:
     from catalog.search.indexer import alias_name
     from catalog.search.query import build_search, build_suggest, parse_request
     from portal.opensearch import get_client
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
 
     role = Role("steward", "finance")

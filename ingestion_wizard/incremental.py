@@ -16,8 +16,9 @@ from ingestion_wizard.aws import provisioning
 from ingestion_wizard.aws.errors import describe, error_code
 from ingestion_wizard.errors import Conflict, Unavailable
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
-from portal import audit, aws
-from portal.roles import Role
+from portal import aws
+from identity import audit
+from identity.roles import Role
 
 
 def incremental_tables(pipeline: Pipeline) -> list[str]:

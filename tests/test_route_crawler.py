@@ -102,7 +102,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
                                 rows=5, at=timezone.now(), source="orders")
     sync_run = SyncRun.objects.order_by("-pk").first()
     assert sync_run is not None
-    from portal.models import AccessToken
+    from identity.models import AccessToken
 
     return {
         "*": {"qualified_name": view.qualified_name, "word": view.name.split("_")[0], "table_id": str(table.pk), "step": "source",

@@ -15,7 +15,7 @@ from catalog.search.indexer import IndexUnavailable, alias_name
 from catalog.search.results import shape_facets, shape_hit, shape_suggestions
 from catalog.search.words import WordMatcher
 from portal.opensearch import get_client
-from portal.roles import Role
+from identity.roles import Role
 
 
 def _run(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ingestion_wizard.models import Pipeline
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
