@@ -2,12 +2,18 @@
 
     python bench/ingestion.py --rows 1000000
 
-1. provision  time to create + provision one JDBC pipeline (secret, S3 prefix and bucket policy,
-              Glue database, connection, ETL script + job, SNS topic) against a moto server,
+1. provision  time to create + provision one JDBC pipeline (secret, S3 prefix, ownership and bucket policy,
+              Glue database, connection, ETL script + job, monitoring, SNS topic) against a moto server,
               median of --pipelines runs (tasks run inline: the figure is the work, not queueing)
 2. load       the local executor on a --rows row PostgreSQL table (server-side cursor in batches
               -> Parquet -> S3 upload -> Glue table + partition): seconds, rows/s, MB/s of Parquet
               written and MB/s of source table read, peak RSS of the process
+3. spark      the generated Glue job's logic in local Spark (local[1], JDBC -> Parquet in a local
+              folder; ingestion_wizard/tests/spark_job.py) on the same table: rows/s beside the
+              local executor's (Spark's start is timed apart)
+4. increment  an incremental table (created_at): full load, then --new-share of new rows inserted and
+              a second run, its time as a share of the full load (target < 10%), for the job in
+              Spark and for the local executor
 
 Needs PostgreSQL on 127.0.0.1:5432 (source database dh_ingestion_src, the portal's
 own bench database dh_ingestion_bench, both created here).
@@ -43,6 +49,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pipelines", type=int, default=5)
     parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--new-share", type=float, default=0.01, help="new rows before the incremental run")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/dh_ingestion_bench")
     args = parser.parse_args()
 
@@ -74,6 +81,10 @@ def main() -> None:
     Pipeline.objects.all().delete()
     t0 = time.perf_counter()
     sources.reset_pg_orders(args.rows, schema="bench", table="events")
+    with sources.pg_admin(sources.SOURCE_DB) as conn:
+        # An incremental column is indexed in a source that is read incrementally: the second run
+        # reads the new rows through the index instead of scanning the table.
+        conn.execute("create index on bench.events (created_at)")
     print(f"source      {args.rows:,} rows in bench.events built in {time.perf_counter() - t0:.1f} s")
 
     role = Role("provider", "finance")
@@ -93,7 +104,7 @@ def main() -> None:
         pipeline.refresh_from_db()
         assert pipeline.status == "ready", (pipeline.status, pipeline.error)
     print(f"provision   median {statistics.median(timings) * 1000:.0f} ms, min {min(timings) * 1000:.0f} ms, "
-          f"max {max(timings) * 1000:.0f} ms over {len(timings)} pipelines (6 steps each, moto)")
+          f"max {max(timings) * 1000:.0f} ms over {len(timings)} pipelines (7 steps each, moto)")
 
     with sources.pg_admin(sources.SOURCE_DB) as conn:
         source_bytes = conn.execute("select pg_relation_size('bench.events')").fetchone()[0]
@@ -108,8 +119,76 @@ def main() -> None:
           f"source table {source_bytes / 1e6:.1f} MB = {source_bytes / 1e6 / seconds:.1f} MB/s read; "
           f"peak RSS {rss:.0f} MB, {rss_before:.0f} MB before the load (moto runs in this process and keeps "
           f"the uploaded file; batch {args.batch:,})")
+    assert pipeline is not None
+    bench_spark(pipeline, args, seconds)
     Pipeline.objects.all().delete()
     moto.stop()
+
+
+def bench_spark(pipeline: object, args: argparse.Namespace, executor_seconds: float) -> None:
+    import datetime as dt
+    import tempfile
+
+    from ingestion_wizard import executor, services
+    from ingestion_wizard.models import Pipeline
+    from ingestion_wizard.tests import sources, spark_job
+    from ingestion_wizard.validation import PipelineSpec
+    from identity.roles import Role
+
+    assert isinstance(pipeline, Pipeline)
+    t0 = time.perf_counter()
+    spark = spark_job.spark_session()
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"spark       local[1] session started in {time.perf_counter() - t0:.1f} s (not in the figures below)")
+    spec = executor.connection_spec(pipeline)
+    today = dt.date.today().isoformat()
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
+        runs = []
+        for attempt in ("cold", "warm"):  # a JVM's first job runs before its JIT has compiled the hot code
+            t0 = time.perf_counter()
+            written = spark_job.run(spark, pipeline, spec, Path(tmp) / attempt, today, {})
+            runs.append(time.perf_counter() - t0)
+            assert written == {"bench.events": args.rows}, written
+        print(f"spark       generated job in local Spark: {args.rows:,} rows in {runs[1]:.2f} s = "
+              f"{args.rows / runs[1]:,.0f} rows/s warm ({runs[0]:.2f} s = {args.rows / runs[0]:,.0f} rows/s in a "
+              f"fresh JVM); local executor {args.rows / executor_seconds:,.0f} rows/s "
+              f"(job/executor time {runs[1] / executor_seconds:.2f}x warm)")
+
+        incremental = services.create_pipeline(PipelineSpec.model_validate({
+            "name": "bench-incremental", "hub": "finance",
+            "source": {"kind": "postgresql", "host": sources.PG_HOST, "port": sources.PG_PORT,
+                       "database": sources.SOURCE_DB, "user": "postgres", "password": "bench",
+                       "tables": [{"schema": "bench", "name": "events", "incremental_column": "created_at"}]},
+            "target": {"database": f"bench_{os.getpid()}_incremental", "layer": "source"},
+        }), user=None, role=Role("provider", "finance"))
+        bookmarks: dict[str, str] = {}
+        t0 = time.perf_counter()
+        spark_job.run(spark, incremental, spec, Path(tmp) / "inc", today, bookmarks)
+        spark_full = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        first = executor.run_local(incremental, run_id=2, log=lambda line: None, batch_size=args.batch)
+        executor_full = time.perf_counter() - t0
+        incremental.watermarks = {load.source: load.watermark for load in first.loads if load.watermark}
+
+        new_rows = max(1, int(args.rows * args.new_share))
+        with sources.pg_admin(sources.SOURCE_DB) as conn:
+            conn.execute(
+                """insert into bench.events select g, 'customer-' || (g %% 97), round((g * 1.37)::numeric, 2),
+                          g %% 3 = 0, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute'
+                   from generate_series(%s, %s) g""", (args.rows + 1, args.rows + new_rows))
+        t0 = time.perf_counter()
+        second = spark_job.run(spark, incremental, spec, Path(tmp) / "inc", today, bookmarks)
+        spark_second = time.perf_counter() - t0
+        assert second == {"bench.events": new_rows}, second
+        t0 = time.perf_counter()
+        again = executor.run_local(incremental, run_id=3, log=lambda line: None, batch_size=args.batch)
+        executor_second = time.perf_counter() - t0
+        assert again.rows == new_rows, again.rows
+    print(f"increment   {new_rows:,} new rows ({args.new_share:.0%}) after a full load of {args.rows:,}: "
+          f"job in Spark {spark_second:.2f} s = {spark_second / spark_full:.1%} of its full load "
+          f"({spark_full:.2f} s); local executor {executor_second:.2f} s = "
+          f"{executor_second / executor_full:.1%} of its full load ({executor_full:.2f} s); target < 10%")
+    spark.stop()
 
 
 if __name__ == "__main__":

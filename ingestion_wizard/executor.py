@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws import glue_script, provisioning
 from ingestion_wizard.aws.errors import classify
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.sources import ConnectionSpec, TableInfo, open_source
@@ -121,7 +121,7 @@ def _batch_to_arrow(batch: list[tuple], schema: Any, info: TableInfo) -> Any:
 
 
 def glue_table_input(p: Pipeline, info: TableInfo, name: str, location: str) -> dict[str, Any]:
-    partition_keys = [{"Name": "load_date", "Type": "string"}] if p.partitioning == "load_date" else []
+    partition_keys = [{"Name": key, "Type": "string"} for key in glue_script.partition_keys(p)]
     table: dict[str, Any] = {
         "Name": name,
         "Description": f"{info.ref} from {p.get_source_kind_display()} {p.host}/{p.source_database}",
@@ -155,7 +155,7 @@ def _upsert_glue_table(p: Pipeline, info: TableInfo, name: str, location: str, l
             glue.create_table(DatabaseName=p.target_database, TableInput=table_input)
         else:
             glue.update_table(DatabaseName=p.target_database, TableInput=table_input)
-        if p.partitioning != "load_date":
+        if not glue_script.partition_keys(p):
             return
         sd = {**table_input["StorageDescriptor"], "Location": f"{location}load_date={load_date}/"}
         try:
@@ -194,7 +194,7 @@ def run_local(p: Pipeline, run_id: int, log: Callable[[str], None], *, today: dt
             incremental = spec.get("incremental_column") or ""
             after = p.watermarks.get(info.ref) if incremental else None
             location = f"s3://{provisioning.bucket()}/{p.raw_prefix}{name}/"
-            part_prefix = f"{p.raw_prefix}{name}/" + (f"load_date={load_date}/" if p.partitioning == "load_date" else "")
+            part_prefix = f"{p.raw_prefix}{name}/" + (f"load_date={load_date}/" if glue_script.partition_keys(p) else "")
             key = f"{part_prefix}run-{run_id}.parquet"
             if not incremental:
                 # A full load replaces what an earlier run of the same day wrote.

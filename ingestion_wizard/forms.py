@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from ingestion_wizard import services
+from ingestion_wizard.aws import network
 from ingestion_wizard.models import JDBC_KINDS, LOCAL_KINDS
 from ingestion_wizard.sources import TableInfo
 from ingestion_wizard.validation import (
@@ -57,6 +58,12 @@ class ConnectionForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
                                help_text="Goes straight to AWS Secrets Manager; the portal keeps only its ARN.")
     secret_arn = forms.CharField(widget=forms.HiddenInput, required=False)
+    subnet_id = forms.CharField(max_length=32, required=False, label="Subnet",
+                                help_text="For a source in a private network: the subnet the Glue job connects "
+                                          "from (subnet-…); its availability zone is looked up.")
+    security_group_ids = forms.CharField(max_length=200, required=False, label="Security groups",
+                                         help_text="For a private source: sg-… ids of the subnet's VPC, "
+                                                   "comma-separated.")
 
     def __init__(self, *args: Any, kind: str = "postgresql", draft: Any = None, role: Any = None, actor: Any = None,
                  **kwargs: Any) -> None:
@@ -79,6 +86,14 @@ class ConnectionForm(forms.Form):
         except services.IngestionError as exc:
             self.add_error("host", exc.message)
             return data
+        data["security_group_ids"] = [g.strip() for g in (data.get("security_group_ids") or "").split(",")
+                                      if g.strip()]
+        try:
+            network.placement_for(data["host"], data["port"], data.get("subnet_id") or "",
+                                  data["security_group_ids"])
+        except services.IngestionError as exc:
+            self.add_error((exc.field or "").rpartition(".")[2] or None, exc.message)
+            return data
         if self.kind not in LOCAL_KINDS:
             return data  # the Glue job connects; nothing to test from the portal
         try:
@@ -98,6 +113,21 @@ class StreamForm(forms.Form):
     columns = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
                               help_text="One 'name type' per line, e.g. 'order_id bigint'.",
                               validators=[_as_validator(parse_stream_columns)])
+    transform = forms.ChoiceField(required=False, label="Record transformation", choices=[
+        ("", "None: records land as sent"), ("json_lines", "JSON lines (one object per line; invalid JSON to errors)"),
+        ("arrival_time", "JSON lines with the arrival time (_arrival_time)")],
+        help_text="A Lambda Firehose calls before writing to the lake.")
+    prep_reference_table = forms.CharField(max_length=511, required=False, label="Prep stage: reference table",
+                                           help_text="Optional catalog table database.table whose rows enrich "
+                                                     "each event into the prepared layer.")
+    prep_join_key = forms.CharField(max_length=255, required=False, label="Prep stage: join key",
+                                    help_text="The field events and reference rows share, e.g. vehicle_id.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("prep_reference_table")) != bool(data.get("prep_join_key")):
+            self.add_error("prep_join_key", "The prep stage needs both the reference table and the join key.")
+        return data
 
 
 class DiscoveryForm(forms.Form):

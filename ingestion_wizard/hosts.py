@@ -190,3 +190,13 @@ def vet_peer(peer: str | None, port: int, database: str = "") -> None:
         raise HostRefused(reason)
     if database and is_portal_database([ip], port, database):
         raise HostRefused("That is the portal's own database; it cannot be a source.")
+
+
+def needs_vpc(host: str, port: int) -> bool:
+    """True when ``host`` lives in a private network (RFC 1918, fc00::/7, 100.64.0.0/10): a Glue job
+    reaches it only from inside a VPC, so its connection needs a subnet and security groups. A name
+    that does not resolve here is left to the connection check, which reports it."""
+    try:
+        return any(classify(ip) == "private" for ip in resolve(host, port))
+    except HostRefused:
+        return False

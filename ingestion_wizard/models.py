@@ -64,6 +64,11 @@ class Pipeline(models.Model):
     source_database = models.CharField(max_length=255, blank=True)
     source_user = models.CharField(max_length=255, blank=True)
     secret_arn = models.CharField(max_length=2048, blank=True)
+    # Network placement of the Glue connection (sources in a private network): the subnet and security
+    # groups the provider gave, the availability zone derived from the subnet (aws/network.py).
+    subnet_id = models.CharField(max_length=32, blank=True)
+    security_group_ids = models.JSONField(default=list, blank=True)
+    availability_zone = models.CharField(max_length=32, blank=True)
     stream_name = models.CharField(max_length=128, blank=True)
     stream_mode = models.CharField(max_length=8, blank=True, help_text="new | existing (streams only)")
     stream_shards = models.PositiveSmallIntegerField(default=1)
@@ -71,6 +76,11 @@ class Pipeline(models.Model):
     tables = models.JSONField(default=list)
     # Streams: [{"name": "id", "type": "bigint"}] for the Glue table over Firehose output.
     stream_columns = models.JSONField(default=list, blank=True)
+    # Streams: the Firehose record transformation template ("" = none; aws/lambda_handlers/
+    # firehose_transform.py) and the prep stage's reference table ("db.table", "" = none) and join key.
+    transform_template = models.CharField(max_length=32, blank=True)
+    prep_reference_table = models.CharField(max_length=511, blank=True)
+    prep_join_key = models.CharField(max_length=255, blank=True)
     # Incremental loads: {"schema.table": last value of the incremental column seen}, as text.
     watermarks = models.JSONField(default=dict, blank=True)
 

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ingestion_wizard import after_run, dispatch, executor, secret_services
-from ingestion_wizard.aws import provisioning
+from ingestion_wizard.aws import monitoring, network, provisioning
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError
 # Re-exported: views, the API and forms catch services.IngestionError and its kinds.
 from ingestion_wizard.errors import (  # noqa: F401
@@ -25,7 +25,7 @@ from ingestion_wizard.errors import (  # noqa: F401
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 from ingestion_wizard.aws.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
-from ingestion_wizard.validation import PipelineSpec
+from ingestion_wizard.validation import PipelineSpec, schedule_problem
 from portal import aws, leases
 from identity import audit
 from identity.roles import Role
@@ -153,8 +153,12 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
     src = spec.source
     tables = src.table_specs() if src.kind != "kinesis" else []
     secret: secret_services.SecretUse | None = None
+    placement = None
     if src.kind != "kinesis":
         check_source_host(src.host, src.port or 0, src.database)
+        placement = network.placement_for(
+            src.host, src.port or 0, src.network.subnet_id if src.network else "",
+            list(src.network.security_group_ids) if src.network else [])
         if src.password is None:
             secret = secret_services.use_reference(src.secret_arn, hub=spec.hub, user=user, role=role, draft=draft)
     if src.kind != "kinesis" and verify_source and src.kind in ("postgresql", "mysql"):
@@ -181,9 +185,13 @@ def create_pipeline(spec: PipelineSpec, *, user: Any, role: Role, verify_source:
                 name=spec.name, hub=spec.hub, created_by=user if getattr(user, "pk", None) else None,
                 source_kind=src.kind, host=src.host, port=src.port, source_database=src.database,
                 source_user=src.user, secret_arn=secret_arn, tables=tables,
+                subnet_id=placement.subnet_id if placement else "",
+                security_group_ids=list(placement.security_group_ids) if placement else [],
+                availability_zone=placement.availability_zone if placement else "",
                 stream_name=src.stream_name if src.kind == "kinesis" else "",
                 stream_mode=src.stream_mode if src.kind == "kinesis" else "",
-                stream_shards=src.shards, stream_columns=src.columns,
+                stream_shards=src.shards, stream_columns=src.columns, transform_template=src.transform,
+                prep_reference_table=src.prep_reference_table, prep_join_key=src.prep_join_key,
                 target_database=spec.target.database, layer=spec.target.layer, owner=spec.target.owner,
                 classification=spec.target.classification, partitioning=spec.target.partitioning,
                 schedule=spec.schedule or "",
@@ -415,7 +423,12 @@ def _drop_schedule(pipeline: Pipeline) -> None:
 
 
 def update_schedule(pipeline: Pipeline, schedule: str | None, *, user: Any, role: Role | None = None) -> Pipeline:
-    """``schedule`` is already validated (validation.validate_cron) or None for on demand."""
+    """``schedule`` is already validated (validation.validate_cron) or None for on demand. Raises
+    IngestionError when it fires faster than the last successful run took."""
+    last = pipeline.runs.filter(status=PipelineRun.Status.SUCCEEDED).order_by("-finished_at").first()
+    problem = schedule_problem(schedule, last.seconds if last else None) if schedule else None
+    if problem:
+        raise IngestionError(problem, field="schedule")
     with transaction.atomic():
         pipeline.schedule = schedule or ""
         pipeline.save(update_fields=["schedule", "updated_at"])
@@ -423,6 +436,11 @@ def update_schedule(pipeline: Pipeline, schedule: str | None, *, user: Any, role
             sync_schedule(pipeline)
         audit.record(user, "ingestion.pipeline.schedule", role=role, target=f"pipeline:{pipeline.pk}",
                      details={"schedule": pipeline.schedule or "on demand"})
+    if pipeline.steps.filter(key="monitoring", status=ProvisioningStep.Status.SUCCEEDED).exists():
+        try:  # the no-new-data alarm waits for the schedule's period
+            monitoring.ensure_monitoring(pipeline)
+        except (StepFailed, TransientAWSError) as exc:
+            log.warning("pipeline %s: alarms not updated to the new schedule: %s", pipeline.pk, exc)
     return pipeline
 
 
@@ -523,6 +541,7 @@ def fail_run(run: PipelineRun, reason: str) -> None:
     _append_log(run, f"Failed: {reason}")
     PipelineRun.objects.filter(pk=run.pk).update(status=PipelineRun.Status.FAILED, error=reason,
                                                  finished_at=timezone.now())
+    monitoring.record_run(run.pipeline, rows=0, failed=True)
 
 
 def execute_local_run(run: PipelineRun) -> str:
@@ -577,6 +596,7 @@ def complete_run(run: PipelineRun, result: executor.RunResult) -> None:
             log.warning("run %s: %s failed: %s", run.pk, label, exc)
             _append_log(run, f"Warning: {label} failed: {type(exc).__name__}: {exc}")
     _append_log(run, f"Succeeded: {result.rows} rows, {result.bytes} bytes")
+    monitoring.record_run(pipeline, rows=result.rows, failed=False)
     PipelineRun.objects.filter(pk=run.pk).update(
         status=PipelineRun.Status.SUCCEEDED, rows=result.rows, bytes=result.bytes,
         partition=result.partition, finished_at=timezone.now())

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ingestion_wizard.aws import glue_script, provisioning
+from ingestion_wizard.aws import glue_script, network, provisioning
 from ingestion_wizard.models import Pipeline
 from workspaces.notifications import topic_name
 
@@ -101,6 +101,33 @@ def _resource(type_: str, name: str, *body: tuple[str, Any]) -> Block:
     return Block("resource", (type_, name), list(body))
 
 
+def _physical_connection_requirements(p: Pipeline) -> list[tuple[str, Any]]:
+    requirements = network.connection_requirements(p)
+    if not requirements:
+        return []
+    return [("physical_connection_requirements", Block("physical_connection_requirements", (), [
+        ("availability_zone", requirements["AvailabilityZone"]),
+        ("security_group_id_list", requirements["SecurityGroupIdList"]),
+        ("subnet_id", requirements["SubnetId"])]))]
+
+
+def _role_policies(p: Pipeline) -> list[Block]:
+    """Each role's access to the pipeline's prefix as that role's own inline policy, named after the
+    pipeline: the shared lake bucket's policy (and its ownership settings) belong to the landing zone,
+    so applying several pipelines' exports never replaces one another's grants."""
+    out = []
+    for i, (arn, actions) in enumerate(provisioning.access_grants(p).items()):
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": provisioning.prefix_arn(p)},
+            {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": f"arn:aws:s3:::{provisioning.bucket()}",
+             "Condition": {"StringLike": {"s3:prefix": [f"{p.raw_prefix}*"]}}}]}
+        out.append(_resource("aws_iam_role_policy", f"lake_access_{i}",
+                             ("name", f"datahub-ingest-{p.target_database}"),
+                             ("role", arn.rsplit("/", 1)[1]),
+                             ("policy", Expr("jsonencode(" + _literal(policy, "  ") + ")"))))
+    return out
+
+
 def blocks(p: Pipeline) -> list[Block]:
     bucket = provisioning.bucket()
     tags = {"datahub:hub": p.hub, "datahub:pipeline": p.name}
@@ -109,11 +136,7 @@ def blocks(p: Pipeline) -> list[Block]:
             ("aws", {"source": "hashicorp/aws", "version": ">= 5.0"})]))]),
         Block("provider", ("aws",), [("region", settings.AWS_DEFAULT_REGION)]),
         _resource("aws_s3_object", "raw_prefix", ("bucket", bucket), ("key", p.raw_prefix), ("content", "")),
-        _resource("aws_s3_bucket_policy", "lake",
-                  ("bucket", bucket),
-                  # The lake bucket has one policy: merge these statements into it before applying.
-                  ("policy", Expr("jsonencode(" + _literal({"Version": "2012-10-17", "Statement":
-                                                            provisioning._policy_statements(p)}, "  ") + ")"))),
+        *_role_policies(p),
         _resource("aws_glue_catalog_database", "target",
                   ("name", p.target_database), ("location_uri", f"s3://{bucket}/{p.raw_prefix}"),
                   ("parameters", provisioning.database_parameters(p))),
@@ -125,17 +148,18 @@ def blocks(p: Pipeline) -> list[Block]:
             _resource("aws_glue_connection", "source",
                       ("name", provisioning.connection_name(p)), ("connection_type", "JDBC"),
                       ("connection_properties", {"JDBC_CONNECTION_URL": provisioning.jdbc_url(p),
-                                                 "SECRET_ID": Expr("data.aws_secretsmanager_secret.source.name")})),
+                                                 "SECRET_ID": Expr("data.aws_secretsmanager_secret.source.name")}),
+                      *_physical_connection_requirements(p)),
             _resource("aws_s3_object", "etl_script", ("bucket", bucket), ("key", provisioning.script_key(p)),
                       ("content", _heredoc(script))),
             _resource("aws_glue_job", "ingest",
                       ("name", provisioning.job_name(p)), ("role_arn", provisioning.glue_role_arn(p)),
-                      ("glue_version", "4.0"), ("worker_type", "G.1X"), ("number_of_workers", 2),
+                      ("glue_version", provisioning.GLUE_VERSION), ("worker_type", "G.1X"), ("number_of_workers", 2),
                       ("connections", [Expr("aws_glue_connection.source.name")]),
                       ("command", Block("command", (), [
                           ("name", "glueetl"), ("python_version", "3"),
                           ("script_location", Expr(f'"s3://{bucket}/${{aws_s3_object.etl_script.key}}"'))])),
-                      ("default_arguments", {"--job-language": "python", "--enable-glue-datacatalog": "true"}),
+                      ("default_arguments", provisioning.job_default_arguments(p)),
                       ("tags", tags)),
         ]
         if p.schedule:
@@ -167,7 +191,8 @@ def blocks(p: Pipeline) -> list[Block]:
             _resource("aws_glue_catalog_table", "stream", ("name", table),
                       ("database_name", Expr("aws_glue_catalog_database.target.name")),
                       ("table_type", "EXTERNAL_TABLE"),
-                      ("parameters", {"classification": "json", "compressionType": "gzip"}),
+                      ("parameters", {"classification": "json", "compressionType": "gzip",
+                                      **provisioning.partition_projection(p)}),
                       ("partition_keys", Block("partition_keys", (), [("name", "load_date"), ("type", "string")])),
                       ("storage_descriptor", Block("storage_descriptor", (), [
                           ("location", f"s3://{bucket}/{p.raw_prefix}{table}/"),

@@ -98,6 +98,33 @@ def describe_cron(value: str) -> str:
     return str(ExpressionDescriptor(value, options).get_description()) + " (UTC)"
 
 
+def schedule_gaps(value: str, count: int = 8) -> list[float]:
+    """Seconds between the next ``count`` firings of a valid cron expression (UTC)."""
+    times = next_runs(value, count=count)
+    return [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+
+
+def schedule_problem(value: str, last_run_seconds: float | None) -> str | None:
+    """Why ``value`` cannot be a pipeline's schedule given how long its last run took, or None: a
+    schedule firing again before a run of that length ends would find it still running (the next
+    run is refused while one is active), so the pipeline would silently fall behind."""
+    if not last_run_seconds:
+        return None
+    shortest = min(schedule_gaps(value))
+    if shortest >= last_run_seconds:
+        return None
+    return (f"'{value}' fires every {_duration(shortest)}, but the last run took {_duration(last_run_seconds)}: "
+            "choose a schedule with more time between runs.")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
 def next_runs(value: str, count: int = 5, start: datetime | None = None) -> list[datetime]:
     """The next ``count`` times (UTC) the schedule fires, as Celery beat reads it: day-of-month and
     day-of-week must both match (croniter's default is either). Raises ValueError when the
@@ -197,6 +224,14 @@ class TableSpec(_Body):
         return {"schema": self.schema_, "name": self.name, "incremental_column": self.incremental_column}
 
 
+class NetworkSpec(_Body):
+    """Where the Glue job's network interface sits to reach a source in a private network."""
+
+    subnet_id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="Subnet that routes to the source")
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        min_length=1, max_length=5, description="Security groups of the job's network interface (same VPC)")
+
+
 class SourceSpec(_Body):
     kind: Literal["postgresql", "mysql", "oracle", "sqlserver", "kinesis"] = Field(description="Source kind")
     host: str = Field("", max_length=255, description="Database host name")
@@ -208,10 +243,16 @@ class SourceSpec(_Body):
                             description="ARN of a secret of your provider role (datahub/ingestion/<hub>/…)")
     tables: list[Annotated[str, Field(max_length=511)] | TableSpec] = Field(
         default_factory=list, max_length=MAX_TABLES, description="Tables as schema.table")
+    network: NetworkSpec | None = Field(None, description="Network placement (sources in a private network)")
     stream_name: str = Field("", max_length=128, description="Kinesis stream name")
     stream_mode: Literal["new", "existing"] = Field("new", description="Create the stream or use an existing one")
     shards: int = Field(1, ge=1, le=50, description="Shards of a new stream")
     columns: list[dict[str, str]] = Field(default_factory=list, max_length=1000, description="Stream record columns")
+    transform: Literal["", "json_lines", "arrival_time"] = Field(
+        "", description="Firehose record transformation template (streams): json_lines, arrival_time or none")
+    prep_reference_table: str = Field("", max_length=511, description="Prep stage: catalog table db.table whose "
+                                                                       "rows enrich the events (streams)")
+    prep_join_key: str = Field("", max_length=255, description="Prep stage: field joining events to reference rows")
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -250,7 +291,13 @@ class SourceSpec(_Body):
     def _by_kind(self) -> "SourceSpec":
         if self.kind == "kinesis":
             self.stream_name = validate_stream_name(self.stream_name)
+            if bool(self.prep_reference_table) != bool(self.prep_join_key):
+                raise ValueError("The prep stage needs both the reference table and the join key.")
+            if self.prep_reference_table and not re.match(r"^[a-z0-9_]+\.[a-z0-9_]+$", self.prep_reference_table):
+                raise ValueError("The reference table must be a catalog table as database.table.")
             return self
+        if self.transform or self.prep_reference_table:
+            raise ValueError("Record transformation and prep stage are for stream sources only.")
         missing = [f for f in ("host", "database", "user") if not getattr(self, f)]
         if missing:
             raise ValueError(f"A {SOURCE_KINDS[self.kind]} source needs {', '.join(missing)}.")

@@ -12,7 +12,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from formtools.wizard.views import NamedUrlWizardView
 
-from ingestion_wizard import queries, secret_services, services, terraform
+from ingestion_wizard import incremental, queries, secret_services, services, terraform
+from ingestion_wizard.aws import monitoring
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
@@ -185,10 +186,15 @@ class IngestionWizard(NamedUrlWizardView):
             c = form_dict["connection"].cleaned_data
             source.update(host=c["host"], port=c["port"], database=c["database"], user=c["user"],
                           secret_arn=c["secret_arn"], tables=form_dict["discovery"].cleaned_data["chosen"])
+            if c.get("subnet_id") or c.get("security_group_ids"):
+                source["network"] = {"subnet_id": c.get("subnet_id") or "",
+                                     "security_group_ids": c.get("security_group_ids") or []}
         else:
             s = form_dict["stream"].cleaned_data
             source.update(stream_name=s["stream_name"], stream_mode="existing" if kind.endswith("existing") else "new",
-                          shards=s.get("shards") or 1, columns=parse_stream_columns(s.get("columns") or ""))
+                          shards=s.get("shards") or 1, columns=parse_stream_columns(s.get("columns") or ""),
+                          transform=s.get("transform") or "", prep_reference_table=s.get("prep_reference_table") or "",
+                          prep_join_key=s.get("prep_join_key") or "")
         body = {"name": target["name"], "hub": target["hub"], "source": source,
                 "target": {k: target[k] for k in ("database", "layer", "owner", "classification", "partitioning")},
                 "schedule": form_dict["schedule"].cleaned_data["cron"] or None}
@@ -266,6 +272,7 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "ingestion_wizard/pipeline.html", {
         "pipeline": pipeline, "steps": pipeline.steps.all(), "runs": pipeline.runs.all()[:50],
         "schedule_text": describe_cron(pipeline.schedule) if pipeline.schedule else "",
+        "incremental_tables": incremental.incremental_tables(pipeline),
     })
 
 
@@ -291,7 +298,8 @@ def pipeline_runs(request: HttpRequest, pk: int) -> HttpResponse:
 def run_detail(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
     pipeline = _pipeline(request, pk)
     run = get_object_or_404(PipelineRun, pk=run_id, pipeline=pipeline)
-    return render(request, "ingestion_wizard/run.html", {"pipeline": pipeline, "run": run})
+    return render(request, "ingestion_wizard/run.html", {"pipeline": pipeline, "run": run,
+                                                          "log_lines": monitoring.run_log_lines(run)})
 
 
 @role_required
@@ -309,6 +317,9 @@ def pipeline_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.resume(pipeline, user=request.user, role=role)
         elif action == "retry":
             services.retry_provisioning(pipeline, user=request.user, role=role)
+        elif action == "reset-incremental":
+            incremental.reset_incremental(pipeline, user=request.user, role=role)
+            messages.info(request, "Incremental loads reset: the next run loads every row again.")
         elif action == "delete":
             services.delete_pipeline(pipeline, user=request.user, role=role)
             messages.info(request, f"Deleting {pipeline.name}: its resources are removed in reverse order.")

@@ -295,6 +295,8 @@ if INGESTION_EXECUTOR not in ("local", "glue"):
     raise ImproperlyConfigured("INGESTION_EXECUTOR must be local or glue")
 # IAM role the generated Glue jobs run as (a per-hub default in the portal's account otherwise).
 INGESTION_GLUE_ROLE_ARN = env_str("INGESTION_GLUE_ROLE_ARN", "")
+# SNS topic the pipelines' CloudWatch alarms notify (none: the alarms show in CloudWatch only).
+INGESTION_ALARM_TOPIC_ARN = env_str("INGESTION_ALARM_TOPIC_ARN", "")
 # Non-public networks (CIDRs, comma-separated) sources may live in; link-local/metadata addresses and
 # the portal's own database are refused whatever this says (ingestion_wizard.hosts). Embedded: loopback.
 INGESTION_ALLOWED_NETWORKS = env_str("INGESTION_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if EMBEDDED else "")

@@ -54,6 +54,7 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("pipelines/<int:pk>/pause", "POST"): ("provider", "admin"),
     ("pipelines/<int:pk>/resume", "POST"): ("provider", "admin"),
     ("pipelines/<int:pk>/retry", "POST"): ("provider", "admin"),
+    ("pipelines/<int:pk>/reset-incremental", "POST"): ("provider", "admin"),
     ("pipelines/<int:pk>/runs", "POST"): ("provider", "admin"),
     ("workspaces", "POST"): ("consumer", "admin"),
     ("workspaces/<pk>", "DELETE"): ("consumer", "admin"),

@@ -60,7 +60,7 @@ def test_a_provider_onboards_postgres_through_the_wizard_and_finds_the_dataset(
 
     page.wait_for_url(re.compile(r"/ingestion/pipelines/\d+/$"))
     page.get_by_test_id("pipeline-status").filter(has_text="ready").wait_for(timeout=30_000)
-    assert page.get_by_test_id("steps").locator("text=succeeded").count() == 6
+    assert page.get_by_test_id("steps").locator("text=succeeded").count() == 7  # monitoring is a step too
     assert sources.PG_PASSWORD not in page.content()
 
     page.reload()  # the Run now button appears once ready

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingestion_wizard.aws import monitoring
 from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 
 
@@ -26,6 +27,10 @@ def pipeline_full(p: Pipeline) -> dict[str, Any]:
             "tables": [{"table": f"{t['schema']}.{t['name']}" if t.get("schema") else t["name"],
                         "incremental_column": t.get("incremental_column") or None} for t in p.tables],
             "stream_name": p.stream_name or None, "stream_mode": p.stream_mode or None,
+            "transform": p.transform_template or None, "prep_reference_table": p.prep_reference_table or None,
+            "prep_join_key": p.prep_join_key or None,
+            "network": {"subnet_id": p.subnet_id, "security_group_ids": p.security_group_ids,
+                        "availability_zone": p.availability_zone} if p.subnet_id else None,
         },
         "target": {"database": p.target_database, "layer": p.layer, "owner": p.owner,
                    "classification": p.classification, "partitioning": p.partitioning},
@@ -45,5 +50,5 @@ def run_data(r: PipelineRun, *, with_log: bool = False) -> dict[str, Any]:
             "finished_at": _iso(r.finished_at), "error": r.error or None, "trigger": r.trigger,
             "partition": r.partition or None, "seconds": r.seconds}
     if with_log:
-        data["log"] = r.log
+        data["log"] = "\n".join(monitoring.run_log_lines(r))
     return data

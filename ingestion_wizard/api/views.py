@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion_wizard import services
+from ingestion_wizard import incremental, services
 from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_data, step_data
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
@@ -113,7 +113,10 @@ class PipelineDetailView(PipelineAPIView):
                 cron = validate_cron(schedule) if schedule and schedule.strip() else None
             except ValueError as exc:
                 return Response({"error": str(exc), "detail": {"schedule": [str(exc)]}}, status=400)
-            services.update_schedule(pipeline, cron, user=request.user, role=role)
+            try:
+                services.update_schedule(pipeline, cron, user=request.user, role=role)
+            except services.IngestionError as exc:
+                return _error(exc)
         if "status" in data:
             change = {"paused": services.pause, "ready": services.resume}.get(data["status"])
             if change is None:
@@ -137,7 +140,8 @@ class PipelineActionView(PipelineAPIView):
     @extend_schema(request=None, responses={200: _OBJECT, 409: _CONFLICT})
     def post(self, request: Request, pk: int) -> Response:
         pipeline = self.pipeline(request, pk)
-        fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning}[self.action]
+        fn = {"pause": services.pause, "resume": services.resume, "retry": services.retry_provisioning,
+              "reset-incremental": incremental.reset_incremental}[self.action]
         try:
             pipeline = fn(pipeline, user=request.user, role=current_role(request))
         except services.IngestionError as exc:

@@ -17,8 +17,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.utils import timezone
 
-from ingestion_wizard.aws import glue_script
+from ingestion_wizard.aws import glue_script, monitoring, network, stream_lambdas
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
@@ -126,16 +127,53 @@ def remove_secret(p: Pipeline, resource: str) -> None:
         raise classify(exc) from None
 
 
+WRITE_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+READ_ACTIONS = ["s3:GetObject"]
+
+
+def prefix_arn(p: Pipeline) -> str:
+    return f"arn:aws:s3:::{bucket()}/{p.raw_prefix}*"
+
+
+def access_grants(p: Pipeline) -> dict[str, list[str]]:
+    """{IAM role ARN: S3 actions on the pipeline's prefix}: the provider's role and the Glue/Firehose
+    role write, the hub's consumers read. Provisioning states them as bucket-policy statements, the
+    Terraform export as each role's own policy (it never owns the shared bucket's policy)."""
+    grants: dict[str, list[str]] = {}
+    for arn, actions in ((aws.role_arn_for(Role("provider", p.hub)), WRITE_ACTIONS),
+                         (glue_role_arn(p), WRITE_ACTIONS),
+                         (aws.role_arn_for(Role("consumer", p.hub)), READ_ACTIONS)):
+        grants[arn] = sorted(set(grants.get(arn, [])) | set(actions))
+    return grants
+
+
 def _policy_statements(p: Pipeline) -> list[dict[str, Any]]:
-    provider = aws.role_arn_for(Role("provider", p.hub))
-    consumer = aws.role_arn_for(Role("consumer", p.hub))
-    prefix_arn = f"arn:aws:s3:::{bucket()}/{p.raw_prefix}*"
-    return [
-        {"Sid": policy_sid(p) + "Write", "Effect": "Allow", "Principal": {"AWS": [provider, glue_role_arn(p)]},
-         "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], "Resource": prefix_arn},
-        {"Sid": policy_sid(p) + "Read", "Effect": "Allow", "Principal": {"AWS": consumer},
-         "Action": ["s3:GetObject"], "Resource": prefix_arn},
-    ]
+    grants = access_grants(p)
+    writers = [arn for arn, actions in grants.items() if actions != READ_ACTIONS]
+    readers = [arn for arn, actions in grants.items() if actions == READ_ACTIONS]
+    statements = [{"Sid": policy_sid(p) + "Write", "Effect": "Allow", "Principal": {"AWS": writers},
+                   "Action": WRITE_ACTIONS, "Resource": prefix_arn(p)}]
+    if readers:
+        statements.append({"Sid": policy_sid(p) + "Read", "Effect": "Allow", "Principal": {"AWS": readers},
+                           "Action": READ_ACTIONS, "Resource": prefix_arn(p)})
+    return statements
+
+
+OWNERSHIP = "BucketOwnerEnforced"
+
+
+def ensure_bucket_owner_enforced(s3: Any) -> None:
+    """The lake bucket owns every object written into it (S3 Object Ownership ``BucketOwnerEnforced``,
+    ACLs off): what Firehose or another account's role writes needs no ownership fix afterwards."""
+    try:
+        rules = s3.get_bucket_ownership_controls(Bucket=bucket())["OwnershipControls"]["Rules"]
+    except ClientError as exc:
+        if error_code(exc) != "OwnershipControlsNotFoundError":
+            raise classify(exc) from None
+        rules = []
+    if [r.get("ObjectOwnership") for r in rules] != [OWNERSHIP]:
+        _call(s3.put_bucket_ownership_controls, Bucket=bucket(),
+              OwnershipControls={"Rules": [{"ObjectOwnership": OWNERSHIP}]})
 
 
 def _read_policy(s3: Any) -> dict[str, Any]:
@@ -157,6 +195,7 @@ def ensure_s3_prefix(p: Pipeline) -> str:
         # Only the embedded mode lacks the lake bucket; in AWS it is part of the landing zone.
         _call(s3.create_bucket, Bucket=bucket(),
               CreateBucketConfiguration={"LocationConstraint": settings.AWS_DEFAULT_REGION})
+    ensure_bucket_owner_enforced(s3)
     _call(s3.put_object, Bucket=bucket(), Key=p.raw_prefix, Body=b"")
     policy = _read_policy(s3)
     ours = {s["Sid"] for s in _policy_statements(p)}
@@ -221,18 +260,40 @@ def ensure_glue_connection(p: Pipeline) -> str:
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-    _call(glue.create_connection, ConnectionInput={
+    connection: dict[str, Any] = {
         "Name": name,
         "Description": f"Source of pipeline {p.name}",
         "ConnectionType": "JDBC",
         "ConnectionProperties": {"JDBC_CONNECTION_URL": jdbc_url(p), "SECRET_ID": p.secret_arn,
                                  "JDBC_ENFORCE_SSL": "false"},
-    })
+    }
+    requirements = network.connection_requirements(p)
+    if requirements:
+        connection["PhysicalConnectionRequirements"] = requirements
+    _call(glue.create_connection, ConnectionInput=connection)
     return name
 
 
 def remove_glue_connection(p: Pipeline, resource: str) -> None:
     _delete_if_present(aws.client("glue").delete_connection, ConnectionName=connection_name(p))
+
+
+# Glue 5.0: Spark 3.5 on Python 3.11 and Java 17, the versions the tests run the script's logic on.
+GLUE_VERSION = "5.0"
+
+
+def job_default_arguments(p: Pipeline) -> dict[str, str]:
+    """The job's DefaultArguments (the Terraform export writes the same): bookmarks are on, so an
+    incremental table is read past its bookmark on the incremental column (see glue_script)."""
+    return {"--job-language": "python", "--enable-glue-datacatalog": "true", **glue_script.BOOKMARK_ARGUMENTS}
+
+
+def _job_definition(p: Pipeline) -> dict[str, Any]:
+    return {"Role": glue_role_arn(p), "GlueVersion": GLUE_VERSION, "WorkerType": "G.1X", "NumberOfWorkers": 2,
+            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{bucket()}/{script_key(p)}",
+                        "PythonVersion": "3"},
+            "Connections": {"Connections": [connection_name(p)]},
+            "DefaultArguments": job_default_arguments(p)}
 
 
 def ensure_glue_job(p: Pipeline) -> str:
@@ -243,17 +304,16 @@ def ensure_glue_job(p: Pipeline) -> str:
     _call(s3.put_object, Bucket=bucket(), Key=script_key(p), Body=script.encode(), ContentType="text/x-python")
     name = job_name(p)
     try:
-        glue.get_job(JobName=name)
-        return name
+        existing = glue.get_job(JobName=name)["Job"]
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-    _call(glue.create_job,
-          Name=name, Role=glue_role_arn(p), GlueVersion="4.0", WorkerType="G.1X", NumberOfWorkers=2,
-          Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket()}/{script_key(p)}", "PythonVersion": "3"},
-          Connections={"Connections": [connection_name(p)]},
-          DefaultArguments={"--job-language": "python", "--enable-glue-datacatalog": "true"},
-          Tags={"datahub:hub": p.hub, "datahub:pipeline": p.name})
+    else:
+        # A job made by an earlier version of the portal gets today's arguments (bookmarks on).
+        if existing.get("DefaultArguments") != job_default_arguments(p):
+            _call(glue.update_job, JobName=name, JobUpdate=_job_definition(p))
+        return name
+    _call(glue.create_job, Name=name, **_job_definition(p), Tags={"datahub:hub": p.hub, "datahub:pipeline": p.name})
     return name
 
 
@@ -331,6 +391,7 @@ def ensure_firehose(p: Pipeline) -> str:
             raise classify(exc) from None
     stream_arn = ensure_kinesis_stream(p)
     role = glue_role_arn(p)
+    processing = stream_lambdas.processing_configuration(p)
     return _call(
         firehose.create_delivery_stream,
         DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
@@ -339,6 +400,7 @@ def ensure_firehose(p: Pipeline) -> str:
             "RoleARN": role, "BucketARN": f"arn:aws:s3:::{bucket()}", "Prefix": firehose_prefix(p),
             "ErrorOutputPrefix": f"_errors/{p.raw_prefix}!{{firehose:error-output-type}}/",
             "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 300}, "CompressionFormat": "GZIP",
+            **({"ProcessingConfiguration": processing} if processing else {}),
         },
         Tags=[{"Key": "datahub:hub", "Value": p.hub}],
     )["DeliveryStreamARN"]
@@ -348,6 +410,23 @@ def remove_firehose(p: Pipeline, resource: str) -> None:
     _delete_if_present(aws.client("firehose").delete_delivery_stream, DeliveryStreamName=firehose_name(p))
 
 
+def partition_projection(p: Pipeline) -> dict[str, str]:
+    """Athena partition projection over Firehose's ``load_date=!{timestamp:yyyy-MM-dd}/`` folders: a
+    day's partition resolves as soon as Firehose writes into it (after its buffer interval), with no
+    partition to register. The range starts the day the pipeline was made; NOW is Athena's clock (UTC,
+    as Firehose's timestamp namespace)."""
+    start = (p.created_at or timezone.now()).date().isoformat()
+    return {
+        "projection.enabled": "true",
+        "projection.load_date.type": "date",
+        "projection.load_date.format": "yyyy-MM-dd",
+        "projection.load_date.range": f"{start},NOW",
+        "projection.load_date.interval": "1",
+        "projection.load_date.interval.unit": "DAYS",
+        "storage.location.template": f"s3://{bucket()}/{p.raw_prefix}{stream_table_name(p)}/load_date=${{load_date}}/",
+    }
+
+
 def stream_table_input(p: Pipeline) -> dict[str, Any]:
     columns = [{"Name": c["name"], "Type": c["type"]} for c in p.stream_columns] or [
         {"Name": "data", "Type": "string"}]
@@ -355,7 +434,7 @@ def stream_table_input(p: Pipeline) -> dict[str, Any]:
         "Name": stream_table_name(p),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "json", "compressionType": "gzip", "hub": p.hub, "layer": p.layer,
-                       "owner": p.owner, "data_classification": p.classification},
+                       "owner": p.owner, "data_classification": p.classification, **partition_projection(p)},
         "PartitionKeys": [{"Name": "load_date", "Type": "string"}],
         "StorageDescriptor": {
             "Columns": columns,
@@ -370,12 +449,17 @@ def stream_table_input(p: Pipeline) -> dict[str, Any]:
 def ensure_stream_table(p: Pipeline) -> str:
     glue = aws.client("glue")
     table = stream_table_name(p)
+    wanted = stream_table_input(p)
     try:
-        glue.get_table(DatabaseName=p.target_database, Name=table)
+        existing = glue.get_table(DatabaseName=p.target_database, Name=table)["Table"]
     except ClientError as exc:
         if not _missing(exc):
             raise classify(exc) from None
-        _call(glue.create_table, DatabaseName=p.target_database, TableInput=stream_table_input(p))
+        _call(glue.create_table, DatabaseName=p.target_database, TableInput=wanted)
+    else:
+        # A table made before partition projection gets it (Athena saw none of its data).
+        if existing.get("Parameters", {}).get("projection.enabled") != "true":
+            _call(glue.update_table, DatabaseName=p.target_database, TableInput=wanted)
     return f"arn:aws:glue:{settings.AWS_DEFAULT_REGION}:{aws.account_id()}:table/{p.target_database}/{table}"
 
 
@@ -391,24 +475,33 @@ class StepDef:
     remove: Callable[[Pipeline, str], None]
     for_jdbc: bool = True
     for_stream: bool = True
+    # Steps only some pipelines have (a transformation, a prep stage): None = every pipeline of its kinds.
+    applies: Callable[[Pipeline], bool] | None = None
 
 
 STEPS: tuple[StepDef, ...] = (
     StepDef("secret", "Source secret in Secrets Manager", ensure_secret, remove_secret, for_stream=False),
-    StepDef("s3_prefix", "S3 prefix and bucket policy", ensure_s3_prefix, remove_s3_prefix),
+    StepDef("s3_prefix", "S3 prefix, bucket-owner ownership and bucket policy", ensure_s3_prefix, remove_s3_prefix),
     StepDef("glue_database", "Glue database", ensure_glue_database, remove_glue_database),
     StepDef("glue_connection", "Glue JDBC connection", ensure_glue_connection, remove_glue_connection,
             for_stream=False),
     StepDef("glue_job", "Glue ETL script and job", ensure_glue_job, remove_glue_job, for_stream=False),
     StepDef("kinesis_stream", "Kinesis stream", ensure_kinesis_stream, remove_kinesis_stream, for_jdbc=False),
+    StepDef("transform_lambda", "Lambda record transformation and its role", stream_lambdas.ensure_transform,
+            stream_lambdas.remove_transform, for_jdbc=False, applies=lambda p: bool(p.transform_template)),
     StepDef("firehose", "Firehose delivery stream into the raw prefix", ensure_firehose, remove_firehose,
             for_jdbc=False),
     StepDef("glue_table", "Glue table over the stream data", ensure_stream_table, remove_stream_table,
             for_jdbc=False),
+    StepDef("prep_lambda", "Prep-stage Lambda enriching events into the prepared layer",
+            stream_lambdas.ensure_prep, stream_lambdas.remove_prep, for_jdbc=False,
+            applies=lambda p: bool(p.prep_reference_table)),
+    StepDef("monitoring", "CloudWatch log group and alarms", monitoring.ensure_monitoring,
+            monitoring.remove_monitoring),
     StepDef("sns_topic", "SNS topic for new-data notifications", ensure_sns_topics, remove_sns_topics),
 )
 STEPS_BY_KEY = {s.key: s for s in STEPS}
 
 
 def steps_for(p: Pipeline) -> list[StepDef]:
-    return [s for s in STEPS if (s.for_stream if p.is_stream else s.for_jdbc)]
+    return [s for s in STEPS if (s.for_stream if p.is_stream else s.for_jdbc) and (s.applies is None or s.applies(p))]

@@ -43,3 +43,13 @@ def eager() -> Iterator[None]:
         yield
     finally:
         app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark (one core) for the whole session: starting one costs seconds."""
+    from ingestion_wizard.tests.spark_job import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()

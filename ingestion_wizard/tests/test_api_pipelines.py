@@ -37,7 +37,7 @@ def test_a_provider_creates_a_postgres_pipeline_and_every_step_is_provisioned(
     prov = provider.get(f"/api/v1/pipelines/{pid}/provisioning").json()
     assert prov["status"] == "ready", prov
     assert [s["key"] for s in prov["steps"]] == [
-        "secret", "s3_prefix", "glue_database", "glue_connection", "glue_job", "sns_topic"]
+        "secret", "s3_prefix", "glue_database", "glue_connection", "glue_job", "monitoring", "sns_topic"]
     assert all(s["status"] == "succeeded" and s["resource"] for s in prov["steps"])
 
     glue = aws.client("glue")

@@ -117,7 +117,7 @@ def test_a_worker_killed_mid_step_is_resumed_and_creates_nothing_twice(provider,
     assert prov["status"] == "ready", prov
     attempts = {s["key"]: s["attempts"] for s in prov["steps"]}
     assert attempts == {"secret": 1, "s3_prefix": 1, "glue_database": 1, "glue_connection": 1, "glue_job": 2,
-                        "sns_topic": 1}
+                        "monitoring": 1, "sns_topic": 1}
     glue = aws.client("glue")
     assert [j for j in glue.get_jobs()["Jobs"] if j["Name"] == "datahub-ingest-finance_killed"] != []
     assert len([j for j in glue.get_jobs()["Jobs"] if j["Name"] == "datahub-ingest-finance_killed"]) == 1

@@ -26,7 +26,7 @@ def test_a_new_stream_gets_kinesis_firehose_and_a_glue_table(provider, aws_endpo
     prov = provider.get(f"/api/v1/pipelines/{response.json()['id']}/provisioning").json()
     assert prov["status"] == "ready", prov
     assert [s["key"] for s in prov["steps"]] == ["s3_prefix", "glue_database", "kinesis_stream", "firehose",
-                                                 "glue_table", "sns_topic"]
+                                                 "glue_table", "monitoring", "sns_topic"]
     summary = aws.client("kinesis").describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]
     assert summary["OpenShardCount"] == 2
     firehose = aws.client("firehose").describe_delivery_stream(DeliveryStreamName="datahub-finance_clicks")[

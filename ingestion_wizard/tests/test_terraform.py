@@ -32,7 +32,9 @@ def test_a_jdbc_pipeline_exports_its_resources_as_parsable_hcl():
     parsed = hcl2.loads(text)
     declared = {(t.strip('"'), n.strip('"')) for t, n, _ in resources(parsed, "resource")}
     assert declared == {
-        ("aws_s3_object", "raw_prefix"), ("aws_s3_bucket_policy", "lake"), ("aws_glue_catalog_database", "target"),
+        ("aws_s3_object", "raw_prefix"), ("aws_iam_role_policy", "lake_access_0"),
+        ("aws_iam_role_policy", "lake_access_1"), ("aws_iam_role_policy", "lake_access_2"),
+        ("aws_glue_catalog_database", "target"),
         ("aws_glue_connection", "source"), ("aws_s3_object", "etl_script"), ("aws_glue_job", "ingest"),
         ("aws_glue_trigger", "schedule"), ("aws_sns_topic", "new_data_0")}
     data = {(t.strip('"'), n.strip('"')) for t, n, _ in resources(parsed, "data")}
@@ -68,3 +70,23 @@ def test_a_stream_pipeline_exports_kinesis_firehose_and_the_table():
 ])
 def test_cron_becomes_aws_cron_with_one_question_mark(cron, expected):
     assert terraform.aws_cron(cron) == expected
+
+
+def test_two_exports_never_own_the_lake_bucket_policy_and_grant_through_their_own_role_policies():
+    texts = [terraform.render(jdbc_pipeline()),
+             terraform.render(jdbc_pipeline(name="crm", target_database="finance_crm", schedule=""))]
+    policies = []
+    for text in texts:
+        parsed = hcl2.loads(text)
+        types = {t.strip('"') for t, _, _ in resources(parsed, "resource")}
+        assert not types & {"aws_s3_bucket_policy", "aws_s3_bucket_ownership_controls"}
+        policies.append({(b["role"].strip('"'), b["name"].strip('"')): b["policy"]
+                         for t, _, b in resources(parsed, "resource") if t.strip('"') == "aws_iam_role_policy"})
+    assert set(policies[0]) == {("datahub-provider-finance", "datahub-ingest-finance_erp"),
+                                ("datahub-glue-finance", "datahub-ingest-finance_erp"),
+                                ("datahub-consumer-finance", "datahub-ingest-finance_erp")}
+    # One policy per role and pipeline: applying the second export adds policies, it replaces none.
+    assert not set(policies[0]) & set(policies[1])
+    consumer = policies[0][("datahub-consumer-finance", "datahub-ingest-finance_erp")]
+    assert "arn:aws:s3:::datahub-lake/finance/source/finance_erp/*" in consumer
+    assert "s3:PutObject" not in consumer
