@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "lineage",
     "ingestion_wizard",
     "workspaces",
+    "glossary",
     "agents",
 ]
 

@@ -46,7 +46,8 @@ def api(persona: str = "admin") -> APIClient:
 
 def test_results_have_the_contract_shape_with_highlights_and_matched_columns(catalog_index: dict[str, Any]) -> None:
     body = api().get("/api/v1/search", {"q": "order"}).json()
-    assert set(body) == {"count", "page", "page_size", "results", "facets"}
+    # The contract's keys, plus the glossary expansions applied (issue 15: additive).
+    assert set(body) == {"count", "page", "page_size", "results", "facets", "glossary"}
     assert (body["page"], body["page_size"]) == (1, 20)
     first = body["results"][0]
     assert first["qualified_name"] == "sales_prepared.customer_orders"
@@ -55,7 +56,19 @@ def test_results_have_the_contract_shape_with_highlights_and_matched_columns(cat
         assert key in first
     assert first["highlight"]["name"] == ["customer_<em>orders</em>"]
     assert {"name": "order_id", "type": "bigint", "comment": "Order number"} in first["matched_columns"]
-    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer"}
+    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer",
+                                   "term"}
+    assert first["via_glossary"] == [] and "explain" not in first
+
+
+def test_explain_shows_each_hits_score_parts_to_admins_only(catalog_index: dict[str, Any]) -> None:
+    first = api().get("/api/v1/search", {"q": "orders", "explain": "1"}).json()["results"][0]
+    parts = first["explain"]
+    assert set(parts["priors"]) == {"layer", "lineage", "usage", "curation"}
+    assert parts["prior"] == round(1 + sum(parts["priors"].values()), 4)
+    assert abs(parts["text"] * parts["prior"] - parts["score"]) < 1e-3 * parts["score"]
+    refused = api("finance_consumer").get("/api/v1/search", {"q": "orders", "explain": "1"})
+    assert refused.status_code == 403 and "admins" in refused.json()["detail"]
 
 
 def test_soft_deleted_tables_never_appear(catalog_index: dict[str, Any]) -> None:
@@ -122,10 +135,10 @@ def test_suggest_completes_any_word_of_a_name_within_the_role(catalog_index: dic
     body = api().get("/api/v1/search/suggest", {"q": "ord"}).json()
     assert body == {"suggestions": [
         {"qualified_name": "sales_prepared.customer_orders", "name": "customer_orders", "database": "sales_prepared"},
-    ]}
+    ], "terms": []}
     assert api().get("/api/v1/search/suggest", {"q": "resul"}).json()["suggestions"][0]["name"] == "CampaignResults"
-    assert api("marketing_consumer").get("/api/v1/search/suggest", {"q": "ord"}).json() == {"suggestions": []}
-    assert api().get("/api/v1/search/suggest", {"q": ""}).json() == {"suggestions": []}
+    assert api("marketing_consumer").get("/api/v1/search/suggest", {"q": "ord"}).json()["suggestions"] == []
+    assert api().get("/api/v1/search/suggest", {"q": ""}).json() == {"suggestions": [], "terms": []}
 
 
 def test_search_needs_a_login(catalog_index: dict[str, Any]) -> None:
