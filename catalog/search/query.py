@@ -158,7 +158,10 @@ def text_query(text: str, expansions: Sequence[Expansion] = ()) -> dict[str, Any
     for e in expansions:
         if e.width > 1:
             # "per member per month" → "pmpm": a table holding the short form covers all those words.
-            forms = [c for form in e.alternatives for c in _form_clauses(form, GLOSSARY_WEIGHT)]
+            # The typed form is in the same dis_max at full weight, so a table holding what was
+            # typed never loses to one holding a synonym instead.
+            typed = tuple(singular(w) for w in split_words(e.typed))
+            forms = _form_clauses(typed, 1.0) + [c for form in e.alternatives for c in _form_clauses(form, GLOSSARY_WEIGHT)]
             content_clauses.append({"dis_max": {"queries": forms, "tie_breaker": 0.3, "boost": float(e.width)}})
     scaffolding = [_word_clause(w, weight=SCAFFOLDING_WEIGHT) for i, w in enumerate(words) if i not in content]
     matched_words: dict[str, Any] = {"bool": {"should": content_clauses, "minimum_should_match": 1}}

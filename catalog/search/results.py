@@ -147,10 +147,9 @@ def via_glossary(result: Mapping[str, Any], expansions: Sequence[Expansion]) -> 
     for expansion in expansions:
         if {singular(w) for w in split_words(expansion.typed)} <= words:
             continue  # found by what was typed: the glossary did not make the difference
-        for alternative in expansion.alternatives:
-            if set(alternative) <= words:
-                labels.append(f"{' '.join(alternative)} ← {expansion.typed}")
-                break
+        held = [alternative for alternative in expansion.alternatives if set(alternative) <= words]
+        if held:  # the plainest form the hit holds: "pharmacy ← rx" rather than "pharmacy claim ← rx"
+            labels.append(f"{' '.join(min(held, key=len))} ← {expansion.typed}")
     return labels
 
 
