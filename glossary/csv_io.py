@@ -77,7 +77,9 @@ def parse_csv(text: str) -> tuple[list[TermInput], list[str]]:
     unknown = sorted(set(header) - set(COLUMNS))
     if unknown:
         return [], [f"line 1: unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}."]
-    rows, errors, seen = [], [], {}
+    rows: list[TermInput] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_IMPORT_ROWS:
             errors.append(f"line {number}: at most {MAX_IMPORT_ROWS} terms per import.")
@@ -86,7 +88,7 @@ def parse_csv(text: str) -> tuple[list[TermInput], list[str]]:
         try:
             data = clean_input(TermInput(
                 name=values.get("name", ""), definition=values.get("definition", ""), parent=values.get("parent", ""),
-                owner_hub=values.get("owner_hub", ""), state=values.get("state", "") or Term.State.DRAFT,
+                owner_hub=values.get("owner_hub", ""), state=values.get("state", "") or "draft",
                 **{name: values.get(name, "").split(LIST_SEPARATOR) for name in _LISTS},
             ))
         except GlossaryError as exc:

@@ -54,7 +54,7 @@ class TermInput:
     abbreviations: list[str] = field(default_factory=list)
     parent: str = ""
     owner_hub: str = ""
-    state: str = Term.State.DRAFT
+    state: str = "draft"
     datasets: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
 

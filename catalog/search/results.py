@@ -147,9 +147,10 @@ def via_glossary(result: Mapping[str, Any], expansions: Sequence[Expansion]) -> 
     for expansion in expansions:
         if {singular(w) for w in split_words(expansion.typed)} <= words:
             continue  # found by what was typed: the glossary did not make the difference
-        held = [alternative for alternative in expansion.alternatives if set(alternative) <= words]
+        held: list[tuple[str, ...]] = [alt for alt in expansion.alternatives if set(alt) <= words]
         if held:  # the plainest form the hit holds: "pharmacy ← rx" rather than "pharmacy claim ← rx"
-            labels.append(f"{' '.join(min(held, key=len))} ← {expansion.typed}")
+            plainest = next(alt for alt in held if len(alt) == min(len(a) for a in held))
+            labels.append(f"{' '.join(plainest)} ← {expansion.typed}")
     return labels
 
 
