@@ -98,8 +98,9 @@ def clean_input(data: TermInput) -> TermInput:
         state=data.state,
         synonyms=[s for s in _clean_list(data.synonyms, "synonyms") if s.lower() != name.lower()],
         abbreviations=_clean_list(data.abbreviations, "abbreviations"),
-        datasets=_clean_list(data.datasets, "datasets", pattern=_QUALIFIED, limit=MAX_LINKS),
-        columns=_clean_list(data.columns, "columns", pattern=_COLUMN, limit=MAX_LINKS),
+        # Links have no order of their own: sorted, as the database lists them back (lossless export).
+        datasets=sorted(_clean_list(data.datasets, "datasets", pattern=_QUALIFIED, limit=MAX_LINKS)),
+        columns=sorted(_clean_list(data.columns, "columns", pattern=_COLUMN, limit=MAX_LINKS)),
     )
 
 
@@ -143,7 +144,7 @@ def link_names(term: Term) -> tuple[list[str], list[str]]:
             columns.append(f"{link.qualified_name}.{link.column_name}")
         else:
             datasets.append(link.qualified_name)
-    return datasets, columns
+    return sorted(datasets), sorted(columns)
 
 
 def as_input(term: Term) -> TermInput:
