@@ -18,9 +18,9 @@ from portal.roles import current_role, role_required
 
 FACET_LABELS = {
     "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",
-    "owner": "Owner", "classification": "Classification",
+    "owner": "Owner", "classification": "Classification", "term": "Glossary term",
 }
-FACET_ORDER = ("hub", "layer", "database", "classification", "owner", "format", "table_type")
+FACET_ORDER = ("term", "hub", "layer", "database", "classification", "owner", "format", "table_type")
 
 
 @role_required
@@ -61,7 +61,8 @@ def suggest(request: HttpRequest) -> HttpResponse:
         suggestions = searcher.suggest(prefix, current_role(request))
     except IndexUnavailable:
         return render(request, "catalog/_suggestions.html", {"unavailable": True, "q": prefix})
-    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "q": prefix})
+    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "q": prefix,
+                                                         "terms": searcher.suggest_terms(prefix)})
 
 
 @role_required

@@ -127,4 +127,4 @@ def matching_terms(prefix: str, limit: int = 5) -> list[dict[str, str]]:
                 break
     ranked = sorted(names.items(), key=lambda item: (not item[1].startswith(key + " ") and item[1] != key, item[0]))
     ids = dict(Term.objects.filter(name__in=[n for n, _ in ranked[:limit]]).values_list("name", "pk"))
-    return [{"term": name, "matched": form, "id": str(ids.get(name, ""))} for name, form in ranked[:limit]]
+    return [{"term": name, "matched": form, "id": str(ids[name])} for name, form in ranked[:limit] if name in ids]
