@@ -6,12 +6,13 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 
 from catalog.search.expansion import ExpansionTable, form_key
 from catalog.search.words import split_words, singular
 from glossary.models import SynonymSuggestion, Term, TermLink
+from glossary.services import tables_q
 from portal.roles import Role, table_filter_q
 
 _cache_lock = threading.Lock()
@@ -68,14 +69,9 @@ def terms_of_tables(tables: list[tuple[int, str, str]]) -> dict[int, tuple[list[
     if not tables:
         return {}
     by_name = {(database, name): table_id for table_id, database, name in tables}
-    query = Q(pk__in=[])
-    databases: dict[str, list[str]] = defaultdict(list)
-    for database, name in by_name:
-        databases[database].append(name)
-    for database, names in databases.items():
-        query |= Q(database_name=database, table_name__in=names)
     found: dict[int, dict[int, Term]] = defaultdict(dict)
-    links = TermLink.objects.filter(query, term__state=Term.State.APPROVED).select_related("term")
+    links = TermLink.objects.filter(tables_q(by_name, name_field="table_name"),
+                                    term__state=Term.State.APPROVED).select_related("term")
     for link in links:
         found[by_name[(link.database_name, link.table_name)]][link.term_id] = link.term
     return {
@@ -96,10 +92,8 @@ def term_datasets(term: Term, role: Role | None) -> list[dict[str, Any]]:
             columns.append(link.column_name)
     if not grouped:
         return []
-    query = Q(pk__in=[])
-    for database, name in grouped:
-        query |= Q(database_name=database, name=name)
-    visible = {(t.database_name, t.name): t for t in Table.objects.live().filter(query).filter(table_filter_q(role))}
+    visible = {(t.database_name, t.name): t
+               for t in Table.objects.live().filter(tables_q(grouped)).filter(table_filter_q(role))}
     rows = []
     for (database, name), columns in sorted(grouped.items()):
         table = visible.get((database, name))

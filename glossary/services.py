@@ -182,6 +182,17 @@ def tables_named(*inputs: TermInput | None) -> set[tuple[str, str]]:
     return found
 
 
+def tables_q(pairs: Iterable[tuple[str, str]], database_field: str = "database_name", name_field: str = "name") -> Q:
+    """A Q naming these (database, table) pairs: one ``name IN`` per database, so thousands stay cheap."""
+    by_database: dict[str, list[str]] = {}
+    for database, name in pairs:
+        by_database.setdefault(database, []).append(name)
+    query = Q(pk__in=[])
+    for database, names in by_database.items():
+        query |= Q(**{database_field: database, f"{name_field}__in": names})
+    return query
+
+
 def reindex_later(tables: Iterable[tuple[str, str]]) -> None:
     """After commit, index the live tables named (their term facet and glossary words changed)."""
     pairs = set(tables)
@@ -193,10 +204,7 @@ def _reindex(pairs: set[tuple[str, str]]) -> None:
     from catalog.models import GlueCatalog, Table
     from catalog.search import indexer
 
-    query = Q(pk__in=[])
-    for database, table in pairs:
-        query |= Q(database_name=database, name=table)
-    ids = list(Table.objects.live().filter(query).values_list("id", flat=True)) if pairs else []
+    ids = list(Table.objects.live().filter(tables_q(pairs)).values_list("id", flat=True)) if pairs else []
     try:
         indexer.index_tables(ids)
     except indexer.IndexUnavailable as exc:
