@@ -142,7 +142,7 @@ def generate_catalog(n_tables: int, seed: int = 7) -> tuple[int, int]:
             "COPY catalog_table (catalog_id, database_id, database_name, name, description, table_type, location, "
             "format, input_format, serde, view_sql, parameters, owner, classification, hub, layer, visibility, "
             "glue_version_id, fingerprint, column_count, partition_count, usage_count, created_at, updated_at, "
-            "synced_at) FROM STDIN"
+            "synced_at, partitions_pending) FROM STDIN"
         ) as copy:
             for (db, name, description), n_cols in zip(table_rows, cols_per_table):
                 is_view = db.layer == "semantic" and rng.random() < 0.3
@@ -151,7 +151,7 @@ def generate_catalog(n_tables: int, seed: int = 7) -> tuple[int, int]:
                     "" if is_view else f"s3://lake/{db.name}/{name}/", "" if is_view else rng.choice(FORMATS), "", "",
                     "", "{}", rng.choice(OWNERS), rng.choice(CLASSIFICATIONS), db.hub, db.layer, db.visibility, "1", "",
                     n_cols, 0, int(rng.paretovariate(1.5)) - 1, now, now - timezone.timedelta(days=rng.randint(0, 900)),
-                    now,
+                    now, False,
                 ))
         cursor.execute("SELECT id FROM catalog_table ORDER BY id")
         ids = [row[0] for row in cursor.fetchall()]
