@@ -104,7 +104,10 @@ def parse_request(params: Iterable[tuple[str, list[str]]], *, extra_allowed: Ite
         chosen = tuple(dict.fromkeys(v for v in values.get(facet, []) if v))
         if chosen:
             filters[facet] = chosen
-    explain = (values.get("explain") or [""])[-1].lower() in ("1", "true", "yes")
+    explain_raw = (values.get("explain") or [""])[-1]
+    if explain_raw not in ("", "0", "1"):
+        raise BadSearchRequest(f"explain must be 0 or 1, not {explain_raw[:20]!r}.")
+    explain = explain_raw == "1"
     return SearchRequest(text=text, filters=filters, page=page, page_size=page_size, explain=explain)
 
 

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from glossary.models import Term
 from glossary.services import MAX_FORM_CHARS, MAX_FORMS, MAX_LINKS, TermInput, as_input
 
 
+class TextField(serializers.CharField):
+    """A JSON string only (DRF's CharField would take 0 for "0": the schema says string)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TrueFalseField(serializers.BooleanField):
+    """A JSON true or false only (DRF's BooleanField would take 0, "yes" …: the schema says boolean)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def _strings(max_length: int, limit: int, help_text: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(max_length=max_length, allow_blank=True), required=False,
+    return serializers.ListField(child=TextField(max_length=max_length, allow_blank=True), required=False,
                                  max_length=limit, help_text=help_text)
 
 
 class TermWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    definition = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    name = TextField(max_length=200)
+    definition = TextField(required=False, allow_blank=True, max_length=20_000)
     synonyms = _strings(MAX_FORM_CHARS, MAX_FORMS, "other names of the term")
     abbreviations = _strings(MAX_FORM_CHARS, MAX_FORMS, "short forms, e.g. rx")
-    parent = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="the parent term's name")
-    owner_hub = serializers.CharField(required=False, allow_blank=True, max_length=64,
+    parent = TextField(required=False, allow_blank=True, max_length=200, help_text="the parent term's name")
+    owner_hub = TextField(required=False, allow_blank=True, max_length=64,
                                       help_text="default: the caller's hub")
     state = serializers.ChoiceField(choices=Term.State.choices, required=False)
     datasets = _strings(765, MAX_LINKS, "database.table names the term means")
@@ -68,8 +88,8 @@ class TermSerializer(TermBriefSerializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    csv = serializers.CharField(max_length=20_000_000, help_text="the glossary CSV (as GET /api/v1/glossary/export gives)")
-    apply = serializers.BooleanField(default=False, help_text="false: only show the diff; true: import it")
+    csv = TextField(max_length=20_000_000, help_text="the glossary CSV (as GET /api/v1/glossary/export gives)")
+    apply = TrueFalseField(default=False, help_text="false: only show the diff; true: import it")
 
 
 class ImportChangeSerializer(serializers.Serializer):
