@@ -48,6 +48,10 @@ BEYOND_THE_SCHEMA = {
     ("POST", "/api/v1/pipelines"), ("POST", "/api/v1/subscriptions"), ("POST", "/api/v1/workspaces"),
     # ?catalog= must name an existing catalog (an unknown filter value is a 400, issue 21).
     ("GET", "/api/v1/catalog/sync-runs"),
+    # A glossary term's parent must exist, its name be free and its hub the role's; an import's CSV must
+    # parse into such terms (issue 15).
+    ("POST", "/api/v1/glossary/terms"), ("PUT", "/api/v1/glossary/terms/{id}"),
+    ("PATCH", "/api/v1/glossary/terms/{id}"), ("POST", "/api/v1/glossary/import"),
 }
 
 
