@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/mcp.py would shadow the mcp package the portal's URLs import: the script's folder leaves the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from portal.testing.databases import ensure_database  # noqa: E402
@@ -68,6 +70,7 @@ def setup_django(opensearch_url: str) -> None:
     os.environ.setdefault("OPENSEARCH_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the in-process client speaks plain HTTP
     ensure_database(os.environ["DATABASE_URL"])
     import django
 
@@ -197,7 +200,8 @@ def measure(rounds: int) -> dict[str, Any]:
         cases.append(("suggest", "/api/v1/search/suggest", {"q": prefix}, build_suggest(prefix, role)))
     timings: dict[str, dict[str, list[float]]] = {k: {"portal": [], "raw": []} for k in ("search", "suggest")}
     for _kind, path, params, body in cases:  # warm up caches on both paths
-        assert client.get(path, params).status_code == 200
+        warm = client.get(path, params)
+        assert warm.status_code == 200, (path, params, warm.status_code, warm.content[:300])
         os_client.search(index=alias, body=body)
     for _ in range(rounds):
         for kind, path, params, body in cases:
