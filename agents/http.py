@@ -24,7 +24,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from agents import tools
 from agents.server import CALLER, caller_from_secret, get_server
 from agents.tools import ToolError
-from portal.audit import client_ip
+from identity.audit import client_ip
 
 
 def _request_id(body: bytes) -> Any:

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from agents import resources, tools
 from agents.tools import Caller, ToolError
-from portal import services
+from identity import services
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from ingestion_wizard.api.serializers import pipeline_brief, run_data
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
 from lineage import queries as lineage_queries
-from portal.models import AccessToken
-from portal import roles
+from identity.models import AccessToken
+from identity import roles
 from portal.filtering import first_error
-from portal.roles import Role
+from identity.roles import Role
 from workspaces import queries as workspace_queries
 from workspaces.api.serializers import WorkspaceSerializer
 
@@ -91,7 +91,7 @@ def invalid(message: str) -> ToolError:
 
 
 def _require(caller: Caller, rule: Callable[[Role | None], bool]) -> None:
-    """The same rule (and message) as ``portal.permissions.role_may(rule)`` on the matching API view."""
+    """The same rule (and message) as ``identity.permissions.role_may(rule)`` on the matching API view."""
     if not rule(caller.role):
         raise forbidden(f"Your role ({caller.role.label}) may not do this.")
 

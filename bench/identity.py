@@ -56,9 +56,9 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from portal import services
-    from portal.models import AccessToken
-    from portal.roles import SESSION_KEY, Role
+    from identity import services
+    from identity.models import AccessToken
+    from identity.roles import SESSION_KEY, Role
     from portal.testing.personas import make_user
 
     call_command("migrate", verbosity=0)
@@ -127,7 +127,7 @@ def _live_grants(user: object, requests: int) -> tuple[list[float], list[float]]
     from django.conf import settings
     from django.test import Client, override_settings
 
-    from portal.roles import SESSION_KEY, Role
+    from identity.roles import SESSION_KEY, Role
 
     def session_client() -> Client:
         client = Client()
@@ -138,7 +138,7 @@ def _live_grants(user: object, requests: int) -> tuple[list[float], list[float]]
         return client
 
     with_check = session_client()
-    without = [m for m in settings.MIDDLEWARE if m != "portal.middleware.LiveGrantsMiddleware"]
+    without = [m for m in settings.MIDDLEWARE if m != "identity.middleware.LiveGrantsMiddleware"]
     with override_settings(MIDDLEWARE=without):
         without_check = session_client()
         assert without_check.get("/api/v1/me").status_code == 200  # loads its middleware chain now

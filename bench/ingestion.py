@@ -69,7 +69,7 @@ def main() -> None:
     from ingestion_wizard import executor, services
     from ingestion_wizard.models import Pipeline
     from ingestion_wizard.validation import PipelineSpec
-    from portal.roles import Role
+    from identity.roles import Role
 
     Pipeline.objects.all().delete()
     t0 = time.perf_counter()

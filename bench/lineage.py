@@ -291,7 +291,7 @@ def main() -> None:
     from lineage import queries
     from lineage.arrays import ArrayGraph
     from lineage.models import Dataset
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
 
     if not args.reuse:

@@ -59,7 +59,7 @@ def _prepare(database_url: str) -> str:
 
     django.setup()
     from lineage.models import Dataset, Event, GraphChange, Job
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import token_for
 
     Event.objects.all().delete()

@@ -63,7 +63,7 @@ def _prepare(env: dict[str, str]) -> str:
     from catalog.models import Table
     from ingestion_wizard.models import Pipeline
     from lineage.models import Dataset, Event, Job
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import token_for
 
     Event.objects.all().delete()

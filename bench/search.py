@@ -181,7 +181,7 @@ def measure(rounds: int) -> dict[str, Any]:
     from catalog.search.indexer import alias_name
     from catalog.search.query import build_search, build_suggest, parse_request
     from portal.opensearch import get_client
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
 
     role = Role("steward", "finance")
@@ -239,7 +239,7 @@ def _judged_cases() -> tuple[dict[str, list[tuple[str, str]]], int]:
 def relevance(cases: dict[str, list[tuple[str, str]]]) -> dict[str, tuple[float, float, float]]:
     from catalog.search.query import SearchRequest
     from catalog.search.searcher import search
-    from portal.roles import Role
+    from identity.roles import Role
 
     admin = Role("admin")
     found = {}
@@ -257,7 +257,7 @@ def expansion_latency(queries: list[str], rounds: int) -> dict[str, list[float]]
     """Seconds per search with and without the glossary expansion, interleaved (same requests, same role)."""
     from catalog.search.query import SearchRequest
     from catalog.search.searcher import search
-    from portal.roles import Role
+    from identity.roles import Role
 
     role = Role("steward", "finance")
     timings: dict[str, list[float]] = {"with glossary": [], "without": []}
@@ -292,7 +292,7 @@ def glossary_csv(n_terms: int) -> str:
 def glossary_import(n_terms: int) -> None:
     from glossary.csv_io import apply_import, export_csv, plan_import
     from glossary.models import Term
-    from portal.roles import Role
+    from identity.roles import Role
 
     admin = Role("admin")
     Term.objects.update(parent=None)

@@ -54,7 +54,7 @@ def _setup(database_url: str) -> str:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("portal.audit").setLevel(logging.WARNING)
+    logging.getLogger("identity.audit").setLevel(logging.WARNING)
     return endpoint
 
 
@@ -87,7 +87,7 @@ def main() -> None:
 
     from catalog.models import Database, GlueCatalog, Table
     from portal import aws
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
     from workspaces import notifications, services
     from workspaces.models import Notification, Subscription, Workspace

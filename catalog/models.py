@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from portal.roles import Role, table_filter_q
+from identity.roles import Role, table_filter_q
 
 LAYERS = ("source", "prepared", "semantic")
 VISIBILITIES = ("hub", "public")
@@ -42,7 +42,7 @@ class TableQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def visible_to(self, role: Role | None) -> "TableQuerySet":
-        """Live tables the role may see (see portal.roles.table_filter_q)."""
+        """Live tables the role may see (see identity.roles.table_filter_q)."""
         return self.live().filter(table_filter_q(role))
 
 

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from catalog.models import Column, Curation, Partition, Table, TableVersion
 from catalog.view_sql import mask_view_sql
-from portal.roles import Role, table_filter_q
+from identity.roles import Role, table_filter_q
 
 BROWSE_PAGE_SIZE = 50
 PARTITIONS_SHOWN = 10

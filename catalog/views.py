@@ -13,8 +13,8 @@ from catalog.search.documents import FACETS
 from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import BadSearchRequest, SearchRequest, parse_request
 from catalog.services import curation as curation_service
-from portal.audit import client_ip
-from portal.roles import current_role, role_required
+from identity.audit import client_ip
+from identity.roles import current_role, role_required
 
 FACET_LABELS = {
     "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",

@@ -11,9 +11,9 @@ from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.operations import SyncForbidden, start_sync
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs
-from portal import audit, roles
+from identity import audit, roles
 from portal.limits import SyncStartThrottle
-from portal.roles import Role, current_role, role_required
+from identity.roles import Role, current_role, role_required
 
 RECENT_RUNS = 25
 

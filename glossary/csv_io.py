@@ -30,8 +30,8 @@ from glossary.services import (
     link_rows,
     reindex_later,
 )
-from portal import audit
-from portal.roles import Role
+from identity import audit
+from identity.roles import Role
 
 COLUMNS = ("name", "parent", "definition", "synonyms", "abbreviations", "owner_hub", "state", "datasets", "columns")
 _LISTS = ("synonyms", "abbreviations", "datasets", "columns")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from glossary.csv_io import ImportPlan, apply_import
-from portal.roles import Role
+from identity.roles import Role
 
 DEMO_GLOSSARY = Path(__file__).resolve().parent / "fixtures" / "demo_glossary.csv"
 

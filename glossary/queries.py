@@ -13,7 +13,7 @@ from catalog.search.expansion import ExpansionTable, form_key
 from catalog.search.words import split_words, singular
 from glossary.models import SynonymSuggestion, Term, TermLink
 from glossary.services import tables_q
-from portal.roles import Role, table_filter_q
+from identity.roles import Role, table_filter_q
 
 _cache_lock = threading.Lock()
 _cached: tuple[tuple[Any, ...], ExpansionTable] | None = None

@@ -1,7 +1,7 @@
 """Every write to the glossary: terms, their links, imports and suggestions (pages, API and commands alike).
 
-Who may write: stewards of a term's owner hub and admins (``portal.roles.may_curate``). Every
-change is audited (``portal.audit``) and, once committed, the datasets whose linked terms changed
+Who may write: stewards of a term's owner hub and admins (``identity.roles.may_curate``). Every
+change is audited (``identity.audit``) and, once committed, the datasets whose linked terms changed
 are indexed again (the term facet and the glossary words of their documents). Expanding a query
 with synonyms needs no reindex: search reads approved terms at query time (glossary.queries).
 """
@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from glossary.models import Term, TermLink
-from portal import audit
-from portal.roles import Role, may_curate
+from identity import audit
+from identity.roles import Role, may_curate
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from catalog.search.expansion import SCAFFOLDING, form_key
 from catalog.search.words import singular, split_words
 from glossary import services
 from glossary.models import SynonymSuggestion, Term
-from portal import audit
-from portal.roles import Role
+from identity import audit
+from identity.roles import Role
 
 SHORT_FORM_CHARS = (2, 4)
 MIN_MEANING_CHARS = 5

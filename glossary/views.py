@@ -14,9 +14,9 @@ from glossary import csv_io, queries, services, suggestions
 from glossary.filtersets import TermFilterSet
 from glossary.forms import ImportForm, TermForm
 from glossary.models import SynonymSuggestion, Term
-from portal.audit import client_ip
+from identity.audit import client_ip
 from portal.filtering import filtered_for_page
-from portal.roles import acting_role, current_role, may_curate, role_required
+from identity.roles import acting_role, current_role, may_curate, role_required
 
 PAGE_SIZE = 50
 

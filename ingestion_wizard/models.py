@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 
 if TYPE_CHECKING:
-    from portal.roles import Role
+    from identity.roles import Role
 from django.db.models import Q
 
 SOURCE_KINDS = {
@@ -31,7 +31,7 @@ LOCAL_KINDS = ("postgresql", "mysql")
 class PipelineQuerySet(models.QuerySet):
     def for_role(self, role: "Role | None") -> "PipelineQuerySet":
         """Pipelines the role may manage: its hub's as a provider, all as an admin, none otherwise."""
-        from portal import roles
+        from identity import roles
 
         if role is None or not roles.may_provide(role):
             return self.none()

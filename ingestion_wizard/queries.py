@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from ingestion_wizard.models import Draft, Pipeline
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 
 def pipelines_for(role: Role | None) -> QuerySet[Pipeline]:

@@ -20,7 +20,8 @@ from ingestion_wizard import services
 from ingestion_wizard.aws import provisioning
 from ingestion_wizard.aws.errors import error_code
 from ingestion_wizard.models import Pipeline
-from portal import audit, aws
+from portal import aws
+from identity import audit
 
 log = logging.getLogger(__name__)
 # States whose resources should all exist. Failed and provisioning pipelines are already

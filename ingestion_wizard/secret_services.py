@@ -26,8 +26,9 @@ from django.db import transaction
 from ingestion_wizard.errors import Forbidden, Unavailable
 from ingestion_wizard.models import Draft, ManagedSecret, Pipeline
 from ingestion_wizard.aws.secrets import SecretUnavailable, delete_secret, read_password, replace_password, store_password
-from portal import audit, aws
-from portal.roles import Role
+from portal import aws
+from identity import audit
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 HUB_TAG = "datahub:hub"

@@ -26,8 +26,9 @@ from ingestion_wizard.models import Pipeline, PipelineRun, ProvisioningStep
 from ingestion_wizard.aws.secrets import SecretUnavailable
 from ingestion_wizard.sources import ConnectionSpec, SourceError, TableInfo, open_source
 from ingestion_wizard.validation import PipelineSpec
-from portal import audit, aws, leases
-from portal.roles import Role
+from portal import aws, leases
+from identity import audit
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 # A Glue job's own timeout is 48 h by default; a local load of a few million rows takes minutes.

@@ -18,9 +18,9 @@ from ingestion_wizard.forms import FORMS, STEP_TITLES, is_jdbc
 from ingestion_wizard.models import LOCAL_KINDS, Draft, Pipeline, PipelineRun
 from ingestion_wizard.validation import PipelineSpec, describe_cron, next_runs, parse_stream_columns, pydantic_errors, \
     safe_next_runs, validate_cron
-from portal import roles
+from identity import roles
 from portal.filtering import filtered_for_page
-from portal.roles import Role, current_role, role_required
+from identity.roles import Role, current_role, role_required
 
 
 def _provider_role(request: HttpRequest) -> Role:

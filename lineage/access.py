@@ -17,8 +17,8 @@ from catalog.models import Database, Table
 from lineage import datasets, naming
 from lineage.events import DatasetRef, ParsedEvent
 from lineage.models import Job
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 REFUSED = (
     "A provider may write lineage only for jobs of its own hub, writing datasets its hub owns or "

@@ -45,8 +45,8 @@ from lineage.arrays import ArrayGraph
 from lineage.naming import glue_identity, split_node
 from lineage.events import is_indirect
 from lineage.models import ColumnEdge, Dataset, Edge, GraphChange, GraphVersion, Job, Run, RunStateChange
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 

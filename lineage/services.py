@@ -37,7 +37,7 @@ from lineage import access, datasets, dispatch, naming, runs
 from lineage.events import ColumnMapping, DatasetRef, EventInvalid, ParsedEvent, parse_event
 from lineage.models import ColumnEdge, Dataset, Edge, Event, Job, Run, RunStateChange
 from lineage.sql import ViewSqlError, referenced_tables, view_lineage
-from portal.roles import Role
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from lineage import queries
-from portal.roles import current_role
+from identity.roles import current_role
 
 
 @login_required

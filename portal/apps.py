@@ -6,4 +6,4 @@ class PortalConfig(AppConfig):
     verbose_name = "Data Hub Portal"
 
     def ready(self) -> None:
-        from portal import schema, signals  # noqa: F401  (the bearer-auth schema extension; the login handler)
+        from portal import schema  # noqa: F401  (the bearer-auth schema extension)

@@ -15,7 +15,7 @@ import boto3
 import botocore.config
 from django.conf import settings
 
-from portal.roles import Role
+from identity.roles import Role
 
 _local = threading.local()
 _SESSION_NAME_RE = re.compile(r"[^\w+=,.@-]")

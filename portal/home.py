@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 RECENT_CHANGES = 8
 QUEUE_SHOWN = 10
@@ -61,7 +61,7 @@ def recently_changed(role: Role | None, limit: int = RECENT_CHANGES) -> list[dic
     """The datasets whose Glue version changed last (the sync's version history), newest first,
     one entry per dataset, with what changed in its schema."""
     from catalog.models import TableVersion
-    from portal.roles import table_filter_q
+    from identity.roles import table_filter_q
 
     versions = (TableVersion.objects.filter(table_filter_q(role, prefix="table__"), table__deleted_at__isnull=True)
                 .select_related("table").order_by("-recorded_at", "-id")

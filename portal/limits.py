@@ -180,7 +180,7 @@ class SyncStartThrottle(SimpleRateThrottle):
         return settings.CATALOG_SYNC_START_RATE
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        from portal.roles import current_role
+        from identity.roles import current_role
 
         role = current_role(request)
         ident = f"{request.user.pk}:{role.key if role else '-'}" if request.user.is_authenticated else self.get_ident(

@@ -42,9 +42,9 @@ PAGE_ERRORS = {"404": "No such page (past the last one)"}
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    """Personal access tokens: ``Authorization: Bearer TOKEN`` (portal.authentication)."""
+    """Personal access tokens: ``Authorization: Bearer TOKEN`` (identity.authentication)."""
 
-    target_class = "portal.authentication.BearerTokenAuthentication"
+    target_class = "identity.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal import local_postgres
 from portal.env import env_bool, env_float, env_int, env_json, env_str, parse_email_url, parse_glue_catalogs
-from portal.sso import DEFAULT_SCOPES, ClientAuth, oidc_apps, parse_scopes
+from identity.sso import DEFAULT_SCOPES, ClientAuth, oidc_apps, parse_scopes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "portal",
+    "identity",
     "catalog",
     "lineage",
     "ingestion_wizard",
@@ -119,10 +120,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Each request re-checks the session's role against the user's live grants (one cache read).
-    "portal.middleware.LiveGrantsMiddleware",
+    "identity.middleware.LiveGrantsMiddleware",
     # Signed-in users without a selected role are sent to role selection (HTML pages only).
-    "portal.middleware.RoleRequiredMiddleware",
-    "portal.middleware.IdentityProviderErrorMiddleware",  # an unreachable IdP: 503 page, not 500
+    "identity.middleware.RoleRequiredMiddleware",
+    "identity.middleware.IdentityProviderErrorMiddleware",  # an unreachable IdP: 503 page, not 500
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -138,7 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.portal",
+                "identity.context_processors.portal",
             ],
         },
     },
@@ -167,7 +168,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # allauth's backend (a ModelBackend) that refuses passwords unless ALLOW_LOCAL_ACCOUNTS.
-    "portal.auth_backends.PortalAuthenticationBackend",
+    "identity.auth_backends.PortalAuthenticationBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -190,10 +191,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.authentication.BearerTokenAuthentication",
+        "identity.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.permissions.HasSelectedRole"],
+    "DEFAULT_PERMISSION_CLASSES": ["identity.permissions.HasSelectedRole"],
     "DEFAULT_PAGINATION_CLASS": "portal.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
@@ -379,9 +380,9 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the IdP vouches for its users
 SOCIALACCOUNT_STORE_TOKENS = False
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
-ACCOUNT_FORMS = {"login": "portal.forms.LoginForm"}
+ACCOUNT_ADAPTER = "identity.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"login": "identity.forms.LoginForm"}
 # Bad bearer tokens: past BAD_TOKEN_LIMIT failures from one address with one token prefix (or
 # BAD_TOKEN_ADDRESS_LIMIT from the address in all) within the window, bad tokens get 429.
 # Valid tokens are never refused, so users behind the same NAT or proxy are never locked out.

@@ -5,10 +5,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.http import mcp_endpoint
-from portal import api_docs, security, sso_views, views
+from portal import api_docs, security, views
+from identity import sso_views
 
 api_v1 = [
-    path("", include("portal.api_urls")),
+    path("", include("identity.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("lineage.api.urls")),
     path("", include("ingestion_wizard.api.urls")),
@@ -37,7 +38,7 @@ urlpatterns = [
     path("accounts/oidc/<str:provider_id>/backchannel-logout/", sso_views.backchannel_logout,
          name="oidc-backchannel-logout"),
     path("accounts/", include("allauth.urls")),
-    path("", include("portal.page_urls")),
+    path("", include("identity.urls")),
     path("", include("catalog.urls")),
     path("lineage/", include("lineage.urls")),
     path("ingestion/", include("ingestion_wizard.urls")),

@@ -30,7 +30,7 @@ from lineage import queries as lineage_queries
 from glossary.models import SynonymSuggestion, Term, TermLink
 from lineage import services as lineage_services
 from lineage.tests.conftest import run_event
-from portal import audit
+from identity import audit
 from portal.testing.browser import log_in
 from portal.testing.personas import PERSONAS, make_user
 from workspaces.models import Workspace

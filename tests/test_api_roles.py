@@ -165,7 +165,7 @@ def _call(client: Any, method: str, path: str, **extra: Any) -> Any:
 def _explain(route: Route, method: str, response: Any, expected: str) -> str:
     body = response.content.decode(errors="replace")[:300]
     return (f"{method} {route.path} (route {route.pattern!r}) answered {response.status_code} {body!r}; "
-            f"expected {expected}. Protect the view with portal.permissions.HasSelectedRole/role_may "
+            f"expected {expected}. Protect the view with identity.permissions.HasSelectedRole/role_may "
             f"(the default), or list it in PUBLIC / ROLE_FREE / WRITE_PERSONAS / READ_PERSONAS in tests/test_api_roles.py.")
 
 

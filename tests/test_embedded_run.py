@@ -156,7 +156,7 @@ def test_ensure_demo_users_puts_each_account_in_its_idp_style_groups(db) -> None
     from django.contrib.auth import get_user_model
 
     from portal.embedded import ensure_demo_users
-    from portal.roles import Role, roles_from_groups
+    from identity.roles import Role, roles_from_groups
 
     ensure_demo_users("pw-1")
     ensure_demo_users("pw-2")  # a restart with another DEMO_PASSWORD resets it

@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalog.models import Curation, SyncRun, TableVersion
 from catalog.tests.search_support import make_table
 from ingestion_wizard.models import Pipeline, PipelineRun
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_as, login_persona
 from workspaces.models import Notification, Subscription, Workspace
 

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from ingestion_wizard.tests import sources
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.browser import log_in
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from lineage import queries, services
 from lineage.tests.conftest import make_table, run_event
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.browser import log_in
 
 GLUE = "arn:aws:glue:eu-central-1:123456789012"

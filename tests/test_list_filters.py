@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from agents import tools
 from catalog.models import GlueCatalog, SyncRun
 from ingestion_wizard.models import Pipeline
-from portal import audit
-from portal.models import AccessToken
+from identity import audit
+from identity.models import AccessToken
 from portal.testing.personas import PERSONAS, login_persona, make_user, token_for
 from workspaces.models import Workspace
 

@@ -108,7 +108,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
     load_demo_glossary()
     term = Term.objects.get(name="Pharmacy claim")
     suggestion = SynonymSuggestion.objects.create(short_form="rx", meaning="pharmacy", evidence=3)
-    from portal.models import AccessToken
+    from identity.models import AccessToken
 
     return {
         "*": {"qualified_name": view.qualified_name, "word": view.name.split("_")[0], "table_id": str(table.pk), "step": "source",

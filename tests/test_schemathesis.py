@@ -58,7 +58,7 @@ BEYOND_THE_SCHEMA = {
 @pytest.fixture
 def admin_token(db: None, aws_endpoint: str, search: str, settings: Any) -> Iterator[str]:
     # schemathesis sends a bad token with every operation (its auth check): over a whole run the
-    # bad-token limit would answer 429 (documented, and tested in portal/tests/test_tokens.py).
+    # bad-token limit would answer 429 (documented, and tested in identity/tests/test_tokens.py).
     settings.BAD_TOKEN_LIMIT = settings.BAD_TOKEN_ADDRESS_LIMIT = 10**6
     # As Django's test client does: the WSGI handler must not close the connection that holds the
     # test's transaction at the end of each request.

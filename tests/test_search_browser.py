@@ -11,7 +11,7 @@ import pytest
 
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.browser import log_in
 
 

@@ -13,7 +13,7 @@ class WorkspacesConfig(AppConfig):
 
         from allauth.account.signals import user_logged_in
 
-        from portal.services import grants_changed
+        from identity.services import grants_changed
         from workspaces import role_loss
 
         # A role lost pauses what was made in it, a role regained resumes it; the user is told at sign-in.

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from portal import audit, leases
+from portal import leases
+
+from identity import audit
 from workspaces import dispatch
 from workspaces.models import Workspace
 

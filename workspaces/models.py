@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.models import Table
-from portal.roles import Role
+from identity.roles import Role
 
 
 class WorkspaceQuerySet(models.QuerySet):

@@ -25,8 +25,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal import audit, aws
-from portal.roles import Role
+from portal import aws
+
+from identity import audit
+from identity.roles import Role
 from workspaces.models import Notification, Subscription
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from portal.roles import Role, launched_in_role_q, made_in_role_q
+from identity.roles import Role, launched_in_role_q, made_in_role_q
 from workspaces.models import Notification, Subscription, Workspace
 
 

@@ -15,8 +15,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
-from portal import audit, aws
-from portal.roles import Role
+from portal import aws
+
+from identity import audit
+from identity.roles import Role
 from workspaces import dispatch
 from workspaces.models import Workspace
 from workspaces.services import ActionConflict, describe_notebook

@@ -6,7 +6,7 @@ so nothing is delivered) and its workspaces stopped with their Lake Formation gr
 audited, and the user is told at the next sign-in. When the role returns, subscriptions are
 subscribed again and workspaces get their grants back (the owner starts them again).
 
-Runs in a task (``workspaces.tasks.reconcile_role_holdings``) after ``portal.services.grants_changed``.
+Runs in a task (``workspaces.tasks.reconcile_role_holdings``) after ``identity.services.grants_changed``.
 Idempotent: ``reconcile`` compares the stored state with the live grants and only acts on differences.
 """
 
@@ -23,8 +23,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal import audit, aws, queries
-from portal.roles import role_lost
+from portal import aws
+
+from identity import audit, queries
+from identity.roles import role_lost
 from workspaces import dispatch, services
 from workspaces.models import Subscription, Workspace
 from workspaces.notifications import SubscriptionUnavailable, ensure_dataset_topic
@@ -159,7 +161,7 @@ def _reinstate(workspace: Workspace) -> None:
 
 
 def on_grants_changed(sender: Any, user_id: int, **kwargs: Any) -> None:
-    """portal.services.grants_changed → reconcile in the worker (AWS calls do not belong in a request)."""
+    """identity.services.grants_changed → reconcile in the worker (AWS calls do not belong in a request)."""
     dispatch.reconcile_role_holdings(user_id)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Table
-from portal.roles import Role
+from identity.roles import Role
 
 SESSION_KEY = "workspace_selection"
 MAX_SELECTED = 20  # same as services.MAX_DATASETS: everything selected can be launched

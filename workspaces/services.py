@@ -29,9 +29,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Table
-from portal import audit, aws
-from portal import roles
-from portal.roles import Role
+from portal import aws
+from identity import audit
+from identity import roles
+from identity.roles import Role
 from workspaces import dispatch, lifecycle, prices
 from workspaces.models import Workspace
 

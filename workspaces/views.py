@@ -11,10 +11,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from catalog.models import Table
-from portal.audit import client_ip
+from identity.audit import client_ip
 from portal.filtering import filtered_for_page
-from portal import roles
-from portal.roles import acting_role, current_role, role_required
+from identity import roles
+from identity.roles import acting_role, current_role, role_required
 from workspaces import notifications, queries, resource_check, selection, services
 from workspaces.filtersets import WorkspaceFilterSet
 from workspaces.forms import LaunchForm, SubscriptionForm

@@ -15,8 +15,8 @@ from mcp import Client, MCPError
 
 from agents import tools
 from agents.tests.conftest import converse, http_client
-from portal import services
-from portal.models import AccessToken
+from identity import services
+from identity.models import AccessToken
 from portal.testing.personas import make_user
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from portal.models import AccessToken
-from portal.roles import Role
+from identity.models import AccessToken
+from identity.roles import Role
 from portal.testing.personas import bearer, login_persona, token_for
 
 pytestmark = pytest.mark.django_db

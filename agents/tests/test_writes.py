@@ -11,8 +11,8 @@ from mcp import Client, MCPError
 from agents import tools
 from agents.tests.conftest import FINANCE_ONLY, MARKETING_ONLY, converse, http_client, stdio_client
 from catalog.models import Curation
-from portal import services
-from portal.models import AccessToken, AuditEvent
+from identity import services
+from identity.models import AccessToken, AuditEvent
 from portal.testing.personas import PERSONAS, make_user, token_for
 
 WRITE_TOOLS = {"update_description", "set_owner", "add_tags", "request_access"}

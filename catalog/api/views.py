@@ -28,8 +28,8 @@ from catalog.search.indexer import IndexUnavailable
 from catalog.search.query import BadSearchRequest, parse_request
 from catalog.services import curation as curation_service
 from portal.api import ServiceUnavailable
-from portal.audit import client_ip
-from portal.roles import current_role, may_administer
+from identity.audit import client_ip
+from identity.roles import current_role, may_administer
 
 
 _ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": message} or {"detail": message}')

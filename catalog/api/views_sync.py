@@ -18,10 +18,10 @@ from catalog.services.guard import NotAwaitingConfirmation, confirm_deletions
 from catalog.services.operations import SyncForbidden, start_sync
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import ensure_catalogs
-from portal import audit, roles
+from identity import audit, roles
 from portal.limits import SyncStartThrottle
-from portal.permissions import role_may
-from portal.roles import current_role
+from identity.permissions import role_may
+from identity.roles import current_role
 
 
 class SyncRunSerializer(serializers.ModelSerializer):

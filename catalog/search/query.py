@@ -1,6 +1,6 @@
 """Builds OpenSearch request bodies from a search request and a role (pure: no ORM, no I/O).
 
-The role filter (``portal.roles.search_filter``) goes INSIDE the query as a bool filter,
+The role filter (``identity.roles.search_filter``) goes INSIDE the query as a bool filter,
 so hit counts and facet counts never include datasets the role may not see. Facet
 filters go in ``post_filter`` and, for each facet's own counts, in a filter aggregation
 over the *other* facets: AND across facets, OR within one, counts follow the filters.
@@ -17,7 +17,7 @@ from typing import Any
 from catalog.search.documents import EXPLAIN_SOURCE_FIELDS, FACETS, RESULT_SOURCE_FIELDS, SUGGEST_SOURCE_FIELDS
 from catalog.search.expansion import Expansion, content_positions
 from catalog.search.words import singular, split_words, typo_budget
-from portal.roles import Role, search_filter
+from identity.roles import Role, search_filter
 
 MAX_QUERY_CHARS = 500
 DEFAULT_PAGE_SIZE = 20

@@ -16,7 +16,7 @@ from catalog.search.expansion import Expansion, expand
 from catalog.search.results import explain_hit, shape_facets, shape_hit, shape_suggestions, via_glossary
 from catalog.search.words import WordMatcher
 from portal.opensearch import get_client
-from portal.roles import Role
+from identity.roles import Role
 
 
 def _run(body: dict[str, Any]) -> dict[str, Any] | None:

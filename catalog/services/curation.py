@@ -18,8 +18,9 @@ from django.db import transaction
 
 from catalog.models import CLASSIFICATIONS, Column, Curation, CurationChange, GlueCatalog, Table
 from catalog.search import indexer
-from portal import audit, aws
-from portal.roles import Role
+from portal import aws
+from identity import audit
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from catalog import dispatch
 from catalog.models import GlueCatalog, SyncRun
 from catalog.services.runs import SyncAlreadyRunning
 from catalog.services.sync import refresh_tables, request_sync
-from portal import audit, roles
-from portal.roles import Role
+from identity import audit, roles
+from identity.roles import Role
 
 
 class SyncForbidden(PermissionError):
-    """The role may not start a sync (portal.roles.may_start_sync)."""
+    """The role may not start a sync (identity.roles.may_start_sync)."""
 
 
 def start_sync(catalog: GlueCatalog, *, user: Any, role: Role | None, ip: str | None = None) -> SyncRun:

@@ -7,7 +7,7 @@ from django.test import Client
 
 from catalog.queries import browse
 from catalog.tests.search_support import make_table
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from catalog.search.indexer import index_tables
 from catalog.services.curation import CurationError, CurationForbidden, CurationInput, curate
 from catalog.tests.search_support import make_table
 from portal import aws
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db

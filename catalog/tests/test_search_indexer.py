@@ -82,7 +82,7 @@ def test_the_reindex_command_reports_what_it_built(search: str) -> None:
 def test_matched_columns_of_wide_tables_come_from_the_mirror_at_any_position(search: str) -> None:
     from catalog.search.query import SearchRequest
     from catalog.search.searcher import search as run_search
-    from portal.roles import Role
+    from identity.roles import Role
 
     columns: list[Any] = [(f"metric_{i}", "double", "") for i in range(2_000)]
     columns.append(("churn_probability", "double", "Likelihood the customer leaves"))

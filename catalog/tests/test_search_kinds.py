@@ -21,8 +21,8 @@ from catalog.search.searcher import search as run_search
 from catalog.tests.search_support import RELEVANCE_DIR, load_relevance_catalog
 from glossary.demo import load_demo_glossary
 from glossary.models import Term
-from portal.models import AuditEvent
-from portal.roles import Role
+from identity.models import AuditEvent
+from identity.roles import Role
 
 ADMIN = Role("admin")
 QUERIES: dict[str, list[list[str]]] = json.loads((RELEVANCE_DIR / "queries.json").read_text())["kinds"]

@@ -10,7 +10,7 @@ from catalog.search.documents import COLUMN_COMMENT_CHARS_CAP, build_document
 from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request, text_query
 from catalog.search.results import highlight_text, matched_columns
 from catalog.search.words import split_words, word_matches
-from portal.roles import Role
+from identity.roles import Role
 
 
 def params(**kwargs: object) -> list[tuple[str, list[str]]]:

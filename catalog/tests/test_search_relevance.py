@@ -17,7 +17,7 @@ from catalog.search.query import SearchRequest
 from catalog.search.searcher import search as run_search
 from catalog.search.searcher import suggest
 from catalog.tests.search_support import load_relevance_catalog
-from portal.roles import Role
+from identity.roles import Role
 
 ADMIN = Role("admin")
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from catalog.models import Table
 from catalog.services.sync import ensure_catalogs
 from catalog.tests import sync_glue as g
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.browser import log_in
 
 

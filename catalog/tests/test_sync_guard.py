@@ -19,7 +19,7 @@ from catalog.services import guard
 from catalog.services.sync import ensure_catalogs, full_sync
 from catalog.tasks import sync_catalog_task
 from catalog.tests import sync_glue as g
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db

@@ -83,7 +83,7 @@ def test_a_curation_made_while_opensearch_was_down_reaches_the_index_once_it_is_
         catalog: GlueCatalog, search: str, settings: Any, django_capture_on_commit_callbacks: Any) -> None:
     from catalog.search.repair import repair_if_due
     from catalog.services.curation import CurationInput, curate
-    from portal.roles import Role
+    from identity.roles import Role
 
     with django_capture_on_commit_callbacks(execute=True):
         full_sync(catalog)

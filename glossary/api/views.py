@@ -26,10 +26,10 @@ from glossary.api.serializers import (
 )
 from glossary.filtersets import TermFilterSet
 from glossary.models import SynonymSuggestion, Term
-from portal.audit import client_ip
+from identity.audit import client_ip
 from portal.pagination import PortalPagination
-from portal.permissions import HasSelectedRole
-from portal.roles import acting_role
+from identity.permissions import HasSelectedRole
+from identity.roles import acting_role
 
 _ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"detail": message} or {field: [messages]}')
 

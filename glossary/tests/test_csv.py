@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from glossary import csv_io
 from glossary.demo import DEMO_GLOSSARY, load_demo_glossary
 from glossary.models import Term
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +98,6 @@ def test_the_demo_glossary_is_written_as_stewards_write_it() -> None:
 
 
 def _admin():  # type: ignore[no-untyped-def]
-    from portal.roles import Role
+    from identity.roles import Role
 
     return Role("admin")

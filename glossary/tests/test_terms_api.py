@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from glossary.models import Term
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 from portal.testing.personas import login_persona
 
 pytestmark = pytest.mark.django_db

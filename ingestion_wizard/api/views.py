@@ -18,11 +18,11 @@ from ingestion_wizard.api.serializers import pipeline_brief, pipeline_full, run_
 from ingestion_wizard.filtersets import PipelineFilterSet
 from ingestion_wizard.models import Pipeline
 from ingestion_wizard.validation import PipelineSpec, pydantic_errors, validate_cron
-from portal import roles
+from identity import roles
 from portal.schema import ERROR_SCHEMA
 from portal.filtering import filtered_or_400
-from portal.permissions import role_may
-from portal.roles import acting_role, current_role
+from identity.permissions import role_may
+from identity.roles import acting_role, current_role
 
 
 # Pipelines, steps and runs are plain dicts (ingestion_wizard.api.serializers): described as objects.

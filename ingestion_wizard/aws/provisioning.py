@@ -22,7 +22,7 @@ from ingestion_wizard.aws import glue_script
 from ingestion_wizard.aws.errors import StepFailed, TransientAWSError, classify, error_code
 from ingestion_wizard.models import Pipeline
 from portal import aws
-from portal.roles import Role
+from identity.roles import Role
 
 log = logging.getLogger(__name__)
 JDBC_URLS = {

@@ -21,7 +21,7 @@ from django.utils import timezone
 from ingestion_wizard import services
 from ingestion_wizard.models import Pipeline, PipelineRun
 from ingestion_wizard.tests.test_killed_worker import LEASE_SECONDS, REPO, wait_for_line, worker_env
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 
 HANGING_RUN = """
 import sys, time

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from ingestion_wizard.aws import provisioning
 from ingestion_wizard.models import Pipeline
 from portal import aws
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -83,7 +83,7 @@ def test_the_pipeline_page_pauses_resumes_reschedules_and_runs(provider, ready_p
 
 
 def test_other_hubs_providers_get_not_found(client, ready_pipeline):
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
 
     login_as(client, "mallory", Role("provider", "marketing"))

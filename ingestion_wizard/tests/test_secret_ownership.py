@@ -14,7 +14,7 @@ import pytest
 from ingestion_wizard.models import Draft, ManagedSecret, Pipeline
 from ingestion_wizard.tests import sources
 from portal import aws
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

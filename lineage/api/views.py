@@ -20,10 +20,10 @@ from lineage.access import WriteRefused
 from lineage.events import EVENT_SCHEMA, EventInvalid
 from lineage.graph import DIRECTIONS
 from lineage.naming import MAX_NODE_CHARS
-from portal import roles
+from identity import roles
 from portal.limits import bounded_int, loads_bounded
-from portal.permissions import role_may
-from portal.roles import current_role
+from identity.permissions import role_may
+from identity.roles import current_role
 
 
 def _error(status: int, text: str, **detail: Any) -> Response:

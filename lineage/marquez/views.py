@@ -22,8 +22,8 @@ from lineage.api.views import LineageIntakeView
 from lineage.marquez import graphs, queries
 from lineage.marquez.visibility import Sight
 from portal.limits import bounded_int
-from portal.permissions import HasSelectedRole
-from portal.roles import current_role
+from identity.permissions import HasSelectedRole
+from identity.roles import current_role
 
 DEFAULT_LIMIT = 100  # Marquez's default page size
 MAX_LIMIT = 1000

@@ -19,8 +19,8 @@ from django.db.models import Q, QuerySet
 
 from catalog.models import Table
 from lineage.models import Dataset, Edge, Job, RunDataset
-from portal import roles
-from portal.roles import Role
+from identity import roles
+from identity.roles import Role
 
 
 class Sight:

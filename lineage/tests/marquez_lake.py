@@ -23,7 +23,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from catalog.models import Curation
 from lineage.tests.conftest import make_table
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import bearer, token_for
 
 OPENAPI = Path(__file__).resolve().parent / "fixtures" / "marquez" / "openapi.yml"  # Marquez's own: SOURCE.txt

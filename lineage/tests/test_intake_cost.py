@@ -11,7 +11,7 @@ import pytest
 
 from lineage.models import Edge
 from lineage.tests.conftest import post_event, run_event
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import bearer, token_for
 
 pytestmark = pytest.mark.django_db

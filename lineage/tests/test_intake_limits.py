@@ -112,7 +112,7 @@ def glue(db: str, table: str) -> tuple[str, str]:
 
 
 def as_marketing_provider(client):
-    from portal.roles import Role
+    from identity.roles import Role
     from portal.testing.personas import login_as
 
     login_as(client, "mkt_provider", Role("provider", "marketing"))

@@ -13,7 +13,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
 from lineage.models import ColumnEdge, Edge, Event, Run as StoredRun
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import token_for
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"

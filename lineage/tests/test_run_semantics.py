@@ -17,7 +17,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 
 from lineage.models import ColumnEdge, Edge, RunDataset
-from portal.roles import Role
+from identity.roles import Role
 from portal.testing.personas import login_persona, token_for
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"

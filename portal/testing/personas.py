@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from portal.roles import SESSION_KEY, Role
+from identity.roles import SESSION_KEY, Role
 
 PERSONAS: dict[str, Role] = {
     "admin": Role("admin"),
@@ -72,7 +72,7 @@ def login_persona(client: Any, persona: str) -> Any:
 
 def token_for(username: str, role: Role, days: int = 30) -> str:
     """A bearer token secret for ``username`` (created and granted ``role`` if needed)."""
-    from portal import services
+    from identity import services
 
     user = make_user(username, [group_for(role)])
     return services.create_token(user, role.key, name="test token", days=days).secret

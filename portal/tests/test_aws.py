@@ -3,7 +3,7 @@
 from django.test import override_settings
 
 from portal import aws
-from portal.roles import Role
+from identity.roles import Role
 
 
 def test_clients_use_the_configured_endpoint(aws_endpoint):

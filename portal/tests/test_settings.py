@@ -57,7 +57,7 @@ def test_an_https_issuer_starts_and_the_embedded_mode_admits_http():
 
 
 def test_bad_oidc_client_settings_name_the_variable():
-    from portal.sso import ClientAuth, oidc_apps
+    from identity.sso import ClientAuth, oidc_apps
 
     with pytest.raises(ImproperlyConfigured, match="OIDC_TOKEN_AUTH_METHOD.*client_secret_jwt"):
         oidc_apps("https://idp", "portal", "s", "groups", None, auth=ClientAuth(token_auth_method="client_secret_jwt"))

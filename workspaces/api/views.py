@@ -12,10 +12,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.audit import client_ip
-from portal import roles
-from portal.permissions import role_may
-from portal.roles import acting_role, current_role
+from identity.audit import client_ip
+from identity import roles
+from identity.permissions import role_may
+from identity.roles import acting_role, current_role
 from workspaces import notifications, queries, resource_check, services
 from workspaces.filtersets import WorkspaceFilterSet
 from workspaces.api.serializers import (

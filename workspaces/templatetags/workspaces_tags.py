@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from portal import roles
-from portal.roles import current_role
+from identity import roles
+from identity.roles import current_role
 from workspaces import selection
 
 register = template.Library()

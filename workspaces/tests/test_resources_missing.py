@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from portal import aws
-from portal.models import AuditEvent
+from identity.models import AuditEvent
 from workspaces import services
 from workspaces.models import Workspace
 

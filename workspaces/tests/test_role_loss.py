@@ -17,8 +17,8 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from portal import aws
-from portal.models import AuditEvent
-from portal.roles import Role
+from identity.models import AuditEvent
+from identity.roles import Role
 from portal.testing.personas import bearer, make_user, token_for
 from workspaces import services
 from workspaces.models import Subscription, Workspace

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from portal import aws
 from portal.celery import app
-from portal.models import AuditEvent
-from portal.roles import Role
+from identity.models import AuditEvent
+from identity.roles import Role
 from workspaces import leasing, services, tasks
 from workspaces.models import Workspace
 

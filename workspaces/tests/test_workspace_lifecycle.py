@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from portal import aws
-from portal.models import AuditEvent
-from portal.roles import Role
+from identity.models import AuditEvent
+from identity.roles import Role
 from workspaces.models import Workspace
 
 FINANCE = Role("consumer", "finance")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.test import override_settings
 
 from portal import aws
-from portal.roles import Role
+from identity.roles import Role
 from workspaces import lifecycle, services
 from workspaces.prices import DEFAULT_PRICES
 from workspaces.models import Workspace

@@ -168,7 +168,7 @@ def test_the_idle_stop_runs_on_the_beat_schedule(settings):
 def test_an_idle_workspace_stopped_outside_the_portal_ends_up_stopped(aws_endpoint, lake, consumer):
     # Real SageMaker refuses to stop a stopped notebook (the portal then re-reads its state); moto
     # accepts it, so here the ordinary stop path runs. Either way the portal must not stay "in service".
-    from portal.roles import Role
+    from identity.roles import Role
 
     workspace = services.refresh_workspace(services.provision_workspace(launch(consumer).json()["id"]).pk)
     aws.client_for_user("sagemaker", Role("consumer", "finance"), "finance_consumer").stop_notebook_instance(
