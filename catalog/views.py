@@ -20,10 +20,12 @@ from identity.roles import current_role, role_required
 
 FACET_LABELS = {
     "hub": "Data hub", "layer": "Layer", "database": "Database", "table_type": "Type", "format": "Format",
-    "owner": "Owner", "classification": "Classification", "pii": "Personal data (PII)",
-    "owned_by": "Owned by",
+    "owner": "Owner", "classification": "Classification", "term": "Glossary term",
+    "pii": "Personal data (PII)", "owned_by": "Owned by",
+    "lf_tag": "Lake Formation tag",
 }
-FACET_ORDER = ("hub", "layer", "database", "classification", "pii", "owned_by", "owner", "format", "table_type")
+FACET_ORDER = ("term", "hub", "layer", "database", "classification", "pii", "owned_by", "owner", "lf_tag", "format",
+               "table_type")
 
 
 @role_required
@@ -64,7 +66,8 @@ def suggest(request: HttpRequest) -> HttpResponse:
         suggestions = searcher.suggest(prefix, current_role(request))
     except IndexUnavailable:
         return render(request, "catalog/_suggestions.html", {"unavailable": True, "q": prefix})
-    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "q": prefix})
+    return render(request, "catalog/_suggestions.html", {"suggestions": suggestions, "q": prefix,
+                                                         "terms": searcher.suggest_terms(prefix)})
 
 
 @role_required

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "lineage",
     "ingestion_wizard",
     "workspaces",
+    "glossary",
     "agents",
 ]
 

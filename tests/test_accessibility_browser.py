@@ -27,6 +27,7 @@ from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
 from ingestion_wizard.models import Pipeline, PipelineRun
 from lineage import queries as lineage_queries
+from glossary.models import SynonymSuggestion, Term, TermLink
 from lineage import services as lineage_services
 from lineage.tests.conftest import run_event
 from identity import audit
@@ -40,11 +41,14 @@ FAILING_IMPACTS = {"serious", "critical"}
 GLUE = "arn:aws:glue:eu-central-1:123456789012"
 DATASET = "sales_prepared.customer_orders"
 
-COMMON = ["/", "/browse", "/search?q=orders", f"/datasets/{DATASET}", f"/lineage/?dataset={DATASET}", "/tokens/"]
+COMMON = ["/", "/browse", "/search?q=orders", f"/datasets/{DATASET}", f"/lineage/?dataset={DATASET}", "/tokens/",
+          "/glossary/", "/glossary/?state=nope", "{term}", "/search?q=purchases"]
 PAGES: dict[str, list[str]] = {
     "admin": COMMON + ["/operations/", "/audit/", "/audit/?action=not an action", "/ingestion/", "/ingestion/new/",
-                       "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/"],
-    "finance_steward": COMMON + ["/operations/", "/curation/proposals", f"/datasets/{DATASET}/columns/amount_eur"],
+                       "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/",
+                       "/glossary/import/", "/glossary/suggestions/"],
+    "finance_steward": COMMON + ["/operations/", "/curation/proposals", f"/datasets/{DATASET}/columns/amount_eur",
+                                 "/glossary/terms/new/", "{term_edit}", "/glossary/suggestions/"],
     "finance_provider": COMMON + ["/ingestion/", "/ingestion/?status=paused", "/ingestion/new/", "{pipeline}",
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
@@ -82,8 +86,15 @@ def lake(search: str) -> Iterator[dict[str, Any]]:
                              role_arn="arn:aws:iam::123456789012:role/consumer", name="ws-a11y",
                              instance_type="ml.t3.medium", volume_gb=5, status=Workspace.Status.STOPPED)
     audit.record(None, "workspace.idle_stop", target="workspace:1")
+    # A glossary term a search expands to ("purchases" → orders), linked to the dataset, with a child term.
+    parent = Term.objects.create(name="Sales", owner_hub="finance", state="approved", definition="What we sell.")
+    term = Term.objects.create(name="Order", owner_hub="finance", state="approved", parent=parent,
+                               definition="A customer's purchase in the web shop.", synonyms=["purchase"])
+    TermLink.objects.create(term=term, database_name="sales_prepared", table_name="customer_orders")
+    SynonymSuggestion.objects.create(short_form="eur", meaning="euro", evidence=4, examples=["amount_eur"])
     yield {"pipeline": f"/ingestion/pipelines/{pipeline.pk}/", "run": f"/ingestion/pipelines/{pipeline.pk}/runs/{run.pk}/",
-           "workspace": f"/workspaces/{workspace.pk}/"}
+           "workspace": f"/workspaces/{workspace.pk}/", "term": f"/glossary/terms/{term.pk}/",
+           "term_edit": f"/glossary/terms/{term.pk}/edit/"}
     lineage_queries.forget_graph()
 
 

@@ -102,6 +102,12 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
                                 rows=5, at=timezone.now(), source="orders")
     sync_run = SyncRun.objects.order_by("-pk").first()
     assert sync_run is not None
+    from glossary.demo import load_demo_glossary
+    from glossary.models import SynonymSuggestion, Term
+
+    load_demo_glossary()
+    term = Term.objects.get(name="Pharmacy claim")
+    suggestion = SynonymSuggestion.objects.create(short_form="rx", meaning="pharmacy", evidence=3)
     from identity.models import AccessToken
 
     return {
@@ -115,6 +121,8 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         "pipelines": {"pk": str(pipeline.pk)},
         "workspaces": {"pk": str(workspace.pk)},
         "subscriptions": {"pk": str(subscription.pk)},
+        "glossary/terms": {"pk": str(term.pk)},
+        "glossary/suggestions": {"pk": str(suggestion.pk)},
     }
 
 

@@ -52,6 +52,10 @@ BEYOND_THE_SCHEMA = {
     # proposals (issue 24).
     ("PATCH", "/api/v1/datasets/{qualified_name}"), ("PATCH", "/api/v1/datasets/{qualified_name}/columns/{column}"),
     ("POST", "/api/v1/curation/proposals/decide"),
+    # A glossary term's parent must exist, its name be free and its hub the role's; an import's CSV must
+    # parse into such terms (issue 15).
+    ("POST", "/api/v1/glossary/terms"), ("PUT", "/api/v1/glossary/terms/{id}"),
+    ("PATCH", "/api/v1/glossary/terms/{id}"), ("POST", "/api/v1/glossary/import"),
 }
 
 

@@ -143,12 +143,29 @@ class _TableSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+class ExplainSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="the hit's score: text × prior")
+    text = serializers.FloatField(help_text="text relevance (coverage of the query's words, exact names)")
+    prior = serializers.FloatField(help_text="1 + the priors below")
+    priors = serializers.DictField(child=serializers.FloatField(), help_text="layer, lineage, usage, curation")
+
+
 class SearchResultSerializer(_TableSerializer):
     score = serializers.FloatField(allow_null=True, help_text="null in browse order (empty query)")
     highlight = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                       help_text="field → HTML fragments, matched words in <em>")
     matched_columns = MatchedColumnSerializer(many=True)
     deprecated = serializers.BooleanField(help_text="a steward deprecated it: ranked lower, labelled")
+    via_glossary = serializers.ListField(child=serializers.CharField(),
+                                         help_text='glossary forms this hit holds in place of the typed words, '
+                                                   'e.g. "pharmacy ← rx"')
+    explain = ExplainSerializer(required=False, help_text="with ?explain=1 (admins): the score's parts")
+
+
+class GlossaryExpansionSerializer(serializers.Serializer):
+    term = serializers.CharField(help_text="the approved glossary term the typed words name")
+    typed = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField(), help_text='"pharmacy ← rx" per other form')
 
 
 class SearchPageSerializer(serializers.Serializer):
@@ -157,7 +174,9 @@ class SearchPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True),
-                                   help_text="database, table_type, format, owner, classification, hub, layer, pii, owned_by")
+                                   help_text="database, table_type, format, owner, classification, hub, layer, term, pii, "
+                                             "owned_by")
+    glossary = GlossaryExpansionSerializer(many=True, help_text="the glossary expansions applied to the query")
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -166,8 +185,15 @@ class SuggestionSerializer(serializers.Serializer):
     database = serializers.CharField()
 
 
+class TermSuggestionSerializer(serializers.Serializer):
+    term = serializers.CharField()
+    matched = serializers.CharField(help_text="the form (name, synonym or abbreviation) the prefix starts")
+    id = serializers.CharField(help_text="the term's id (/glossary/terms/ID/)")
+
+
 class SuggestPageSerializer(serializers.Serializer):
     suggestions = SuggestionSerializer(many=True)
+    terms = TermSuggestionSerializer(many=True, help_text="approved glossary terms the prefix starts")
 
 
 class PropagatedValueSerializer(serializers.Serializer):

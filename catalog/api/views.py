@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
@@ -40,7 +41,10 @@ from catalog.services.column_curation import curate_column
 from catalog.services.owners import set_owners
 from portal.api import ServiceUnavailable
 from identity.audit import client_ip
-from identity.roles import current_role, may_curate_somewhere
+from identity.roles import current_role, may_administer, may_curate_somewhere
+
+
+_ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": message} or {"detail": message}')
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -69,14 +73,18 @@ class SearchView(_CatalogView):
             OpenApiParameter("page_size", {"type": "integer", "minimum": 1},
                              description="default 20; more than 100 gives 100"),
             *[OpenApiParameter(f, str, many=True, description="facet filter; repeat for OR") for f in FACETS],
+            OpenApiParameter("explain", {"type": "string", "enum": ["0", "1"]},
+                             description="1: each hit's score parts (text, priors); admins only"),
         ],
-        responses=SearchPageSerializer,
+        responses={200: SearchPageSerializer, 400: _ERROR, 403: _ERROR},
     )
     def get(self, request: Request) -> Response:
         try:
             search_request = parse_request(request.query_params.lists())
         except BadSearchRequest as exc:
             return _bad_request(str(exc))
+        if search_request.explain and not may_administer(current_role(request)):
+            raise PermissionDenied("explain=1 shows how ranking works; it is for admins.")
         try:
             return Response(searcher.search(search_request, current_role(request)))
         except IndexUnavailable as exc:
@@ -93,7 +101,8 @@ class SuggestView(_CatalogView):
         if len(prefix) > 500:
             return _bad_request("The prefix is limited to 500 characters.")
         try:
-            return Response({"suggestions": searcher.suggest(prefix, current_role(request))})
+            return Response({"suggestions": searcher.suggest(prefix, current_role(request)),
+                             "terms": searcher.suggest_terms(prefix)})
         except IndexUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from exc
 

@@ -20,13 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
+from catalog.search.priors import multiplier
 from catalog.search.words import split_words, unique_words, words_text
 
 # Facet name → document keyword field (the API's facet names are the field names).
+# ``term``: the approved glossary terms linked to the table or its columns (issue 15).
 # ``pii``: "confirmed" / "suspected" when a column holds (or may hold) personal data; ``owned_by``: the
 # dataset's owners, people by username and teams as ``team:<name>``.
-FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "pii",
-                           "owned_by")
+FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "term",
+                           "pii", "owned_by")
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -37,6 +39,8 @@ RESULT_SOURCE_FIELDS: tuple[str, ...] = (
     "id", "qualified_name", "database", "name", "description", "table_type", "format", "location",
     "owner", "classification", "hub", "layer", "updated_at", "usage_count", "tags", "column_count", "deprecated",
 )
+# Asked for on top of RESULT_SOURCE_FIELDS by ``?explain=1`` (catalog.search.priors).
+EXPLAIN_SOURCE_FIELDS: tuple[str, ...] = ("prior", "prior_parts")
 SUGGEST_SOURCE_FIELDS: tuple[str, ...] = ("qualified_name", "name", "database")
 
 INDEX_SETTINGS: dict[str, Any] = {
@@ -65,6 +69,7 @@ _PROSE = {"type": "text", "analyzer": "prose"}
 DERIVED_FIELDS = (
     "qualified_exact", "name_exact", "name_compact", "name_words", "database_words", "description_words",
     "tag_words", "column_names", "column_words", "column_comment_words", "suggest", "name_start", "qualified_start",
+    "glossary_words",
 )
 
 INDEX_MAPPINGS: dict[str, Any] = {
@@ -92,6 +97,10 @@ INDEX_MAPPINGS: dict[str, Any] = {
         "updated_at": {"type": "date"},
         "usage_count": {"type": "integer"},
         "deprecated": {"type": "boolean"},
+        # Ranking after text relevance (catalog.search.priors); ``prior_parts`` stays in _source only.
+        "prior": {"type": "float"},
+        # Names, synonyms and abbreviations of the approved glossary terms linked to the table.
+        "glossary_words": _WORDS,
     },
 }
 
@@ -125,6 +134,10 @@ class TableData(TypedDict, total=False):
     visibility: str
     updated_at: datetime | None
     usage_count: int
+    # Issue 15: set by the indexer (catalog.search.priors, glossary links); absent means none.
+    prior_parts: dict[str, float]
+    term: list[str]
+    glossary_words: str
 
 
 class CurationData(TypedDict, total=False):
@@ -195,6 +208,9 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "updated_at": updated_at.isoformat() if updated_at else None,
         "usage_count": int(table.get("usage_count") or 0),
         "deprecated": bool(curation.get("deprecated")),
+        "prior_parts": dict(table.get("prior_parts") or {}),
+        "prior": multiplier(table.get("prior_parts") or {}),
+        "glossary_words": words_text(table.get("glossary_words") or ""),
     }
     merged: Mapping[str, Any] = {
         **table,

@@ -22,6 +22,7 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException
 from opensearchpy.serializer import JSONSerializer
 
 from catalog.search.documents import INDEX_MAPPINGS, INDEX_SETTINGS, ColumnData, CurationData, TableData, build_document
+from catalog.search.priors import prior_parts, staging_copies
 from portal.opensearch import get_client, index_name
 
 log = logging.getLogger(__name__)
@@ -106,20 +107,35 @@ def _load_batch(table_ids: list[int]) -> tuple[list[dict[str, Any]], dict[int, l
     return tables, columns, curations
 
 
+def glossary_of_tables(tables: list[tuple[int, str, str]]) -> dict[int, tuple[list[str], str]]:
+    """Approved glossary terms linked to these (id, database, name) tables: (term names, their words)."""
+    from glossary.queries import terms_of_tables
+
+    return terms_of_tables(tables)
+
+
 def documents_for(table_ids: Iterable[int]) -> Iterator[tuple[int, dict[str, Any] | None]]:
     """(table id, document) per id; the document is None for soft-deleted or unknown tables."""
     ids = sorted({int(i) for i in table_ids})
     for start in range(0, len(ids), BATCH_SIZE):
         batch = ids[start:start + BATCH_SIZE]
         tables, columns, curations = _load_batch(batch)
+        live = [row for row in tables if row["deleted_at"] is None]
+        copied, copies = staging_copies(row["id"] for row in live)
+        glossary = glossary_of_tables([(row["id"], row["database_name"], row["name"]) for row in live])
         seen = set()
         for row in tables:
             seen.add(row["id"])
             if row["deleted_at"] is not None:
                 yield row["id"], None
                 continue
+            table_id = row["id"]
             data: TableData = {**row, "database": row["database_name"]}  # type: ignore[typeddict-item]
-            yield row["id"], build_document(data, columns.get(row["id"], []), curations.get(row["id"]))
+            data["prior_parts"] = prior_parts(data, columns.get(table_id, []), curations.get(table_id),  # type: ignore[arg-type]
+                                              copied_by_staging=table_id in copied, staging_copy=table_id in copies)
+            if table_id in glossary:
+                data["term"], data["glossary_words"] = glossary[table_id]
+            yield table_id, build_document(data, columns.get(table_id, []), curations.get(table_id))
         for missing in set(batch) - seen:
             yield missing, None
 

@@ -10,11 +10,12 @@ query syntax characters and quotes are plain text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.search.documents import FACETS, RESULT_SOURCE_FIELDS, SUGGEST_SOURCE_FIELDS
+from catalog.search.documents import EXPLAIN_SOURCE_FIELDS, FACETS, RESULT_SOURCE_FIELDS, SUGGEST_SOURCE_FIELDS
+from catalog.search.expansion import Expansion, content_positions
 from catalog.search.words import singular, split_words, typo_budget
 from identity.roles import Role, search_filter
 
@@ -26,7 +27,7 @@ SUGGEST_LIMIT = 10
 MAX_RESULT_WINDOW = 10_000
 FACET_SIZE = 50
 # Parameters that are not facets; anything else unknown is a 400.
-_CONTROL_PARAMS = frozenset({"q", "page", "page_size"})
+_CONTROL_PARAMS = frozenset({"q", "page", "page_size", "explain"})
 
 # Per-word field weights: names count more than descriptions and columns.
 _WORD_FIELDS: tuple[tuple[str, float, bool], ...] = (
@@ -37,7 +38,12 @@ _WORD_FIELDS: tuple[tuple[str, float, bool], ...] = (
     ("column_words", 2.5, True),
     ("description_words", 2.0, False),
     ("column_comment_words", 0.5, False),
+    # Names, synonyms and abbreviations of the glossary terms linked to the table.
+    ("glossary_words", 3.0, False),
 )
+# A term's other form counts a little less than the word typed; scaffolding ("which", "how many") little.
+GLOSSARY_WEIGHT = 0.9
+SCAFFOLDING_WEIGHT = 0.1
 _EXACT_QUALIFIED_BOOST = 200.0
 _EXACT_NAME_BOOST = 100.0
 _COMPACT_NAME_BOOST = 60.0
@@ -56,6 +62,8 @@ class SearchRequest:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    # ``?explain=1``: each hit's score parts (the API allows it to admins only).
+    explain: bool = False
 
     @property
     def words(self) -> list[str]:
@@ -98,35 +106,78 @@ def parse_request(params: Iterable[tuple[str, list[str]]], *, extra_allowed: Ite
         chosen = tuple(dict.fromkeys(v for v in values.get(facet, []) if v))
         if chosen:
             filters[facet] = chosen
-    return SearchRequest(text=text, filters=filters, page=page, page_size=page_size)
+    explain_raw = (values.get("explain") or [""])[-1]
+    if explain_raw not in ("", "0", "1"):
+        raise BadSearchRequest(f"explain must be 0 or 1, not {explain_raw[:20]!r}.")
+    explain = explain_raw == "1"
+    return SearchRequest(text=text, filters=filters, page=page, page_size=page_size, explain=explain)
 
 
-def _word_clause(word: str) -> dict[str, Any]:
-    """The best of the weighted fields for one query word (typos tolerated on name fields)."""
+def _field_clauses(word: str, scale: float = 1.0) -> list[dict[str, Any]]:
+    """One word against every weighted field (typos tolerated on name fields)."""
     fuzziness = typo_budget(word)
     word = singular(word)
     clauses = []
     for name, boost, fuzzy in _WORD_FIELDS:
-        match: dict[str, Any] = {"query": word, "boost": boost}
+        match: dict[str, Any] = {"query": word, "boost": boost * scale}
         if fuzzy and fuzziness:
             match.update(fuzziness=fuzziness, prefix_length=1)
         clauses.append({"match": {name: match}})
-    return {"dis_max": {"queries": clauses, "tie_breaker": 0.3}}
+    return clauses
 
 
-def text_query(text: str) -> dict[str, Any] | None:
-    """The scoring query for ``text``; None for an empty query (browse order)."""
+def _form_clauses(form: tuple[str, ...], scale: float) -> list[dict[str, Any]]:
+    """A glossary form of several words: all of them in one field (no typos: the form is exact)."""
+    if len(form) == 1:
+        return [{"match": {name: {"query": form[0], "boost": boost * scale}}} for name, boost, _ in _WORD_FIELDS]
+    text = " ".join(form)
+    return [{"match": {name: {"query": text, "operator": "and", "boost": boost * scale}}} for name, boost, _ in _WORD_FIELDS]
+
+
+def _word_clause(word: str, alternatives: Sequence[tuple[str, ...]] = (), weight: float = 1.0) -> dict[str, Any]:
+    """The best of the weighted fields for one query word or any of its glossary alternatives."""
+    clauses = _field_clauses(word)
+    for form in alternatives:
+        clauses.extend(_form_clauses(form, GLOSSARY_WEIGHT))
+    clause: dict[str, Any] = {"dis_max": {"queries": clauses, "tie_breaker": 0.3}}
+    if weight != 1.0:
+        clause["dis_max"]["boost"] = weight
+    return clause
+
+
+def text_query(text: str, expansions: Sequence[Expansion] = ()) -> dict[str, Any] | None:
+    """The scoring query for ``text``; None for an empty query (browse order).
+
+    Coverage, not all-or-nothing: each word adds its best field's score, so a table covering
+    more of the query ranks higher, yet a word no table holds never empties the answer. At
+    least one content word must match (scaffolding alone finds nothing); scaffolding words
+    count for little. Glossary expansions add their term's other forms to the words they cover.
+    """
     words = split_words(text)
     if not words:
         return None
     lowered = text.strip().lower()
+    content = content_positions(words, expansions)
+    single = {e.start: e.alternatives for e in expansions if e.width == 1}
+    content_clauses = [_word_clause(w, single.get(i, ())) for i, w in enumerate(words) if i in content]
+    for e in expansions:
+        if e.width > 1:
+            # "per member per month" → "pmpm": a table holding the short form covers all those words.
+            # The typed form is in the same dis_max at full weight, so a table holding what was
+            # typed never loses to one holding a synonym instead.
+            typed = tuple(singular(w) for w in split_words(e.typed))
+            forms = _form_clauses(typed, 1.0) + [c for form in e.alternatives for c in _form_clauses(form, GLOSSARY_WEIGHT)]
+            content_clauses.append({"dis_max": {"queries": forms, "tie_breaker": 0.3, "boost": float(e.width)}})
+    scaffolding = [_word_clause(w, weight=SCAFFOLDING_WEIGHT) for i, w in enumerate(words) if i not in content]
+    matched_words: dict[str, Any] = {"bool": {"should": content_clauses, "minimum_should_match": 1}}
+    if scaffolding:
+        matched_words = {"bool": {"must": [matched_words], "should": scaffolding}}
     return {
         "bool": {
             # A table matches by its words, or by its whole name typed any way (CustomerOrders,
             # customerorders, customer_orders) or one of its column names; matches add up.
             "should": [
-                # Short queries need every word; longer ones most of them ("2<75%").
-                {"bool": {"should": [_word_clause(w) for w in words], "minimum_should_match": "2<75%"}},
+                matched_words,
                 {"term": {"qualified_exact": {"value": lowered, "boost": _EXACT_QUALIFIED_BOOST}}},
                 {"term": {"name_exact": {"value": lowered, "boost": _EXACT_NAME_BOOST}}},
                 {"term": {"name_compact": {"value": "".join(words), "boost": _COMPACT_NAME_BOOST}}},
@@ -135,6 +186,15 @@ def text_query(text: str) -> dict[str, Any] | None:
             "minimum_should_match": 1,
         }
     }
+
+
+def with_priors(scoring: dict[str, Any]) -> dict[str, Any]:
+    """Text relevance times the table's prior (catalog.search.priors; 1.0 for documents without one)."""
+    return {"function_score": {
+        "query": scoring,
+        "functions": [{"field_value_factor": {"field": "prior", "missing": 1.0}}],
+        "boost_mode": "multiply",
+    }}
 
 
 def _facet_terms(filters: Mapping[str, tuple[str, ...]], skip: str | None = None) -> list[dict[str, Any]]:
@@ -165,14 +225,15 @@ def facet_aggs(filters: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
     return aggs
 
 
-def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
-    """The OpenSearch body for one results page with its facet counts."""
-    scoring = text_query(request.text)
+def build_search(request: SearchRequest, role: Role | None, expansions: Sequence[Expansion] = ()) -> dict[str, Any]:
+    """The OpenSearch body for one results page with its facet counts (``expansions``: glossary forms
+    found in the query, catalog.search.expansion)."""
+    scoring = text_query(request.text, expansions)
     query_filter = [f for f in (search_filter(role),) if f is not None]
     query: dict[str, Any] = {"bool": {"filter": query_filter}}
     if scoring is not None:
         # Deprecated datasets still match, ranked well below live ones (labelled in the results).
-        query["bool"]["must"] = [{"boosting": {"positive": scoring, "negative": {"term": {"deprecated": True}},
+        query["bool"]["must"] = [{"boosting": {"positive": with_priors(scoring), "negative": {"term": {"deprecated": True}},
                                                "negative_boost": DEPRECATED_BOOST}}]
     offset, size = request.offset, request.page_size
     if offset + size > MAX_RESULT_WINDOW:
@@ -183,7 +244,7 @@ def build_search(request: SearchRequest, role: Role | None) -> dict[str, Any]:
         "from": offset,
         "size": size,
         "track_total_hits": True,
-        "_source": list(RESULT_SOURCE_FIELDS),
+        "_source": list(RESULT_SOURCE_FIELDS) + (list(EXPLAIN_SOURCE_FIELDS) if request.explain else []),
         # Ties go to recently updated, then more used tables; browse order is by name.
         "sort": (
             ["_score", {"updated_at": {"order": "desc", "missing": "_last"}}, {"usage_count": {"order": "desc"}}]

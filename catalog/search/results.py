@@ -2,7 +2,7 @@
 
 Highlights and matched columns are computed here from the query words rather than
 asked of OpenSearch: the same word matching as the index (split names, singular
-forms, one typo for words of five letters or more) works on every OpenSearch
+forms, the typo budget of catalog.search.words) works on every OpenSearch
 flavour, including ones without a highlighter.
 """
 
@@ -14,7 +14,9 @@ from html import escape
 from typing import Any
 
 from catalog.search.documents import FACETS
-from catalog.search.words import WordMatcher, split_words, word_spans
+from catalog.search.expansion import Expansion
+from catalog.search.priors import PRIOR_PARTS, multiplier
+from catalog.search.words import WordMatcher, singular, split_words, word_spans
 
 FRAGMENT_CHARS = 160
 HIGHLIGHT_FIELDS = ("name", "database", "description")
@@ -128,6 +130,39 @@ def shape_hit(hit: Mapping[str, Any], query_words: Sequence[str] | WordMatcher, 
         "column_count": src.get("column_count", 0),
         "deprecated": bool(src.get("deprecated")),
     }
+
+
+def _hit_words(result: Mapping[str, Any]) -> set[str]:
+    texts = [result.get("name", ""), result.get("description", ""), *result.get("tags", [])]
+    for col in result.get("matched_columns", []):
+        texts.extend((col.get("name", ""), col.get("comment", "")))
+    return {singular(w) for text in texts for w in _words_of(str(text or ""))}
+
+
+def via_glossary(result: Mapping[str, Any], expansions: Sequence[Expansion]) -> list[str]:
+    """"pharmacy ← rx" for each glossary form a result holds in place of what was typed."""
+    if not expansions:
+        return []
+    words = _hit_words(result)
+    labels = []
+    for expansion in expansions:
+        if {singular(w) for w in split_words(expansion.typed)} <= words:
+            continue  # found by what was typed: the glossary did not make the difference
+        held: list[tuple[str, ...]] = [alt for alt in expansion.alternatives if set(alt) <= words]
+        if held:  # the plainest form the hit holds: "pharmacy ← rx" rather than "pharmacy claim ← rx"
+            plainest = next(alt for alt in held if len(alt) == min(len(a) for a in held))
+            labels.append(f"{' '.join(plainest)} ← {expansion.typed}")
+    return labels
+
+
+def explain_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """A hit's score parts: text relevance, the prior multiplier and each prior's share of it."""
+    src = hit.get("_source", {})
+    parts = {name: float(src.get("prior_parts", {}).get(name, 0.0)) for name in PRIOR_PARTS}
+    prior = float(src.get("prior") or multiplier(parts))
+    score = float(hit.get("_score") or 0.0)
+    return {"score": score, "text": round(score / prior, 6) if prior else score, "prior": round(prior, 4),
+            "priors": parts}
 
 
 def shape_facets(aggregations: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -94,9 +94,38 @@ def singular(word: str) -> str:
     return word
 
 
+# From this length on a query word may be two edits away from the indexed one: real-world
+# misspellings of long domain words ("imunizaton", "elegibility", "perscription") often are.
+TWO_TYPOS_FROM = 8
+
+
 def typo_budget(word: str) -> int:
-    """Edits tolerated for a query word: one for words of five letters or more, none below."""
+    """Edits tolerated for a query word: none below five letters, one up to seven, two from eight."""
+    if len(word) >= TWO_TYPOS_FROM:
+        return 2
     return 1 if len(word) >= 5 else 0
+
+
+def within_edits(a: str, b: str, budget: int) -> bool:
+    """True when ``a`` and ``b`` are at most ``budget`` edits apart (insertions, deletions,
+    substitutions, adjacent swaps: the distance OpenSearch's fuzzy queries use)."""
+    if budget <= 1:
+        return within_one_edit(a, b) if budget == 1 else a == b
+    if abs(len(a) - len(b)) > budget:
+        return False
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > budget:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= budget
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -122,8 +151,15 @@ def within_one_edit(a: str, b: str) -> bool:
 
 
 def word_matches(token: str, query_word: str) -> bool:
-    """Whether an indexed word answers a query word: equal, same singular, or one typo away."""
+    """Whether an indexed word answers a query word: equal, same singular, or within its typo budget."""
     return WordMatcher([query_word]).matches(token)
+
+
+def _pieces(word: str, count: int) -> list[str]:
+    """``word`` cut into ``count`` consecutive pieces of nearly equal length."""
+    count = max(1, min(count, len(word)))
+    bounds = [round(i * len(word) / count) for i in range(count + 1)]
+    return [word[bounds[i]:bounds[i + 1]] for i in range(count)]
 
 
 class WordMatcher:
@@ -134,11 +170,11 @@ class WordMatcher:
     """
 
     def __init__(self, query_words: Iterable[str]) -> None:
-        self.words = [(q, singular(q), typo_budget(q) > 0) for q in query_words]
+        self.words = [(q, singular(q), typo_budget(q)) for q in query_words]
         self._memo: dict[str, frozenset[int]] = {}
-        # A matching token keeps the first or the second half of the query word intact (one edit
-        # or a plural ending cannot touch both), so text holding neither half cannot match.
-        self._needles = {half for q, _, _ in self.words for half in (q[: (len(q) + 1) // 2], q[len(q) // 2:]) if half}
+        # A matching token keeps one of the query word's (budget + 1) pieces intact (each edit or
+        # a plural ending touches at most one), so text holding none of them cannot match.
+        self._needles = {piece for q, _, budget in self.words for piece in _pieces(q, budget + 1) if piece}
 
     def might_match(self, text: str) -> bool:
         """False when no word of ``text`` can match (a cheap test before splitting it)."""
@@ -152,7 +188,7 @@ class WordMatcher:
             single = singular(token)
             found = frozenset(
                 i for i, (q, q_single, fuzzy) in enumerate(self.words)
-                if token == q or single == q_single or (fuzzy and len(token) >= 4 and within_one_edit(token, q))
+                if token == q or single == q_single or (fuzzy and len(token) >= 4 and within_edits(token, q, fuzzy))
             )
             self._memo[token] = found
         return found

@@ -149,11 +149,16 @@ def test_the_default_lake_holds_every_placed_model_with_views_in_the_semantic_la
     assert not any(c.name in ("first_name", "social_security_number") for t in semantic for c in t.columns)
 
 
+@pytest.mark.django_db
 def test_the_command_seeds_and_reports_what_it_wrote(aws_endpoint: str, capsys) -> None:
     call_command("seed_demo_lake", "--databases", "2", "--tables-per-database", "3", "--seed", "9")
 
     out = capsys.readouterr().out
     assert "2 databases, 6 tables" in out
+    # The lake's business glossary comes with it (issue 15), loaded once however often the lake is seeded.
+    assert "Demo glossary: 30 terms added" in out
+    call_command("seed_demo_lake", "--databases", "2", "--tables-per-database", "3", "--seed", "9")
+    assert "0 terms added, 0 changed, 30 unchanged" in capsys.readouterr().out
 
 
 def test_column_types_follow_tuva_naming_conventions() -> None:

@@ -46,7 +46,8 @@ def api(persona: str = "admin") -> APIClient:
 
 def test_results_have_the_contract_shape_with_highlights_and_matched_columns(catalog_index: dict[str, Any]) -> None:
     body = api().get("/api/v1/search", {"q": "order"}).json()
-    assert set(body) == {"count", "page", "page_size", "results", "facets"}
+    # The contract's keys, plus the glossary expansions applied (issue 15: additive).
+    assert set(body) == {"count", "page", "page_size", "results", "facets", "glossary"}
     assert (body["page"], body["page_size"]) == (1, 20)
     first = body["results"][0]
     assert first["qualified_name"] == "sales_prepared.customer_orders"
@@ -55,7 +56,19 @@ def test_results_have_the_contract_shape_with_highlights_and_matched_columns(cat
         assert key in first
     assert first["highlight"]["name"] == ["customer_<em>orders</em>"]
     assert {"name": "order_id", "type": "bigint", "comment": "Order number"} in first["matched_columns"]
-    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer", "pii", "owned_by"}
+    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer",
+                                   "term", "lf_tag", "pii", "owned_by"}
+    assert first["via_glossary"] == [] and "explain" not in first
+
+
+def test_explain_shows_each_hits_score_parts_to_admins_only(catalog_index: dict[str, Any]) -> None:
+    first = api().get("/api/v1/search", {"q": "orders", "explain": "1"}).json()["results"][0]
+    parts = first["explain"]
+    assert set(parts["priors"]) == {"layer", "lineage", "usage", "curation"}
+    assert parts["prior"] == round(1 + sum(parts["priors"].values()), 4)
+    assert abs(parts["text"] * parts["prior"] - parts["score"]) < 1e-3 * parts["score"]
+    refused = api("finance_consumer").get("/api/v1/search", {"q": "orders", "explain": "1"})
+    assert refused.status_code == 403 and "admins" in refused.json()["detail"]
 
 
 def test_soft_deleted_tables_never_appear(catalog_index: dict[str, Any]) -> None:
@@ -122,10 +135,10 @@ def test_suggest_completes_any_word_of_a_name_within_the_role(catalog_index: dic
     body = api().get("/api/v1/search/suggest", {"q": "ord"}).json()
     assert body == {"suggestions": [
         {"qualified_name": "sales_prepared.customer_orders", "name": "customer_orders", "database": "sales_prepared"},
-    ]}
+    ], "terms": []}
     assert api().get("/api/v1/search/suggest", {"q": "resul"}).json()["suggestions"][0]["name"] == "CampaignResults"
-    assert api("marketing_consumer").get("/api/v1/search/suggest", {"q": "ord"}).json() == {"suggestions": []}
-    assert api().get("/api/v1/search/suggest", {"q": ""}).json() == {"suggestions": []}
+    assert api("marketing_consumer").get("/api/v1/search/suggest", {"q": "ord"}).json()["suggestions"] == []
+    assert api().get("/api/v1/search/suggest", {"q": ""}).json() == {"suggestions": [], "terms": []}
 
 
 def test_search_needs_a_login(catalog_index: dict[str, Any]) -> None:
@@ -144,12 +157,13 @@ def test_opensearch_down_answers_503_json(db: None, monkeypatch: pytest.MonkeyPa
         assert "unavailable" in response.json()["error"]
 
 
-def test_ties_go_to_recently_updated_then_more_used_tables(search: str) -> None:
+def test_usage_is_a_small_prior_and_ties_go_to_recently_updated_tables(search: str) -> None:
     now = timezone.now()
     same = [("order_id", "bigint", "")]
-    older = make_table("shop_a.orders", same, updated_at=now - timezone.timedelta(days=9), usage_count=50)
+    older = make_table("shop_a.orders", same, updated_at=now - timezone.timedelta(days=9))
     newer = make_table("shop_b.orders", same, updated_at=now - timezone.timedelta(days=1))
     used = make_table("shop_c.orders", same, updated_at=now - timezone.timedelta(days=9), usage_count=99)
     index_tables([older.id, newer.id, used.id])
     names = [r["qualified_name"] for r in api().get("/api/v1/search", {"q": "orders"}).json()["results"]]
-    assert names == ["shop_b.orders", "shop_c.orders", "shop_a.orders"]
+    # Popularity multiplies the score a little (issue 15); equal scores still go to the recent table.
+    assert names == ["shop_c.orders", "shop_b.orders", "shop_a.orders"]

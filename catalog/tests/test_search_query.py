@@ -7,7 +7,7 @@ import json
 import pytest
 
 from catalog.search.documents import COLUMN_COMMENT_CHARS_CAP, build_document
-from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request
+from catalog.search.query import BadSearchRequest, SearchRequest, build_search, build_suggest, parse_request, text_query
 from catalog.search.results import highlight_text, matched_columns
 from catalog.search.words import split_words, word_matches
 from identity.roles import Role
@@ -88,12 +88,32 @@ def test_query_syntax_only_reaches_match_and_term_queries() -> None:
 
 def test_an_exact_name_outweighs_any_word_match_and_typos_are_only_allowed_on_long_words() -> None:
     body = build_search(SearchRequest(text="Core.Patient"), Role("admin"))
-    # Issue 24: the scoring query sits inside a boosting query that demotes deprecated datasets.
-    scoring = body["query"]["bool"]["must"][0]["boosting"]["positive"]["bool"]
+    # Issue 24: the scoring query sits inside a boosting query that demotes deprecated datasets, and
+    # the text score is multiplied by the table's prior (issue 15).
+    scoring = body["query"]["bool"]["must"][0]["boosting"]["positive"]["function_score"]["query"]["bool"]
     assert {"term": {"qualified_exact": {"value": "core.patient", "boost": 200.0}}} in scoring["should"]
     per_word = scoring["should"][0]["bool"]["should"]
     core, patient = (json.dumps(clause) for clause in per_word)
     assert '"fuzziness"' not in core and '"fuzziness": 1' in patient
+    # Long words tolerate two edits (real misspellings of domain words often are two away).
+    long_word = json.dumps(text_query("immunization"))
+    assert '"fuzziness": 2' in long_word
+
+
+def test_question_scaffolding_counts_little_and_never_alone() -> None:
+    scoring = text_query("which table has immunizations")
+    assert scoring is not None
+    words = scoring["bool"]["should"][0]["bool"]
+    content = words["must"][0]["bool"]
+    assert content["minimum_should_match"] == 1 and len(content["should"]) == 1  # "immunization" alone must match
+    assert [clause["dis_max"]["boost"] for clause in words["should"]] == [0.1, 0.1, 0.1]
+
+
+def test_every_scored_search_multiplies_text_relevance_by_the_prior() -> None:
+    body = build_search(SearchRequest(text="claims"), Role("admin"))
+    function_score = body["query"]["bool"]["must"][0]["function_score"]
+    assert function_score["boost_mode"] == "multiply"
+    assert function_score["functions"] == [{"field_value_factor": {"field": "prior", "missing": 1.0}}]
 
 
 def test_an_empty_query_browses_by_name() -> None:

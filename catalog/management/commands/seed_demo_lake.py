@@ -37,3 +37,8 @@ class Command(BaseCommand):
         except Exception as exc:  # botocore errors (endpoint down, credentials) end the command with a reason
             raise CommandError(f"seeding failed at {settings.AWS_ENDPOINT_URL or 'AWS'}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(f"Demo lake in s3://{plan.bucket}: {report.summary()}"))
+        from glossary.demo import load_demo_glossary
+
+        glossary = load_demo_glossary()
+        self.stdout.write(self.style.SUCCESS(f"Demo glossary: {len(glossary.added)} terms added, "
+                                             f"{len(glossary.changed)} changed, {glossary.unchanged} unchanged"))
