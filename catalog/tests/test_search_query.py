@@ -111,7 +111,8 @@ def test_question_scaffolding_counts_little_and_never_alone() -> None:
 
 def test_every_scored_search_multiplies_text_relevance_by_the_prior() -> None:
     body = build_search(SearchRequest(text="claims"), Role("admin"))
-    function_score = body["query"]["bool"]["must"][0]["function_score"]
+    # Inside the boosting query that demotes deprecated datasets (issue 24).
+    function_score = body["query"]["bool"]["must"][0]["boosting"]["positive"]["function_score"]
     assert function_score["boost_mode"] == "multiply"
     assert function_score["functions"] == [{"field_value_factor": {"field": "prior", "missing": 1.0}}]
 
