@@ -169,6 +169,10 @@ def home_context(user: Any, role: Role | None) -> dict[str, Any]:
         return {}
     layers, hubs = datasets_by_hub_and_layer(role)
     context: dict[str, Any] = {"layers": layers, "hubs": hubs, "changes": recently_changed(role)}
+    if roles.Abilities.of(role).decide_access:
+        from access.queries import queue_for
+
+        context["access_queue"] = list(queue_for(role)[:QUEUE_SHOWN])
     if role.is_admin:
         context["admin"] = admin_overview()
     elif roles.may_curate(role, role.hub):
