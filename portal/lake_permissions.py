@@ -11,7 +11,7 @@ cannot be reached; callers decide what each means for their own state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ def table_resource(database: str, table: str, columns: Sequence[str] = ()) -> di
     return {"Table": {"DatabaseName": database, "Name": table}}
 
 
-def tag_policy_resource(expression: dict[str, Sequence[str]]) -> dict[str, Any]:
+def tag_policy_resource(expression: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The tables matched by an LF-tag expression (every key must match one of its values)."""
     return {"LFTagPolicy": {"ResourceType": "TABLE", "Expression": [
         {"TagKey": key, "TagValues": sorted(values)} for key, values in sorted(expression.items())]}}
