@@ -283,8 +283,9 @@ def grant_now(request_id: int) -> AccessRequest:
     if request.state != State.GRANTING:
         return request
     try:
-        lake_permissions.grant(request.principal_arn, request.resource)
-        listed = lake_permissions.is_granted(request.principal_arn, request.resource)
+        client = aws.client("lakeformation")
+        lake_permissions.grant(request.principal_arn, request.resource, client=client)
+        listed = lake_permissions.is_granted(request.principal_arn, request.resource, client=client)
     except ClientError as exc:
         fail(request, "grant", f"Lake Formation refused the grant: {_refusal(exc)}")
         return request
@@ -320,10 +321,11 @@ def revoke_now(request_id: int) -> AccessRequest:
         return request
     shared = _still_needed(request)
     try:
+        client = aws.client("lakeformation")
         if request.resource and not shared:
-            lake_permissions.revoke(request.principal_arn, request.resource)
+            lake_permissions.revoke(request.principal_arn, request.resource, client=client)
         still_listed = bool(request.resource) and not shared and lake_permissions.is_granted(
-            request.principal_arn, request.resource)
+            request.principal_arn, request.resource, client=client)
     except ClientError as exc:
         fail(request, "revoke", f"Lake Formation refused the revocation: {_refusal(exc)}")
         return request
@@ -407,8 +409,9 @@ def _publish(notification_id: int, dataset: str, event: str, message: dict[str, 
     from workspaces.notifications import ensure_dataset_topic
 
     try:
-        message_id = aws.client("sns").publish(
-            TopicArn=ensure_dataset_topic(dataset, ACCESS_TOPIC_PREFIX),
+        sns = aws.client("sns")
+        message_id = sns.publish(
+            TopicArn=ensure_dataset_topic(dataset, ACCESS_TOPIC_PREFIX, client=sns),
             Subject=f"Access to {dataset}: {event}"[:100], Message=json.dumps(message),
             MessageAttributes={"dataset": {"DataType": "String", "StringValue": dataset},
                                "event": {"DataType": "String", "StringValue": f"access.{event}"}},

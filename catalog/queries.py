@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from catalog.models import Column, Curation, Partition, Table, TableVersion
+from catalog.sources import iceberg
 from catalog.view_sql import mask_view_sql
 from identity.roles import Role, table_filter_q
 
@@ -102,8 +103,11 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
     pii = set(curation.pii_columns if curation else [])
+    # Lake Formation tags a column has beyond its table's (read by the full sync).
+    column_tags = dict(Column.objects.filter(table=table).exclude(lf_tags={}).values_list("name", "lf_tags"))
     for col in columns:
         col["pii"] = col["name"] in pii
+        col["lf_tags"] = column_tags.get(col["name"], {})
     view_sql, view_sql_masked = view_sql_for(role, table)
     return {
         "id": table.id,
@@ -123,6 +127,9 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
         "hub": table.hub,
         "layer": table.layer,
         "visibility": table.visibility,
+        "lf_tags": table.lf_tags,
+        # "iceberg" for Glue tables of table type ICEBERG (their History tab reads the Iceberg metadata).
+        "table_format": "iceberg" if iceberg.is_iceberg(table.parameters) else "",
         "created_at": table.created_at,
         "updated_at": table.updated_at,
         "view_sql": view_sql,

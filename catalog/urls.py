@@ -14,4 +14,5 @@ urlpatterns: list = [
     path("search/suggest", views.suggest, name="suggest"),
     path("browse", views.browse, name="browse"),
     path("datasets/<str:qualified_name>", views.dataset, name="dataset"),
+    path("datasets/<str:qualified_name>/iceberg", views.dataset_iceberg, name="dataset-iceberg"),
 ]

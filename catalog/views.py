@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from catalog.sources import iceberg
 from catalog import queries
 from catalog.forms import CurationForm
 from catalog.search import searcher
@@ -122,3 +123,16 @@ def athena_query(database: str, name: str, partition_keys: list[str], partitions
         if conditions:
             sql += "\nWHERE " + "\n  AND ".join(conditions)
     return sql + "\nLIMIT 10;"
+
+
+@role_required
+def dataset_iceberg(request: HttpRequest, qualified_name: str) -> HttpResponse:
+    """The History tab's Iceberg panel (loaded by htmx): snapshots and schema changes read with pyiceberg."""
+    table = queries.visible_table(current_role(request), qualified_name)
+    if not iceberg.is_iceberg(table.parameters):
+        return render(request, "catalog/_iceberg.html", {"table": table, "not_iceberg": True})
+    try:
+        metadata = iceberg.describe(table.database_name, table.name)
+    except iceberg.IcebergUnavailable as exc:
+        return render(request, "catalog/_iceberg.html", {"table": table, "unavailable": str(exc)})
+    return render(request, "catalog/_iceberg.html", {"table": table, "iceberg": metadata})

@@ -41,19 +41,23 @@ def _principal(principal_arn: str) -> dict[str, str]:
     return {"DataLakePrincipalIdentifier": principal_arn}
 
 
-def grant(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT) -> None:
-    """Grant ``permissions`` on ``resource``. Raises ClientError (refused) / BotoCoreError (unreachable)."""
-    aws.client("lakeformation").grant_permissions(Principal=_principal(principal_arn), Resource=resource,
+def grant(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT, *,
+          client: Any = None) -> None:
+    """Grant ``permissions`` on ``resource``. Raises ClientError (refused) / BotoCoreError (unreachable).
+
+    ``client``: a Lake Formation client to reuse (every function here builds one otherwise)."""
+    (client or aws.client("lakeformation")).grant_permissions(Principal=_principal(principal_arn), Resource=resource,
                                                   Permissions=list(permissions))
 
 
-def revoke(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT) -> None:
+def revoke(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT, *,
+           client: Any = None) -> None:
     """Revoke ``permissions`` on ``resource``; already revoked (or the table gone) is fine.
 
     Raises ClientError for other refusals, BotoCoreError when Lake Formation is unreachable.
     """
     try:
-        aws.client("lakeformation").revoke_permissions(Principal=_principal(principal_arn), Resource=resource,
+        (client or aws.client("lakeformation")).revoke_permissions(Principal=_principal(principal_arn), Resource=resource,
                                                        Permissions=list(permissions))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in _ALREADY_GONE:
@@ -68,9 +72,9 @@ def _listing_resource(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def listed(principal_arn: str, resource: dict[str, Any]) -> list[dict[str, Any]]:
+def listed(principal_arn: str, resource: dict[str, Any], *, client: Any = None) -> list[dict[str, Any]]:
     """What ListPermissions shows for the principal on the resource (column grants of a table included)."""
-    client = aws.client("lakeformation")
+    client = client or aws.client("lakeformation")
     entries: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"Principal": _principal(principal_arn), "Resource": _listing_resource(resource)}
     while True:
@@ -97,11 +101,12 @@ def _same_resource(wanted: dict[str, Any], got: dict[str, Any]) -> bool:
     return got == wanted
 
 
-def is_granted(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT) -> bool:
+def is_granted(principal_arn: str, resource: dict[str, Any], permissions: Iterable[str] = SELECT, *,
+               client: Any = None) -> bool:
     """True when Lake Formation lists every one of ``permissions`` for the principal on ``resource``."""
     wanted = set(permissions)
     held: set[str] = set()
-    for entry in listed(principal_arn, resource):
+    for entry in listed(principal_arn, resource, client=client):
         if _same_resource(resource, entry.get("Resource") or {}):
             held.update(entry.get("Permissions") or ())
     return wanted <= held or "ALL" in held

@@ -287,6 +287,9 @@ CELERY_BEAT_SCHEDULE["workspaces-stop-idle"] = {"task": "workspaces.tasks.stop_i
 CELERY_BEAT_SCHEDULE["workspaces-resume-stalled"] = {"task": "workspaces.tasks.resume_stalled_workspaces",
                                                      "schedule": 60.0}
 
+# The full sync also reads the catalog's Lake Formation tags (batched: catalog.services.lf_tags).
+CATALOG_SYNC_LF_TAGS = env_bool("CATALOG_SYNC_LF_TAGS", True)
+
 # --- Access requests (the access app) ----------------------------------------
 ACCESS_REQUEST_PENDING_DAYS = env_int("ACCESS_REQUEST_PENDING_DAYS", 14, minimum=1)  # undecided → expired
 ACCESS_MAX_DAYS = env_int("ACCESS_MAX_DAYS", 366, minimum=1)  # the farthest end date a request may ask for

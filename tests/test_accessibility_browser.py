@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from django.utils import timezone
+
+from access.models import AccessRequest
 from catalog.models import GlueCatalog, SyncRun
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
@@ -43,12 +46,14 @@ DATASET = "sales_prepared.customer_orders"
 COMMON = ["/", "/browse", "/search?q=orders", f"/datasets/{DATASET}", f"/lineage/?dataset={DATASET}", "/tokens/"]
 PAGES: dict[str, list[str]] = {
     "admin": COMMON + ["/operations/", "/audit/", "/audit/?action=not an action", "/ingestion/", "/ingestion/new/",
-                       "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/"],
-    "finance_steward": COMMON + ["/operations/"],
+                       "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/",
+                       "/access/"],
+    "finance_steward": COMMON + ["/operations/", "/access/"],
     "finance_provider": COMMON + ["/ingestion/", "/ingestion/?status=paused", "/ingestion/new/", "{pipeline}",
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
-                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}"],
+                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}", "/access/",
+                                  "{access_request}"],
 }
 
 
@@ -78,8 +83,12 @@ def lake(search: str) -> Iterator[dict[str, Any]]:
                              role_arn="arn:aws:iam::123456789012:role/consumer", name="ws-a11y",
                              instance_type="ml.t3.medium", volume_gb=5, status=Workspace.Status.STOPPED)
     audit.record(None, "workspace.idle_stop", target="workspace:1")
+    AccessRequest.objects.create(requester=workspace.owner, role_key="consumer:finance",
+                                 role=PERSONAS["finance_consumer"].as_dict(), table=tables[1], dataset=DATASET,
+                                 hub="finance", purpose="accessibility", until=timezone.localdate(),
+                                 expires_at=timezone.now())
     yield {"pipeline": f"/ingestion/pipelines/{pipeline.pk}/", "run": f"/ingestion/pipelines/{pipeline.pk}/runs/{run.pk}/",
-           "workspace": f"/workspaces/{workspace.pk}/"}
+           "workspace": f"/workspaces/{workspace.pk}/", "access_request": f"/access/datasets/{tables[1].id}/request"}
     lineage_queries.forget_graph()
 
 

@@ -42,6 +42,7 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     # Confirming the deletions a sync held back (catalog.services.guard): admins only, stewards get 403.
     ("catalog/sync-runs/<int:pk>/confirm", "POST"): ("steward", "admin"),
     ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
+    ("datasets/<str:qualified_name>/lf-tags", "POST"): ("steward", "admin"),
     ("lineage", "POST"): ("provider", "admin"),
     ("lineage/", "POST"): ("provider", "admin"),
     (MARQUEZ_PREFIX + "lineage", "POST"): ("provider", "admin"),

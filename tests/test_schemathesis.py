@@ -48,6 +48,10 @@ BEYOND_THE_SCHEMA = {
     ("POST", "/api/v1/pipelines"), ("POST", "/api/v1/subscriptions"), ("POST", "/api/v1/workspaces"),
     # ?catalog= must name an existing catalog (an unknown filter value is a 400, issue 21).
     ("GET", "/api/v1/catalog/sync-runs"),
+    # Only a consumer role asks for access (the admin token gets 403), for a dataset that exists, with an
+    # end date ahead (issue 17); deciding needs a request of the role's hub in the right state.
+    ("POST", "/api/v1/access-requests"), ("POST", "/api/v1/access-requests/{id}/approve"),
+    ("POST", "/api/v1/access-requests/{id}/refuse"),
 }
 
 

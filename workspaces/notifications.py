@@ -62,9 +62,10 @@ def topic_name(qualified_name: str, prefix: str = TOPIC_PREFIX) -> str:
     return name
 
 
-def ensure_dataset_topic(qualified_name: str, prefix: str = TOPIC_PREFIX) -> str:
-    """The SNS topic ARN for ``database.table`` (created if missing; CreateTopic is idempotent)."""
-    return aws.client("sns").create_topic(
+def ensure_dataset_topic(qualified_name: str, prefix: str = TOPIC_PREFIX, *, client: Any = None) -> str:
+    """The SNS topic ARN for ``database.table`` (created if missing; CreateTopic is idempotent); ``client``:
+    an SNS client to reuse."""
+    return (client or aws.client("sns")).create_topic(
         Name=topic_name(qualified_name, prefix), Tags=[{"Key": "datahub:dataset", "Value": qualified_name[:256]}]
     )["TopicArn"]
 

@@ -31,7 +31,8 @@ def dataset_json(detail: dict[str, Any]) -> dict[str, Any]:
 
     out = {k: iso(v) for k, v in detail.items() if k != "curation"}
     out["columns"] = [
-        {"name": c["name"], "type": c["type"], "comment": c["comment"], "partition_key": c["partition_key"], "pii": c["pii"]}
+        {"name": c["name"], "type": c["type"], "comment": c["comment"], "partition_key": c["partition_key"], "pii": c["pii"],
+         "lf_tags": c.get("lf_tags", {})}
         for c in detail["columns"]
     ]
     out["curation"] = {k: iso(v) for k, v in detail["curation"].items()}
@@ -95,7 +96,7 @@ class SearchPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True),
-                                   help_text="database, table_type, format, owner, classification, hub, layer")
+                                   help_text="database, table_type, format, owner, classification, hub, layer, lf_tag")
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -114,9 +115,13 @@ class ColumnSerializer(serializers.Serializer):
     comment = serializers.CharField()
     partition_key = serializers.BooleanField()
     pii = serializers.BooleanField()
+    lf_tags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="Lake Formation tags of the column beyond its table's: {key: [values]}")
 
 
 class DatasetSerializer(_TableSerializer):
+    lf_tags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="Effective Lake Formation tags (inherited included): {key: [values]}")
     parameters = serializers.DictField()
     created_at = serializers.DateTimeField(allow_null=True)
     view_sql = serializers.CharField(help_text="Names of tables outside the caller's role are masked")

@@ -11,5 +11,7 @@ urlpatterns: list = [
     path("search", views.SearchView.as_view(), name="api-search"),
     path("search/suggest", views.SuggestView.as_view(), name="api-search-suggest"),
     path("datasets/<str:qualified_name>", views.DatasetView.as_view(), name="api-dataset"),
+    path("datasets/<str:qualified_name>/lf-tags", views.DatasetLfTagsView.as_view(), name="api-dataset-lf-tags"),
+    path("datasets/<str:qualified_name>/iceberg", views.DatasetIcebergView.as_view(), name="api-dataset-iceberg"),
     path("datasets/<str:qualified_name>/versions", views.DatasetVersionsView.as_view(), name="api-dataset-versions"),
 ]

@@ -23,7 +23,7 @@ from typing import Any, TypedDict
 from catalog.search.words import split_words, unique_words, words_text
 
 # Facet name → document keyword field (the API's facet names are the field names).
-FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer")
+FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "lf_tag")
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -116,6 +116,7 @@ class TableData(TypedDict, total=False):
     visibility: str
     updated_at: datetime | None
     usage_count: int
+    lf_tags: dict[str, list[str]]  # effective Lake Formation tags: the ``lf_tag`` facet holds "key=value"
 
 
 class CurationData(TypedDict, total=False):
@@ -123,6 +124,11 @@ class CurationData(TypedDict, total=False):
     tags: list[str]
     owner: str
     classification: str
+
+
+def lf_tag_labels(tags: Mapping[str, Sequence[str]]) -> list[str]:
+    """``key=value`` per LF-tag value: the ``lf_tag`` facet's buckets, and how pages show the tags."""
+    return [f"{key}={value}" for key, values in sorted(tags.items()) for value in values]
 
 
 def compact_name(text: str) -> str:
@@ -187,6 +193,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         **table,
         "owner": curation.get("owner") or table.get("owner") or "",
         "classification": curation.get("classification") or table.get("classification") or "",
+        "lf_tag": lf_tag_labels(table.get("lf_tags") or {}),
     }
     for facet in FACETS:
         value = merged.get(facet)

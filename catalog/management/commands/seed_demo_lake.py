@@ -21,6 +21,8 @@ class Command(BaseCommand):
                             help="Exactly this many tables per database (cut short, or padded with generated "
                                  "variants). Default: every model where it belongs (~260 tables).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed; the same seed gives the same lake.")
+        parser.add_argument("--no-iceberg", dest="iceberg", action="store_false",
+                            help="Skip the Apache Iceberg tables (written with pyiceberg into S3 and Glue).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.AWS_ENDPOINT_URL:
@@ -37,3 +39,11 @@ class Command(BaseCommand):
         except Exception as exc:  # botocore errors (endpoint down, credentials) end the command with a reason
             raise CommandError(f"seeding failed at {settings.AWS_ENDPOINT_URL or 'AWS'}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(f"Demo lake in s3://{plan.bucket}: {report.summary()}"))
+        if options["iceberg"]:
+            from catalog.demo_iceberg import seed_iceberg_tables
+
+            try:
+                made = seed_iceberg_tables(plan.bucket)
+            except Exception as exc:  # pyiceberg / botocore errors end the command with a reason
+                raise CommandError(f"writing the Iceberg tables failed: {exc}") from None
+            self.stdout.write(self.style.SUCCESS(f"Iceberg tables written with pyiceberg: {', '.join(made) or 'none new'}"))
