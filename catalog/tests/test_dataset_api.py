@@ -41,7 +41,8 @@ def test_it_returns_the_full_detail_of_a_dataset(orders: object) -> None:
     body = api().get("/api/v1/datasets/sales_prepared.customer_orders").json()
     assert body["qualified_name"] == "sales_prepared.customer_orders"
     assert [c["name"] for c in body["columns"]] == ["order_id", "amount", "dt"]
-    assert body["columns"][2] == {"name": "dt", "type": "string", "comment": "Order day", "partition_key": True, "pii": False}
+    assert body["columns"][2] == {"name": "dt", "type": "string", "comment": "Order day", "partition_key": True, "pii": False,
+                                "lf_tags": {}}
     assert body["partition_keys"] == ["dt"]
     for key in ("location", "format", "parameters", "owner", "classification", "hub", "layer", "created_at",
                 "updated_at", "view_sql", "description", "tags", "pii_columns", "curation"):

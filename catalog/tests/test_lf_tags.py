@@ -112,3 +112,18 @@ def test_a_steward_assigns_and_removes_tags_in_lake_formation(catalog: GlueCatal
     consumer = APIClient()
     consumer.credentials(**bearer(token_for("finance_consumer", PERSONAS["finance_consumer"])))
     assert consumer.post(url, {"assign": {"pii": ["no"]}}, format="json").status_code == 403
+
+
+def test_search_filters_and_counts_by_lf_tag(catalog: GlueCatalog, tagged: None, search: str) -> None:  # noqa: F811
+    from catalog.search.indexer import ensure_index, index_tables
+
+    full_sync(catalog)
+    ensure_index()
+    index_tables(list(Table.objects.values_list("pk", flat=True)))
+    client = APIClient()
+    client.credentials(**bearer(token_for("finance_consumer", PERSONAS["finance_consumer"])))
+    body = client.get("/api/v1/search", {"q": "", "lf_tag": "domain=treasury"}).json()
+    assert [r["qualified_name"] for r in body["results"]] == ["finance_prepared.fx_rates"]
+    everything = client.get("/api/v1/search", {"q": ""}).json()
+    assert {f["value"]: f["count"] for f in everything["facets"]["lf_tag"]} == {"domain=finance": 1,
+                                                                                 "domain=treasury": 1}

@@ -55,7 +55,8 @@ def test_results_have_the_contract_shape_with_highlights_and_matched_columns(cat
         assert key in first
     assert first["highlight"]["name"] == ["customer_<em>orders</em>"]
     assert {"name": "order_id", "type": "bigint", "comment": "Order number"} in first["matched_columns"]
-    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer"}
+    assert set(body["facets"]) == {"database", "table_type", "format", "owner", "classification", "hub", "layer",
+                                   "lf_tag"}
 
 
 def test_soft_deleted_tables_never_appear(catalog_index: dict[str, Any]) -> None:
