@@ -10,7 +10,8 @@ default the bench's own database):
 2. lf-tags  a full sync of T tables (unchanged since the last one) with and without reading the LF-tags
             (batched: per tag key, paged SearchTablesByLFTags / SearchDatabasesByLFTags), and the ratio
 
-Targets: request → verified grant p95 < 1 s against moto; LF-tag sync overhead < 1.3x at 10,000 tables.
+Target: LF-tag sync overhead < 1.3x at 10,000 tables. The grant figure is printed with the machine's load
+average (the issue sets no target for it; most of it is boto3 client set-up and moto round trips).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def bench_grants(requests: int) -> list[float]:
     from portal.testing.personas import make_user
 
     app.conf.task_always_eager = True  # the grant task runs at once, as a free worker would
-    catalog, _ = GlueCatalog.objects.get_or_create(account_id="123456789012", region="eu-central-1")
+    # A catalog of its own: the LF-tag syncs below must not find these tables missing from Glue.
+    catalog, _ = GlueCatalog.objects.get_or_create(account_id="000000000000", region="eu-central-1")
     database = Database.objects.create(catalog=catalog, name="bench_grants", hub="finance")
     consumer, steward = make_user("bench-consumer", ["dh-finance-consumer"]), make_user("bench-steward")
     role, steward_role = Role("consumer", "finance"), Role("steward", "finance")
@@ -82,47 +84,46 @@ def bench_grants(requests: int) -> list[float]:
 
 
 def _seed_lake(tables: int) -> None:
-    from concurrent.futures import ThreadPoolExecutor
+    """Glue databases and tables with LF-tags, written straight into the in-process moto server's backends
+    (10,000 CreateTable calls over HTTP take minutes; what is measured is the sync reading them back)."""
+    from moto.glue.models import glue_backends
+    from moto.lakeformation.models import lakeformation_backends
 
     from portal import aws
 
-    glue, lf = aws.client("glue"), aws.client("lakeformation")
-    lf.create_lf_tag(TagKey="domain", TagValues=["finance", "marketing", "treasury"])
-    lf.create_lf_tag(TagKey="pii", TagValues=["yes", "no"])
+    account, region = "123456789012", "eu-central-1"
+    glue, lf = glue_backends[account][region], lakeformation_backends[account][region]
+    client = aws.client("lakeformation")
+    client.create_lf_tag(TagKey="domain", TagValues=["finance", "marketing", "treasury"])
+    client.create_lf_tag(TagKey="pii", TagValues=["yes", "no"])
+
+    def tag(key: str, value: str) -> list[dict[str, object]]:
+        return [{"CatalogId": account, "TagKey": key, "TagValues": [value]}]
+
     per_database = -(-tables // DATABASES)
     for d in range(DATABASES):
         name = f"bench_db_{d:02d}"
-        glue.create_database(DatabaseInput={"Name": name, "Parameters": {"hub": "finance", "layer": "prepared"}})
-        lf.add_lf_tags_to_resource(Resource={"Database": {"Name": name}},
-                                   LFTags=[{"TagKey": "domain", "TagValues": ["finance" if d % 2 else "marketing"]}])
-
-    def make(n: int) -> None:
-        client = aws.client("glue")
-        database = f"bench_db_{n // per_database:02d}"
-        client.create_table(DatabaseName=database, TableInput={
-            "Name": f"table_{n:06d}", "TableType": "EXTERNAL_TABLE",
+        glue.create_database(name, {"Name": name, "Parameters": {"hub": "finance", "layer": "prepared"}})
+        lf.lf_database_tags[(account, name)] = tag("domain", "finance" if d % 2 else "marketing")
+    for n in range(tables):
+        database, name = f"bench_db_{n // per_database:02d}", f"table_{n:06d}"
+        glue.create_table(database, name, {
+            "Name": name, "TableType": "EXTERNAL_TABLE",
             "StorageDescriptor": {"Columns": [{"Name": f"c{c}", "Type": "string"} for c in range(COLUMNS)],
-                                  "Location": f"s3://lake/{database}/table_{n:06d}/"}})
-        if n % 10 == 0:  # a tenth override the database's domain, a tenth tag a column
-            lf.add_lf_tags_to_resource(Resource={"Table": {"DatabaseName": database, "Name": f"table_{n:06d}"}},
-                                       LFTags=[{"TagKey": "domain", "TagValues": ["treasury"]}])
+                                  "Location": f"s3://lake/{database}/{name}/"}})
+        if n % 10 == 0:  # a tenth override their database's domain, a tenth tag a column
+            lf.lf_table_tags[(account, database, name)] = tag("domain", "treasury")
         if n % 10 == 5:
-            lf.add_lf_tags_to_resource(Resource={"TableWithColumns": {"DatabaseName": database,
-                                                                      "Name": f"table_{n:06d}", "ColumnNames": ["c1"]}},
-                                       LFTags=[{"TagKey": "pii", "TagValues": ["yes"]}])
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(make, range(tables)))
+            lf.lf_columns_tags[(account, database, name, "c1")] = tag("pii", "yes")
 
 
 def _timed_sync(with_tags: bool) -> float:
     from django.conf import settings
 
-    from catalog.models import GlueCatalog
-    from catalog.services.sync import full_sync
+    from catalog.services.sync import ensure_catalogs, full_sync
 
     settings.CATALOG_SYNC_LF_TAGS = with_tags
-    catalog = GlueCatalog.objects.get(account_id="123456789012", region="eu-central-1")
+    catalog = next(c for c in ensure_catalogs() if c.account_id == "123456789012")
     started = time.perf_counter()
     run = full_sync(catalog)
     seconds = time.perf_counter() - started
@@ -147,7 +148,7 @@ def bench_lf_tags(tables: int, rounds: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--tables", type=int, default=10000)
+    parser.add_argument("--tables", type=int, default=10000, help="0: measure the grants only")
     parser.add_argument("--rounds", type=int, default=2, help="syncs per variant (the fastest counts)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                                  "postgres://postgres@127.0.0.1:5432/bench_governance"))
@@ -156,7 +157,10 @@ def main() -> None:
 
     grants = bench_grants(args.requests)
     print(f"grant: request → verified grant, {len(grants)} requests: p50 {statistics.median(grants) * 1000:.0f} ms, "
-          f"p95 {_percentile(grants, 0.95) * 1000:.0f} ms (target p95 < 1000 ms)", flush=True)
+          f"p95 {_percentile(grants, 0.95) * 1000:.0f} ms (load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs)", flush=True)
+    if not args.tables:
+        return
     sync = bench_lf_tags(args.tables, args.rounds)
     ratio = sync["with"] / sync["without"]
     print(f"lf-tags: full sync of {args.tables:,} unchanged tables ({sync['tagged']:,} tagged): "
