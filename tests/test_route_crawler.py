@@ -69,7 +69,10 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
     from ingestion_wizard.models import Draft, Pipeline, PipelineRun
     from workspaces.models import Notification, Subscription, Workspace
 
+    from catalog.demo_iceberg import seed_iceberg_tables
+
     plan = seed_small_lake()
+    (iceberg_table, *_) = seed_iceberg_tables()  # the Iceberg routes answer for Iceberg tables only
     call_command("sync_catalog", "--full")
     call_command("reindex")
     view = next(t for t in plan.tables if t.is_view)
@@ -121,6 +124,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         "workspaces": {"pk": str(workspace.pk)},
         "subscriptions": {"pk": str(subscription.pk)},
         "access-requests": {"pk": str(access_request.pk)},
+        "iceberg": {"qualified_name": iceberg_table, "pk": str(pipeline.pk)},
         "access/": {"pk": str(access_request.pk)},
     }
 
