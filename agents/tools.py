@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import Http404
 from pydantic import BaseModel, ConfigDict, Field
 
+from access import services as access_services
 from catalog import queries as catalog_queries
 from catalog.api.serializers import dataset_json, versions_json
 from catalog.search import searcher
@@ -178,7 +179,10 @@ class TagsArgs(_Args):
 
 class AccessArgs(_Args):
     dataset: str = _dataset_field()
-    reason: str = Field("", max_length=2000)
+    purpose: str = Field(..., max_length=2000, description="What the access is for; the stewards read it.")
+    until: str = Field(..., max_length=10, description="YYYY-MM-DD: the access ends after this day.")
+    columns: list[str] = Field(default_factory=list, max_length=1000,
+                               description="Only these columns (default: the whole table).")
 
 
 # --- read tools ---------------------------------------------------------------------------------------------
@@ -349,9 +353,20 @@ def add_tags(caller: Caller, args: TagsArgs) -> dict[str, Any]:
 
 
 def request_access(caller: Caller, args: AccessArgs) -> dict[str, Any]:
+    """The API's POST /api/v1/access-requests: the same service, audited with the tool's name."""
     visible(caller, args.dataset)  # an invisible dataset is "not found" first, as everywhere
-    raise ToolError(NOT_AVAILABLE, "Access requests are not available yet in this portal: ask a steward of the "
-                    "dataset's hub.", 501)
+    try:
+        request = access_services.request_access(
+            user=caller.user, role=caller.role, dataset=args.dataset, purpose=args.purpose, until=args.until,
+            columns=args.columns or None, ip=caller.ip, via="mcp:request_access")
+    except access_services.NotAllowed as exc:
+        raise forbidden(str(exc)) from None
+    except access_services.DatasetNotFound as exc:
+        raise not_found(str(exc)) from None
+    except access_services.AccessError as exc:
+        raise invalid(str(exc)) from None
+    return {"id": request.pk, "state": request.state, "dataset": request.dataset, "columns": request.columns,
+            "until": request.until.isoformat(), "decided_by": f"the stewards of hub {request.hub}"}
 
 
 # --- the registry -------------------------------------------------------------------------------------------
@@ -392,7 +407,8 @@ TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
     ToolSpec("set_owner", "Set a dataset's curated owner (stewards of its hub; write scope).", OwnerArgs, set_owner,
              write=True),
     ToolSpec("add_tags", "Add tags to a dataset (stewards of its hub; write scope).", TagsArgs, add_tags, write=True),
-    ToolSpec("request_access", "Request access to a dataset (not available yet in this portal).", AccessArgs,
+    ToolSpec("request_access", "Ask for Lake Formation access to a dataset (or some of its columns) for your role "
+             "(consumers; write scope): the stewards of its hub decide.", AccessArgs,
              request_access, write=True),
 )}
 

@@ -56,6 +56,8 @@ class Database(models.Model):
     hub = models.CharField(max_length=64, blank=True, db_index=True)
     layer = models.CharField(max_length=16, blank=True, db_index=True)
     visibility = models.CharField(max_length=8, default="hub")
+    # Lake Formation tags assigned to the database ({key: [values]}), read by the full sync.
+    lf_tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
@@ -87,6 +89,9 @@ class Table(models.Model):
     hub = models.CharField(max_length=64, blank=True, db_index=True)
     layer = models.CharField(max_length=16, blank=True, db_index=True)
     visibility = models.CharField(max_length=8, default="hub", db_index=True)
+    # Effective Lake Formation tags ({key: [values]}, the database's included unless the table overrides
+    # a key), read by the full sync (catalog.services.lf_tags); not part of the Glue fingerprint.
+    lf_tags = models.JSONField(default=dict, blank=True)
     glue_version_id = models.CharField(max_length=64, blank=True)
     # Hash of everything the mirror stores from Glue: unchanged tables cost no writes.
     fingerprint = models.CharField(max_length=64, blank=True)
@@ -133,6 +138,8 @@ class Column(models.Model):
     comment = models.TextField(blank=True)
     position = models.PositiveIntegerField()
     is_partition_key = models.BooleanField(default=False)
+    # Effective Lake Formation tags of the column where they differ from its table's ({key: [values]}).
+    lf_tags = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["table", "name", "is_partition_key"], name="uniq_column")]

@@ -13,6 +13,7 @@ from django.http import Http404
 from catalog.classification import ColumnSensitivity, TableClassification, table_classification
 from catalog.models import Column, ColumnCuration, Curation, DatasetOwner, Partition, PropagationProposal, Table, TableVersion
 from catalog.services.notices import emails_of
+from catalog.sources import iceberg
 from catalog.view_sql import mask_view_sql
 from identity.roles import Role, table_filter_q
 
@@ -199,10 +200,13 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
     as ``role`` may read it (view SQL masked where it names tables outside the role)."""
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
+    # Lake Formation tags a column has beyond its table's (read by the full sync).
+    column_tags = dict(Column.objects.filter(table=table).exclude(lf_tags={}).values_list("name", "lf_tags"))
     states = column_states([table.id], {table.id: {c["name"]: c["comment"] for c in columns}},
                            {table.id: list(curation.pii_columns) if curation else []}).get(table.id, {})
     for col in columns:
         col.update(states.get(col["name"]) or uncurated_column(col["comment"]))
+        col["lf_tags"] = column_tags.get(col["name"], {})
     declared = curation.classification if curation and curation.classification else table.classification
     classification = classification_of(declared, {c["name"]: c for c in columns})
     view_sql, view_sql_masked = view_sql_for(role, table)
@@ -229,6 +233,9 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
         "hub": table.hub,
         "layer": table.layer,
         "visibility": table.visibility,
+        "lf_tags": table.lf_tags,
+        # "iceberg" for Glue tables of table type ICEBERG (their History tab reads the Iceberg metadata).
+        "table_format": "iceberg" if iceberg.is_iceberg(table.parameters) else "",
         "created_at": table.created_at,
         "updated_at": table.updated_at,
         "view_sql": view_sql,

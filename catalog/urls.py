@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("search/suggest", views.suggest, name="suggest"),
     path("browse", views.browse, name="browse"),
     path("datasets/<str:qualified_name>", views.dataset, name="dataset"),
+    path("datasets/<str:qualified_name>/iceberg", views.dataset_iceberg, name="dataset-iceberg"),
     path("datasets/<str:qualified_name>/columns/<str:column>", views_curation.column, name="column"),
     path("curation/proposals", views_curation.proposals, name="proposals"),
 ]

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from catalog.sources import iceberg
 from catalog import queries
 from catalog.forms import CurationForm
 from catalog.search import searcher
@@ -133,3 +134,16 @@ def athena_query(database: str, name: str, partition_keys: list[str], partitions
         if conditions:
             sql += "\nWHERE " + "\n  AND ".join(conditions)
     return sql + "\nLIMIT 10;"
+
+
+@role_required
+def dataset_iceberg(request: HttpRequest, qualified_name: str) -> HttpResponse:
+    """The History tab's Iceberg panel (loaded by htmx): snapshots and schema changes read with pyiceberg."""
+    table = queries.visible_table(current_role(request), qualified_name)
+    if not iceberg.is_iceberg(table.parameters):
+        return render(request, "catalog/_iceberg.html", {"table": table, "not_iceberg": True})
+    try:
+        metadata = iceberg.describe(table.database_name, table.name)
+    except iceberg.IcebergUnavailable as exc:
+        return render(request, "catalog/_iceberg.html", {"table": table, "unavailable": str(exc)})
+    return render(request, "catalog/_iceberg.html", {"table": table, "iceberg": metadata})

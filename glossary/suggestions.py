@@ -121,7 +121,7 @@ def accept(suggestion: SynonymSuggestion, *, actor: Any, role: Role | None, ip: 
                 definition=f"Suggested from the catalog: {suggestion.short_form} appears beside "
                            f"{suggestion.meaning} in {suggestion.evidence} places.",
             ), actor=actor, role=role, ip=ip)
-        _decided(suggestion, SynonymSuggestion.Status.ACCEPTED, actor, term)
+        _decided(suggestion, str(SynonymSuggestion.Status.ACCEPTED), actor, term)
     return term
 
 
@@ -130,7 +130,7 @@ def dismiss(suggestion: SynonymSuggestion, *, actor: Any, role: Role | None, ip:
     if not (role is not None and services.may_keep_some_terms(role)):
         raise services.GlossaryForbidden("Only stewards and admins decide on suggestions.")
     with transaction.atomic():
-        _decided(suggestion, SynonymSuggestion.Status.DISMISSED, actor, None)
+        _decided(suggestion, str(SynonymSuggestion.Status.DISMISSED), actor, None)
         audit.record(actor, "glossary.dismiss_suggestion", role=role, ip=ip,
                      target=f"{suggestion.short_form} → {suggestion.meaning}")
 

@@ -135,6 +135,25 @@ def may_launch(role: Role | None) -> bool:
     return role is not None and (role.is_admin or role.persona == "consumer")
 
 
+def may_request_access(role: Role | None, table: Any = None) -> bool:
+    """Ask for Lake Formation access to a dataset (a ``catalog.Table`` the role sees; None: to any)
+    for the role's IAM role: consumers, for what they read."""
+    return role is not None and role.persona == "consumer"
+
+
+def may_decide_access(role: Role | None, table: Any) -> bool:
+    """Approve, refuse or revoke access to a dataset: the stewards of its owning hub, and admins."""
+    return role is not None and table is not None and role.can_curate(getattr(table, "hub", None))
+
+
+def decides_access_q(role: Role | None, field: str = "hub") -> Q:
+    """The access requests a role decides (``field`` holds the dataset's owning hub): its own hub's
+    for a steward, all for admins, none for anyone else."""
+    if role is None or not (role.is_admin or role.persona == "steward"):
+        return Q(pk__in=[])
+    return Q() if role.is_admin else Q(**{field: role.hub})
+
+
 def may_administer(role: Role | None) -> bool:
     """Admin-only pages and endpoints (the audit trail)."""
     return role is not None and role.is_admin
@@ -166,13 +185,15 @@ class Abilities:
     curate: bool = False  # the role's own hub
     launch: bool = False
     administer: bool = False
+    decide_access: bool = False  # stewards (their hub) and admins: the access request queue
 
     @classmethod
     def of(cls, role: Role | None) -> "Abilities":
         if role is None:
             return cls()
         return cls(operate=may_operate(role), start_sync=may_start_sync(role), provide=may_provide(role),
-                   curate=may_curate_somewhere(role), launch=may_launch(role), administer=may_administer(role))
+                   curate=may_curate_somewhere(role), launch=may_launch(role), administer=may_administer(role),
+                   decide_access=role.is_admin or may_curate(role, role.hub))
 
 
 def table_filter_q(role: Role | None, prefix: str = "") -> Q:

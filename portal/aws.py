@@ -69,6 +69,20 @@ def role_arn_for(role: Role) -> str:
     return f"arn:aws:iam::{settings.AWS_ACCOUNT_ID}:role/datahub-{suffix}"
 
 
+def mapped_role_arn(role: Role) -> str | None:
+    """The IAM role ARN AWS_ROLE_ARNS maps the portal role to, or None when it maps none.
+
+    Lake Formation grants need a real principal, so access requests ask this rather than
+    ``role_arn_for``; ``ACCESS_DEFAULT_ROLE_ARNS`` (on in the embedded mode) lets the
+    per-persona default stand in, as the local AWS has no mapping to offer.
+    """
+    mapping = settings.AWS_ROLE_ARNS
+    for key in (f"{role.persona}:{role.hub}", role.persona):
+        if key in mapping:
+            return mapping[key]
+    return role_arn_for(role) if settings.ACCESS_DEFAULT_ROLE_ARNS else None
+
+
 def session_name_for(username: str) -> str:
     """STS session names allow ``[\\w+=,.@-]{2,64}``; usernames may hold more."""
     return (_SESSION_NAME_RE.sub("-", username) or "portal-user")[:64].ljust(2, "-")

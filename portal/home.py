@@ -172,6 +172,10 @@ def home_context(user: Any, role: Role | None) -> dict[str, Any]:
 
     context: dict[str, Any] = {"layers": layers, "hubs": hubs, "changes": recently_changed(role),
                                "completeness": completeness(role)}
+    if roles.Abilities.of(role).decide_access:
+        from access.queries import queue_for
+
+        context["access_queue"] = list(queue_for(role)[:QUEUE_SHOWN])
     if role.is_admin:
         context["admin"] = admin_overview()
     elif roles.may_curate(role, role.hub):

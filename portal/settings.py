@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "ingestion_wizard",
     "workspaces",
     "glossary",
+    "access",
     "agents",
 ]
 
@@ -289,6 +290,16 @@ WORKSPACE_EMR_RELEASE = env_str("WORKSPACE_EMR_RELEASE", "emr-7.1.0")
 CELERY_BEAT_SCHEDULE["workspaces-stop-idle"] = {"task": "workspaces.tasks.stop_idle_workspaces", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["workspaces-resume-stalled"] = {"task": "workspaces.tasks.resume_stalled_workspaces",
                                                      "schedule": 60.0}
+
+# The full sync also reads the catalog's Lake Formation tags (batched: catalog.services.lf_tags).
+CATALOG_SYNC_LF_TAGS = env_bool("CATALOG_SYNC_LF_TAGS", True)
+
+# --- Access requests (the access app) ----------------------------------------
+ACCESS_REQUEST_PENDING_DAYS = env_int("ACCESS_REQUEST_PENDING_DAYS", 14, minimum=1)  # undecided → expired
+ACCESS_MAX_DAYS = env_int("ACCESS_MAX_DAYS", 366, minimum=1)  # the farthest end date a request may ask for
+# Roles without an AWS_ROLE_ARNS entry use the per-persona default ARN (embedded: no mapping to offer).
+ACCESS_DEFAULT_ROLE_ARNS = env_bool("ACCESS_DEFAULT_ROLE_ARNS", EMBEDDED)
+CELERY_BEAT_SCHEDULE["access-expire"] = {"task": "access.tasks.expire_access", "schedule": 300.0}
 
 # Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
 INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("ingestion_wizard.api.urls")),
     path("", include("workspaces.api.urls")),
     path("", include("glossary.api.urls")),
+    path("", include("access.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file (no inline script); both templates
     # are ours so that nothing (fonts included) is fetched from outside the portal.
@@ -44,6 +45,7 @@ urlpatterns = [
     path("ingestion/", include("ingestion_wizard.urls")),
     path("workspaces/", include("workspaces.urls")),
     path("glossary/", include("glossary.urls")),
+    path("access/", include("access.urls")),
     path("api/v1/", include(api_v1)),
     # Marquez's API for its clients and web UI (pointed at https://portal.example/marquez).
     path("marquez/api/v1/", include("lineage.marquez.urls")),

@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from django.utils import timezone
+
+from access.models import AccessRequest
 from catalog.models import GlueCatalog, PropagationProposal, SyncRun
 from catalog.search.indexer import index_tables
 from catalog.tests.search_support import make_table
@@ -46,13 +49,14 @@ COMMON = ["/", "/browse", "/search?q=orders", f"/datasets/{DATASET}", f"/lineage
 PAGES: dict[str, list[str]] = {
     "admin": COMMON + ["/operations/", "/audit/", "/audit/?action=not an action", "/ingestion/", "/ingestion/new/",
                        "/workspaces/", "/workspaces/selection/", "/workspaces/subscriptions/", "/roles/select/",
-                       "/glossary/import/", "/glossary/suggestions/"],
+                       "/glossary/import/", "/glossary/suggestions/", "/access/"],
     "finance_steward": COMMON + ["/operations/", "/curation/proposals", f"/datasets/{DATASET}/columns/amount_eur",
-                                 "/glossary/terms/new/", "{term_edit}", "/glossary/suggestions/"],
+                                 "/glossary/terms/new/", "{term_edit}", "/glossary/suggestions/", "/access/"],
     "finance_provider": COMMON + ["/ingestion/", "/ingestion/?status=paused", "/ingestion/new/", "{pipeline}",
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
-                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}"],
+                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}", "/access/",
+                                  "{access_request}"],
 }
 
 
@@ -92,9 +96,13 @@ def lake(search: str) -> Iterator[dict[str, Any]]:
                                definition="A customer's purchase in the web shop.", synonyms=["purchase"])
     TermLink.objects.create(term=term, database_name="sales_prepared", table_name="customer_orders")
     SynonymSuggestion.objects.create(short_form="eur", meaning="euro", evidence=4, examples=["amount_eur"])
+    AccessRequest.objects.create(requester=workspace.owner, role_key="consumer:finance",
+                                 role=PERSONAS["finance_consumer"].as_dict(), table=tables[1], dataset=DATASET,
+                                 hub="finance", purpose="accessibility", until=timezone.localdate(),
+                                 expires_at=timezone.now())
     yield {"pipeline": f"/ingestion/pipelines/{pipeline.pk}/", "run": f"/ingestion/pipelines/{pipeline.pk}/runs/{run.pk}/",
-           "workspace": f"/workspaces/{workspace.pk}/", "term": f"/glossary/terms/{term.pk}/",
-           "term_edit": f"/glossary/terms/{term.pk}/edit/"}
+           "workspace": f"/workspaces/{workspace.pk}/", "access_request": f"/access/datasets/{tables[1].id}/request",
+           "term": f"/glossary/terms/{term.pk}/", "term_edit": f"/glossary/terms/{term.pk}/edit/"}
     lineage_queries.forget_graph()
 
 

@@ -44,6 +44,7 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("datasets/<str:qualified_name>", "PATCH"): ("steward", "admin"),
     ("datasets/<str:qualified_name>/columns/<str:column>", "PATCH"): ("steward", "admin"),
     ("curation/proposals/decide", "POST"): ("steward", "admin"),
+    ("datasets/<str:qualified_name>/lf-tags", "POST"): ("steward", "admin"),
     ("lineage", "POST"): ("provider", "admin"),
     ("lineage/", "POST"): ("provider", "admin"),
     (MARQUEZ_PREFIX + "lineage", "POST"): ("provider", "admin"),
@@ -65,6 +66,12 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     # Any role may subscribe to new-data notifications of datasets it can see.
     ("subscriptions", "POST"): ALL,
     ("subscriptions/<pk>", "DELETE"): ALL,
+    # Access requests (access.api): consumers ask, the owning hub's stewards and admins decide.
+    ("access-requests", "POST"): ("consumer",),
+    ("access-requests/<pk>/approve", "POST"): ("steward", "admin"),
+    ("access-requests/<pk>/refuse", "POST"): ("steward", "admin"),
+    ("access-requests/<pk>/revoke", "POST"): ("steward", "admin"),
+    ("access-requests/<pk>/retry", "POST"): ("steward", "admin"),
 }
 
 # route -> personas that may read it; routes not listed are readable in every role.

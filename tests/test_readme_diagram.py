@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = ("portal", "identity", "catalog", "glossary", "lineage", "ingestion_wizard", "workspaces", "agents")
+APPS = ("portal", "identity", "catalog", "glossary", "lineage", "ingestion_wizard", "workspaces", "access", "agents")
 DOTTED = re.compile(r"\b(?:%s)(?:\.[a-z_][a-z0-9_]*)+" % "|".join(APPS))
 
 

@@ -3,7 +3,7 @@ operation of the OpenAPI schema (drf-spectacular), as each persona and anonymous
 ids and names from the demo lake. No answer may be a 5xx; anonymous never gets data.
 
 Real services: the demo lake seeded into moto, synced into PostgreSQL and indexed into osmem,
-lineage from its views' SQL. Pipelines, runs, drafts, workspaces and subscriptions are rows made
+lineage from its views' SQL. Pipelines, runs, drafts, workspaces, subscriptions and an access request are rows made
 here (their provisioning is covered by their own tests); tasks a POST enqueues go to Redis with
 no worker consuming them.
 """
@@ -69,7 +69,10 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
     from ingestion_wizard.models import Draft, Pipeline, PipelineRun
     from workspaces.models import Notification, Subscription, Workspace
 
+    from catalog.demo_iceberg import seed_iceberg_tables
+
     plan = seed_small_lake()
+    (iceberg_table, *_) = seed_iceberg_tables()  # the Iceberg routes answer for Iceberg tables only
     call_command("sync_catalog", "--full")
     call_command("reindex")
     view = next(t for t in plan.tables if t.is_view)
@@ -100,6 +103,12 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
                                                subscription_arn="pending confirmation")
     Notification.objects.create(user=consumer, dataset=view.qualified_name, partition="load_date=2026-12-01",
                                 rows=5, at=timezone.now(), source="orders")
+    from access.models import AccessRequest
+
+    access_request = AccessRequest.objects.create(
+        requester=consumer, role_key=PERSONAS["finance_consumer"].key, role=PERSONAS["finance_consumer"].as_dict(),
+        table=table, dataset=view.qualified_name, hub=table.hub, purpose="crawl", until=timezone.localdate(),
+        principal_arn="arn:aws:iam::123456789012:role/consumer", expires_at=timezone.now())
     sync_run = SyncRun.objects.order_by("-pk").first()
     assert sync_run is not None
     from glossary.demo import load_demo_glossary
@@ -123,6 +132,9 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         "subscriptions": {"pk": str(subscription.pk)},
         "glossary/terms": {"pk": str(term.pk)},
         "glossary/suggestions": {"pk": str(suggestion.pk)},
+        "access-requests": {"pk": str(access_request.pk)},
+        "iceberg": {"qualified_name": iceberg_table, "pk": str(pipeline.pk)},
+        "access/": {"pk": str(access_request.pk)},
     }
 
 

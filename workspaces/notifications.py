@@ -48,23 +48,25 @@ class SubscriptionUnavailable(SubscriptionError):
     status_code = 503
 
 
-def topic_name(qualified_name: str) -> str:
-    """``datahub-new-data-<db>--<table>``, limited to SNS's ``[A-Za-z0-9_-]{1,256}``.
+def topic_name(qualified_name: str, prefix: str = TOPIC_PREFIX) -> str:
+    """``datahub-new-data-<db>--<table>`` (``prefix`` names other topics of a dataset, e.g. its access
+    topic), limited to SNS's ``[A-Za-z0-9_-]{1,256}``.
 
     Over-long names keep a hash of the full name, so two long names never share a topic.
     """
     database, _, table = qualified_name.partition(".")
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{TOPIC_PREFIX}{database}--{table}")
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{prefix}{database}--{table}")
     if len(name) > MAX_TOPIC_NAME:
         digest = hashlib.sha256(qualified_name.encode()).hexdigest()[:16]
         name = f"{name[:MAX_TOPIC_NAME - 17]}-{digest}"
     return name
 
 
-def ensure_dataset_topic(qualified_name: str) -> str:
-    """The SNS topic ARN for ``database.table`` (created if missing; CreateTopic is idempotent)."""
-    return aws.client("sns").create_topic(
-        Name=topic_name(qualified_name), Tags=[{"Key": "datahub:dataset", "Value": qualified_name[:256]}]
+def ensure_dataset_topic(qualified_name: str, prefix: str = TOPIC_PREFIX, *, client: Any = None) -> str:
+    """The SNS topic ARN for ``database.table`` (created if missing; CreateTopic is idempotent); ``client``:
+    an SNS client to reuse."""
+    return (client or aws.client("sns")).create_topic(
+        Name=topic_name(qualified_name, prefix), Tags=[{"Key": "datahub:dataset", "Value": qualified_name[:256]}]
     )["TopicArn"]
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal import aws
+from portal import aws, lake_permissions
 
 from identity import audit, queries
 from identity.roles import role_lost
@@ -115,15 +115,13 @@ def _suspend(workspace: Workspace) -> None:
             services.stop_workspace(workspace, actor=None, role=None)
         except services.ActionConflict as exc:  # e.g. still starting: without grants it reads nothing anyway
             log.warning("Suspending workspace %s: %s", workspace.pk, exc)
-    lakeformation = aws.client("lakeformation")
     still_needed = services._grants_in_use(workspace)  # noqa: SLF001 - the same rule as teardown
     revoked = []
     for database, table in workspace.grants:
         if (database, table) in still_needed:
             continue  # another live workspace of the same IAM role still reads it
         try:
-            services._revoke(lakeformation,  # noqa: SLF001
-                              workspace.role_arn, database, table)
+            lake_permissions.revoke(workspace.role_arn, lake_permissions.table_resource(database, table))
         except ClientError as exc:
             log.warning("Suspending workspace %s: revoking %s.%s refused: %s", workspace.pk, database, table, exc)
             continue
@@ -139,12 +137,9 @@ def _suspend(workspace: Workspace) -> None:
 
 
 def _reinstate(workspace: Workspace) -> None:
-    lakeformation = aws.client("lakeformation")
     for database, table in workspace.grants:
         try:
-            lakeformation.grant_permissions(
-                Principal={"DataLakePrincipalIdentifier": workspace.role_arn},
-                Resource={"Table": {"DatabaseName": database, "Name": table}}, Permissions=services.SELECT)
+            lake_permissions.grant(workspace.role_arn, lake_permissions.table_resource(database, table))
         except ClientError as exc:
             log.warning("Resuming workspace %s: granting %s.%s refused: %s", workspace.pk, database, table, exc)
             return  # stays suspended; the next grants change tries again

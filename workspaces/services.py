@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Table
-from portal import aws
+from portal import aws, lake_permissions
 from identity import audit
 from identity import roles
 from identity.roles import Role
@@ -44,7 +44,6 @@ MAX_VOLUME_GB = 16384
 MAX_DATASETS = 20
 EMR_INSTANCE_TYPE = "m5.xlarge"
 EMR_CORE_NODES = 2
-SELECT = ["SELECT"]
 
 
 class WorkspaceError(Exception):
@@ -236,14 +235,12 @@ def _provision(workspace: Workspace) -> None:
     workspace.assumed_identity = identity["Arn"]
     workspace.save(update_fields=["assumed_identity"])
 
-    lakeformation = aws.client("lakeformation")
     for dataset in workspace.datasets:
         key = [dataset["database"], dataset["table"]]
         if key in workspace.grants:
             continue
-        _step(workspace, f"Grant SELECT on {dataset['name']}", lakeformation.grant_permissions,
-              Principal={"DataLakePrincipalIdentifier": workspace.role_arn},
-              Resource={"Table": {"DatabaseName": key[0], "Name": key[1]}}, Permissions=SELECT)
+        _step(workspace, f"Grant SELECT on {dataset['name']}", lake_permissions.grant, workspace.role_arn,
+              lake_permissions.table_resource(key[0], key[1]))
         workspace.grants = [*workspace.grants, key]
         workspace.save(update_fields=["grants"])
 
@@ -534,13 +531,12 @@ def _remove_the_rest(workspace: Workspace) -> None:
     if workspace.lifecycle_config_name:
         _step(workspace, "Delete the lifecycle configuration", _delete_lifecycle_config,
               role_clients.client("sagemaker"), workspace.lifecycle_config_name)
-    lakeformation = aws.client("lakeformation")
     still_needed = _grants_in_use(workspace)
     for database, table in workspace.grants:
         if (database, table) in still_needed:
             continue  # another live workspace of the same IAM role reads this table
-        _step(workspace, f"Revoke SELECT on {database}.{table}", _revoke, lakeformation, workspace.role_arn,
-              database, table)
+        _step(workspace, f"Revoke SELECT on {database}.{table}", lake_permissions.revoke, workspace.role_arn,
+              lake_permissions.table_resource(database, table))
     Workspace.objects.filter(pk=workspace.pk).update(grants=[])
 
 
@@ -555,18 +551,6 @@ def _delete_lifecycle_config(sagemaker: Any, name: str) -> None:
         sagemaker.delete_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=name)
     except ClientError as exc:
         if "not exist" not in str(exc) and "RecordNotFound" not in str(exc) and "not found" not in str(exc).lower():
-            raise
-
-
-def _revoke(lakeformation: Any, principal: str, database: str, table: str) -> None:
-    try:
-        lakeformation.revoke_permissions(
-            Principal={"DataLakePrincipalIdentifier": principal},
-            Resource={"Table": {"DatabaseName": database, "Name": table}}, Permissions=SELECT,
-        )
-    except ClientError as exc:
-        # Already revoked (or the table is gone): nothing left to clean up.
-        if exc.response.get("Error", {}).get("Code") not in ("InvalidInputException", "EntityNotFoundException"):
             raise
 
 

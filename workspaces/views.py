@@ -104,7 +104,8 @@ def workspace_open(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required
 def launch(request: HttpRequest) -> HttpResponse:
     role = acting_role(request)
-    names = [t.qualified_name for t in selection.selected_tables(request.session, role)]
+    tables = selection.selected_tables(request.session, role)
+    names = [t.qualified_name for t in tables]
     form = LaunchForm(request.POST or None, dataset_names=names)
     if request.method == "POST" and form.is_valid():
         try:
@@ -120,7 +121,7 @@ def launch(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Workspace {workspace.name} is being launched.")
             return redirect("workspaces:detail", pk=workspace.pk)
     return render(request, "workspaces/launch.html", {
-        "form": form, "may_launch": roles.may_launch(role),
+        "form": form, "may_launch": roles.may_launch(role), "tables": tables,
     })
 
 

@@ -4,6 +4,7 @@ tool's name, within the role. Over streamable HTTP (live server) with the SDK's 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -61,7 +62,8 @@ def test_with_the_write_scope_a_steward_curates_through_the_service_audited_with
             await outcome(client, "add_tags", {"dataset": FINANCE_ONLY, "tags": ["gold", "audited"]}),
             await outcome(client, "set_owner", {"dataset": MARKETING_ONLY, "owner": "me"}),
             await outcome(client, "add_tags", {"dataset": FINANCE_ONLY, "tags": ["t" * 65]}),
-            await outcome(client, "request_access", {"dataset": "raw.orders", "reason": "reporting"}),
+            await outcome(client, "request_access", {"dataset": "raw.orders", "purpose": "reporting",
+                                                     "until": "2099-01-01"}),
             await outcome(client, "get_dataset", {"dataset": FINANCE_ONLY}),
         ]
 
@@ -74,8 +76,8 @@ def test_with_the_write_scope_a_steward_curates_through_the_service_audited_with
     assert tagged_again["tags"] == ["ledger", "gold", "audited"]  # added, never replaced
     assert other_hub == (tools.NOT_FOUND, f"No dataset {MARKETING_ONLY}.")
     assert bad_tag[0] == tools.INVALID_PARAMS and "longer than 64 characters" in bad_tag[1]
-    assert access == (tools.NOT_AVAILABLE, "Access requests are not available yet in this portal: ask a steward of "
-                      "the dataset's hub.")
+    assert access == (tools.FORBIDDEN, "Your role (Steward · finance) may not request access; switch to a consumer "
+                      "role.")
     assert (read_back["description"], read_back["owner"], read_back["tags"]) == (
         "Booked ledger.", "controlling", ["ledger", "gold", "audited"])
     audited = list(AuditEvent.objects.filter(action="catalog.curate").order_by("created_at", "id"))
@@ -114,3 +116,29 @@ def test_over_stdio_writes_are_audited_and_a_revoked_token_is_refused_next(lake:
     assert refused == (tools.UNAUTHORIZED, "Token revoked.")
     event = AuditEvent.objects.get(action="catalog.curate")
     assert (event.target, event.details["via"], event.role) == ("raw.orders", "mcp:set_owner", "steward:finance")
+
+
+def test_a_consumer_requests_access_through_the_service_audited_with_the_tool(
+        lake: dict[str, Any], live_server: Any, aws_endpoint: str, settings: Any) -> None:
+    from access.models import AccessRequest
+
+    settings.AWS_ROLE_ARNS = {"consumer:finance": "arn:aws:iam::123456789012:role/finance-readers"}
+    token = write_token("finance_consumer")
+    until = (date.today() + timedelta(days=10)).isoformat()
+
+    async def talk(client: Client) -> list[Any]:
+        return [
+            await outcome(client, "request_access", {"dataset": FINANCE_ONLY, "purpose": "month end", "until": until}),
+            await outcome(client, "request_access", {"dataset": FINANCE_ONLY, "purpose": "again", "until": until}),
+            await outcome(client, "request_access", {"dataset": MARKETING_ONLY, "purpose": "x", "until": until}),
+        ]
+
+    created, repeated, hidden = converse(http_client(f"{live_server.url}/mcp", token), talk)
+    request = AccessRequest.objects.get()
+    assert created == {"id": request.pk, "state": "pending", "dataset": FINANCE_ONLY, "columns": [], "until": until,
+                       "decided_by": "the stewards of hub finance"}
+    assert repeated[0] == tools.INVALID_PARAMS and "exists already" in repeated[1]
+    assert hidden == (tools.NOT_FOUND, f"No dataset {MARKETING_ONLY}.")
+    event = AuditEvent.objects.get(action="access.requested")
+    assert (event.username, event.role, event.details["via"]) == ("finance_consumer", "consumer:finance",
+                                                                  "mcp:request_access")

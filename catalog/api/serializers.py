@@ -174,8 +174,8 @@ class SearchPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True),
-                                   help_text="database, table_type, format, owner, classification, hub, layer, term, pii, "
-                                             "owned_by")
+                                   help_text="database, table_type, format, owner, classification, hub, layer, term, lf_tag, "
+                                             "pii, owned_by")
     glossary = GlossaryExpansionSerializer(many=True, help_text="the glossary expansions applied to the query")
 
 
@@ -217,6 +217,8 @@ class ColumnSerializer(serializers.Serializer):
     sources = serializers.DictField(child=serializers.ChoiceField(choices=("glue", "steward", "propagation")),
                                     help_text="field → where its value came from")
     propagated = PropagatedValueSerializer(many=True)
+    lf_tags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="Lake Formation tags of the column beyond its table's: {key: [values]}")
 
 
 class ProposalSerializer(serializers.Serializer):
@@ -257,6 +259,8 @@ class DeprecationSerializer(serializers.Serializer):
 
 
 class DatasetSerializer(_TableSerializer):
+    lf_tags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="Effective Lake Formation tags (inherited included): {key: [values]}")
     owners = OwnerSerializer(many=True)
     deprecation = DeprecationSerializer(allow_null=True, help_text="null unless a steward deprecated the dataset")
     parameters = serializers.DictField()

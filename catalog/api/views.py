@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
@@ -39,7 +40,10 @@ from catalog.services import curation as curation_service
 from catalog.services import propagation
 from catalog.services.column_curation import curate_column
 from catalog.services.owners import set_owners
+from catalog.services import lf_tags
+from catalog.sources import iceberg
 from portal.api import ServiceUnavailable
+from identity import roles
 from identity.audit import client_ip
 from identity.roles import current_role, may_administer, may_curate_somewhere
 
@@ -191,6 +195,61 @@ class ProposalDecisionView(_CatalogView):
         except (curation_service.CurationForbidden, curation_service.CurationError) as exc:
             raise _curation_errors(exc) from exc
         return Response({"decided": decided})
+
+
+class LfTagChangeSerializer(serializers.Serializer):
+    assign = serializers.DictField(child=serializers.ListField(child=serializers.CharField(max_length=255)),
+                                   required=False, help_text='{"KEY": ["value", ...]} to assign')
+    remove = serializers.DictField(child=serializers.ListField(child=serializers.CharField(max_length=255)),
+                                   required=False, help_text='{"KEY": ["value", ...]} to remove')
+    columns = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=1000,
+                                    help_text="On these columns instead of the table")
+
+
+class DatasetLfTagsView(_CatalogView):
+    """POST /api/v1/datasets/DATABASE.TABLE/lf-tags — assign/remove Lake Formation tags (stewards of the hub)."""
+
+    @extend_schema(request=LfTagChangeSerializer, responses=inline_serializer("LfTags", {
+        "dataset": serializers.CharField(), "lf_tags": serializers.DictField()}))
+    def post(self, request: Request, qualified_name: str) -> Response:
+        role = current_role(request)
+        table = queries.visible_table(role, qualified_name)
+        if not roles.may_curate(role, table.hub):
+            raise PermissionDenied(f"Only stewards of hub {table.hub} may tag {table.qualified_name}.")
+        payload = LfTagChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            tags = lf_tags.change(table, actor=request.user, role=role, ip=client_ip(request), **payload.validated_data)
+        except lf_tags.LfTagsUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        except lf_tags.LfTagForbidden as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except lf_tags.LfTagError as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        return Response({"dataset": table.qualified_name, "lf_tags": tags})
+
+
+class DatasetIcebergView(_CatalogView):
+    """GET /api/v1/datasets/DATABASE.TABLE/iceberg — the Iceberg metadata (pyiceberg): schema with field ids,
+    partition spec, sort order, snapshots and schema changes; 404 for a table that is not Iceberg."""
+
+    @extend_schema(responses=inline_serializer("IcebergMetadata", {
+        "dataset": serializers.CharField(), "format_version": serializers.IntegerField(),
+        "current_snapshot_id": serializers.IntegerField(allow_null=True),
+        "schema": serializers.ListField(child=serializers.DictField()),
+        "partition_spec": serializers.ListField(child=serializers.DictField()),
+        "sort_order": serializers.ListField(child=serializers.DictField()),
+        "snapshots": serializers.ListField(child=serializers.DictField()),
+        "schema_changes": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request: Request, qualified_name: str) -> Response:
+        table = queries.visible_table(current_role(request), qualified_name)
+        if not iceberg.is_iceberg(table.parameters):
+            raise NotFound(f"{table.qualified_name} is not an Iceberg table.")
+        try:
+            metadata = iceberg.describe(table.database_name, table.name)
+        except iceberg.IcebergUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        return Response({"dataset": table.qualified_name, **metadata})
 
 
 class DatasetVersionsView(_CatalogView):

@@ -28,7 +28,7 @@ from catalog.search.words import split_words, unique_words, words_text
 # ``pii``: "confirmed" / "suspected" when a column holds (or may hold) personal data; ``owned_by``: the
 # dataset's owners, people by username and teams as ``team:<name>``.
 FACETS: tuple[str, ...] = ("database", "table_type", "format", "owner", "classification", "hub", "layer", "term",
-                           "pii", "owned_by")
+                           "lf_tag", "pii", "owned_by")
 # Column comments are prose; beyond this many characters they add weight, not findability.
 COLUMN_COMMENT_CHARS_CAP = 20_000
 # Words of prose as OpenSearch's standard tokenizer sees them (letters, digits, underscores).
@@ -138,6 +138,7 @@ class TableData(TypedDict, total=False):
     prior_parts: dict[str, float]
     term: list[str]
     glossary_words: str
+    lf_tags: dict[str, list[str]]  # effective Lake Formation tags: the ``lf_tag`` facet holds "key=value"
 
 
 class CurationData(TypedDict, total=False):
@@ -147,6 +148,11 @@ class CurationData(TypedDict, total=False):
     classification: str
     owned_by: list[str]
     deprecated: bool
+
+
+def lf_tag_labels(tags: Mapping[str, Sequence[str]]) -> list[str]:
+    """``key=value`` per LF-tag value: the ``lf_tag`` facet's buckets, and how pages show the tags."""
+    return [f"{key}={value}" for key, values in sorted(tags.items()) for value in values]
 
 
 def compact_name(text: str) -> str:
@@ -218,6 +224,7 @@ def build_document(table: TableData, columns: Sequence[ColumnData], curation: Cu
         "classification": curation.get("classification") or table.get("classification") or "",
         "pii": sorted({c["pii_status"] for c in columns if c.get("pii_status")}),
         "owned_by": list(dict.fromkeys(curation.get("owned_by") or [])),
+        "lf_tag": lf_tag_labels(table.get("lf_tags") or {}),
     }
     for facet in FACETS:
         value = merged.get(facet)

@@ -36,7 +36,7 @@ MAX_BULK_BYTES = 8_000_000
 _SERIALIZER = JSONSerializer()
 _TABLE_FIELDS = (
     "id", "database_name", "name", "description", "table_type", "format", "location", "owner", "classification",
-    "hub", "layer", "visibility", "updated_at", "usage_count", "deleted_at",
+    "hub", "layer", "visibility", "updated_at", "usage_count", "deleted_at", "lf_tags",
 )
 
 

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
 from catalog import dispatch, signals
 from catalog.models import Database, GlueCatalog, SyncRun, Table
-from catalog.services import guard, mirror
+from catalog.services import guard, lf_tags, mirror
 from catalog.services.runs import claim_run, finish_run, save_progress
 from catalog.sources.glue import (
     DatabaseRecord,
@@ -537,6 +538,18 @@ def request_sync(catalog: GlueCatalog, *, allow_deletes: bool = False, confirmed
     return run
 
 
+def _read_lf_tags(sync: _Sync) -> None:
+    """The catalog's LF-tags, read in batches after the walk; Lake Formation failing is a warning."""
+    try:
+        snapshot = lf_tags.read_snapshot(sync.catalog)
+    except (ClientError, BotoCoreError) as exc:
+        sync.warnings.append(f"LF-tags not read: {exc}")
+        return
+    with transaction.atomic():
+        changed = lf_tags.apply(sync.catalog, snapshot)
+        sync.signal_after_commit(changed)
+
+
 def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None = None,
               allow_deletes: bool = False) -> SyncRun:
     """Reconcile the whole catalog with Glue; returns the finished run.
@@ -567,6 +580,8 @@ def full_sync(catalog: GlueCatalog, *, client: Any = None, run: SyncRun | None =
             if name not in seen and row.deleted_at is None:
                 sync.delete_database(row)
         sync.settle_deletes(live, allow_deletes or catalog.allow_mass_delete)
+        if settings.CATALOG_SYNC_LF_TAGS:
+            _read_lf_tags(sync)
         GlueCatalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
 
     return _run(sync, body)

@@ -44,7 +44,8 @@ def test_it_returns_the_full_detail_of_a_dataset(orders: object) -> None:
     # Issue 24: ``pii`` is the kind of personal data (or null), with its status and each value's source.
     assert body["columns"][2] == {"name": "dt", "type": "string", "comment": "Order day", "partition_key": True,
                                   "description": "Order day", "tags": [], "classification": "", "pii": None,
-                                  "pii_status": None, "sources": {"description": "glue"}, "propagated": []}
+                                  "pii_status": None, "sources": {"description": "glue"}, "propagated": [],
+                                  "lf_tags": {}}
     assert body["partition_keys"] == ["dt"]
     for key in ("location", "format", "parameters", "owner", "classification", "hub", "layer", "created_at",
                 "updated_at", "view_sql", "description", "tags", "pii_columns", "curation"):

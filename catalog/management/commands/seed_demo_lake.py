@@ -21,6 +21,8 @@ class Command(BaseCommand):
                             help="Exactly this many tables per database (cut short, or padded with generated "
                                  "variants). Default: every model where it belongs (~260 tables).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed; the same seed gives the same lake.")
+        parser.add_argument("--no-iceberg", dest="iceberg", action="store_false",
+                            help="Skip the Apache Iceberg tables (written with pyiceberg into S3 and Glue).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.AWS_ENDPOINT_URL:
@@ -42,3 +44,11 @@ class Command(BaseCommand):
         glossary = load_demo_glossary()
         self.stdout.write(self.style.SUCCESS(f"Demo glossary: {len(glossary.added)} terms added, "
                                              f"{len(glossary.changed)} changed, {glossary.unchanged} unchanged"))
+        if options["iceberg"]:
+            from catalog.demo_iceberg import seed_iceberg_tables
+
+            try:
+                made = seed_iceberg_tables(plan.bucket)
+            except Exception as exc:  # pyiceberg / botocore errors end the command with a reason
+                raise CommandError(f"writing the Iceberg tables failed: {exc}") from None
+            self.stdout.write(self.style.SUCCESS(f"Iceberg tables written with pyiceberg: {', '.join(made) or 'none new'}"))
