@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "ingestion_wizard",
     "workspaces",
     "agents",
+    "queries",
 ]
 
 MIDDLEWARE = [
@@ -285,6 +286,20 @@ WORKSPACE_EMR_RELEASE = env_str("WORKSPACE_EMR_RELEASE", "emr-7.1.0")
 CELERY_BEAT_SCHEDULE["workspaces-stop-idle"] = {"task": "workspaces.tasks.stop_idle_workspaces", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["workspaces-resume-stalled"] = {"task": "workspaces.tasks.resume_stalled_workspaces",
                                                      "schedule": 60.0}
+
+# --- Queries (queries app) -----------------------------------------------
+# "athena" runs SQL in Athena with the role's STS credentials in a workgroup per hub; "local" runs it in
+# DuckDB over the lake's S3 objects (embedded mode, tests). Both read Lake Formation's column grants.
+QUERY_ENGINE = env_str("QUERY_ENGINE", "local" if AWS_ENDPOINT_URL else "athena")
+QUERY_PREVIEW_MAX_ROWS = env_int("QUERY_PREVIEW_MAX_ROWS", 100, minimum=1)
+QUERY_MAX_RESULT_ROWS = env_int("QUERY_MAX_RESULT_ROWS", 10_000, minimum=1)  # kept for paging and CSV
+QUERY_RESULTS_PAGE_SIZE = env_int("QUERY_RESULTS_PAGE_SIZE", 100, minimum=1)
+QUERY_TIME_LIMIT_SECONDS = env_int("QUERY_TIME_LIMIT_SECONDS", 300, minimum=1)
+QUERY_MAX_BYTES_SCANNED = env_int("QUERY_MAX_BYTES_SCANNED", 10 * 1024**3, minimum=1)
+QUERY_MAX_RUNNING_PER_USER = env_int("QUERY_MAX_RUNNING_PER_USER", 1, minimum=1)
+# Athena workgroups are named "<prefix><hub>"; results go to s3://QUERY_RESULTS_BUCKET/<hub>/.
+QUERY_WORKGROUP_PREFIX = env_str("QUERY_WORKGROUP_PREFIX", "datahub-")
+QUERY_RESULTS_BUCKET = env_str("QUERY_RESULTS_BUCKET", "datahub-query-results")
 
 # Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
 INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("lineage.api.urls")),
     path("", include("ingestion_wizard.api.urls")),
     path("", include("workspaces.api.urls")),
+    path("", include("queries.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file (no inline script); both templates
     # are ours so that nothing (fonts included) is fetched from outside the portal.
