@@ -15,7 +15,7 @@ from identity.roles import Role
 from queries import dispatch, usage
 from queries.engines import Limits, Outcome, QueryCancelled
 from queries.models import Query
-from queries.sql import QueryError, QueryRefused, read_statement
+from queries.sql import QueryError, QueryRefused, read_statement, tables_read
 
 
 class TooManyRunning(QueryError):
@@ -67,8 +67,9 @@ def preview(table: Table, *, role: Role, user: Any, limit: int | None = None, pa
 
 def submit_query(user: Any, role: Role, sql: str) -> Query:
     """Queue a query (run by a worker after commit). Raises QueryRefused for anything but one
-    SELECT/WITH statement, TooManyRunning past QUERY_MAX_RUNNING_PER_USER active queries."""
-    read_statement(sql)
+    SELECT/WITH statement over DATABASE.TABLE names, TooManyRunning past QUERY_MAX_RUNNING_PER_USER
+    active queries."""
+    tables_read(read_statement(sql))
     with transaction.atomic():
         # The user's row is the lock: two submits at once cannot both pass the count.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()

@@ -56,7 +56,7 @@ def read_statement(sql: str) -> exp.Query:
     return statement
 
 
-def tables_read(statement: exp.Expression) -> list[TableRef]:
+def tables_read(statement: exp.Expr) -> list[TableRef]:
     """The catalog tables a query names (CTE names excluded), in order of appearance, without repeats."""
     ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     found: list[TableRef] = []
@@ -73,7 +73,7 @@ def tables_read(statement: exp.Expression) -> list[TableRef]:
     return found
 
 
-def columns_named(statement: exp.Expression) -> set[str]:
+def columns_named(statement: exp.Expr) -> set[str]:
     """Lower-case names of the columns a query mentions ("*" when it selects a star)."""
     names = {c.name.lower() for c in statement.find_all(exp.Column) if c.name}
     if any(True for _ in statement.find_all(exp.Star)):
@@ -81,7 +81,7 @@ def columns_named(statement: exp.Expression) -> set[str]:
     return names
 
 
-def pinned_values(statement: exp.Expression) -> dict[str, set[str]]:
+def pinned_values(statement: exp.Expr) -> dict[str, set[str]]:
     """Column → the literal values a query pins it to (``col = 'v'`` or ``col IN ('v', …)``), for partition
     pruning: a partition whose value for a pinned key is not among them holds no row the query keeps.
 
@@ -106,7 +106,7 @@ def pinned_values(statement: exp.Expression) -> dict[str, set[str]]:
     return pinned
 
 
-def to_duckdb(statement: exp.Expression) -> str:
+def to_duckdb(statement: exp.Expr) -> str:
     """The query in DuckDB's dialect, catalog prefixes (``awsdatacatalog.db.t``) dropped."""
     def drop_catalog(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.args.get("catalog"):

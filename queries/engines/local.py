@@ -286,7 +286,7 @@ class _Watch:
             connections.close_all()  # this thread's own: should_stop may have opened one
 
 
-def _with_default_database(statement: exp.Expression, database: str) -> exp.Expression:
+def _with_default_database(statement: exp.Expr, database: str) -> exp.Expr:
     """Unqualified table names of a view's SQL read the view's own database (as Athena's views do)."""
     ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
 
