@@ -44,7 +44,8 @@ def read_statement(sql: str) -> exp.Query:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first.get("line") else ""
         raise QueryRefused(f"Syntax error{where}: {first.get('description') or exc}") from None
-    except SqlglotError as exc:
+    except (SqlglotError, RecursionError, ValueError) as exc:
+        # Whatever the text, the answer is a refusal with the parser's reason, never a 500.
         raise QueryRefused(f"Syntax error: {exc}") from None
     if len(statements) != 1:
         raise QueryRefused("Run one statement at a time.")

@@ -62,6 +62,9 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     # Any role may subscribe to new-data notifications of datasets it can see.
     ("subscriptions", "POST"): ALL,
     ("subscriptions/<pk>", "DELETE"): ALL,
+    # Any role may query the lake; Lake Formation decides which columns it reads (queries app).
+    ("queries", "POST"): ALL,
+    ("queries/<pk>/cancel", "POST"): ALL,
 }
 
 # route -> personas that may read it; routes not listed are readable in every role.

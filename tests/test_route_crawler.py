@@ -100,6 +100,11 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
                                                subscription_arn="pending confirmation")
     Notification.objects.create(user=consumer, dataset=view.qualified_name, partition="load_date=2026-12-01",
                                 rows=5, at=timezone.now(), source="orders")
+    from queries.models import Query
+
+    query = Query.objects.create(user=consumer, role=PERSONAS["finance_consumer"].as_dict(), role_key="consumer:finance",
+                                 sql=f"SELECT * FROM {view.qualified_name}", engine="local", state=Query.State.SUCCEEDED,
+                                 columns=["a"], rows=[[1]], row_count=1)
     sync_run = SyncRun.objects.order_by("-pk").first()
     assert sync_run is not None
     from identity.models import AccessToken
@@ -114,6 +119,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         "pipelines": {"pk": str(pipeline.pk)},
         "workspaces": {"pk": str(workspace.pk)},
         "subscriptions": {"pk": str(subscription.pk)},
+        "queries": {"pk": str(query.pk)},
     }
 
 
