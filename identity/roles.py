@@ -189,13 +189,15 @@ class Abilities:
     curate: bool = False  # the role's own hub
     launch: bool = False
     administer: bool = False
+    query: bool = False
 
     @classmethod
     def of(cls, role: Role | None) -> "Abilities":
         if role is None:
             return cls()
         return cls(operate=may_operate(role), start_sync=may_start_sync(role), provide=may_provide(role),
-                   curate=may_curate(role, role.hub), launch=may_launch(role), administer=may_administer(role))
+                   curate=may_curate(role, role.hub), launch=may_launch(role), administer=may_administer(role),
+                   query=may_query(role))
 
 
 def table_filter_q(role: Role | None, prefix: str = "") -> Q:

@@ -290,7 +290,7 @@ CELERY_BEAT_SCHEDULE["workspaces-resume-stalled"] = {"task": "workspaces.tasks.r
 # --- Queries (queries app) -----------------------------------------------
 # "athena" runs SQL in Athena with the role's STS credentials in a workgroup per hub; "local" runs it in
 # DuckDB over the lake's S3 objects (embedded mode, tests). Both read Lake Formation's column grants.
-QUERY_ENGINE = env_str("QUERY_ENGINE", "local" if AWS_ENDPOINT_URL else "athena")
+QUERY_ENGINE = env_str("QUERY_ENGINE", "local")
 QUERY_PREVIEW_MAX_ROWS = env_int("QUERY_PREVIEW_MAX_ROWS", 100, minimum=1)
 QUERY_MAX_RESULT_ROWS = env_int("QUERY_MAX_RESULT_ROWS", 10_000, minimum=1)  # kept for paging and CSV
 QUERY_RESULTS_PAGE_SIZE = env_int("QUERY_RESULTS_PAGE_SIZE", 100, minimum=1)

@@ -43,6 +43,7 @@ urlpatterns = [
     path("lineage/", include("lineage.urls")),
     path("ingestion/", include("ingestion_wizard.urls")),
     path("workspaces/", include("workspaces.urls")),
+    path("queries/", include("queries.urls")),
     path("api/v1/", include(api_v1)),
     # Marquez's API for its clients and web UI (pointed at https://portal.example/marquez).
     path("marquez/api/v1/", include("lineage.marquez.urls")),
