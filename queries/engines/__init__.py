@@ -33,6 +33,7 @@ class Outcome:
     bytes_scanned: int = 0
     # catalog table id → the columns the query read of it (for usage records)
     reads: dict[int, list[str]] = field(default_factory=dict)
+    execution_id: str = ""  # Athena's QueryExecutionId
 
 
 class QueryCancelled(Exception):
@@ -40,3 +41,16 @@ class QueryCancelled(Exception):
 
 
 ShouldStop = Callable[[], bool]
+
+
+def table_for(role: Any, ref: Any) -> Any:
+    """The catalog table a query names, if the role may see it; raises QueryError (the same words on
+    both engines, which never tell a hidden table from a missing one)."""
+    from catalog.models import Table
+    from queries.sql import QueryError
+
+    table = (Table.objects.visible_to(role).filter(database_name__iexact=ref.database, name__iexact=ref.name)
+             .order_by("catalog_id").first())
+    if table is None:
+        raise QueryError(f"Table {ref.qualified_name} does not exist or your role may not read it.")
+    return table

@@ -28,12 +28,11 @@ from identity.roles import Role, readable_columns
 from lineage.sql import ViewSqlError, view_text
 from portal import aws
 from queries import lake_files, lake_permissions
-from queries.engines import Limits, Outcome, QueryCancelled, ShouldStop
+from queries.engines import Limits, Outcome, QueryCancelled, ShouldStop, table_for
 from queries.sql import (
     DIALECT,
     QueryError,
     QueryRefused,
-    TableRef,
     columns_named,
     pinned_values,
     read_statement,
@@ -88,7 +87,7 @@ class LocalEngine:
     def run(self, sql: str) -> Outcome:
         """Run one Athena SELECT; raises QueryRefused / QueryError / QueryCancelled."""
         statement = read_statement(sql)
-        tables = [self._visible(ref) for ref in tables_read(statement)]
+        tables = [table_for(self.role, ref) for ref in tables_read(statement)]
         mentioned = columns_named(statement)
         pinned = pinned_values(statement)
         # A view reads its sources in full, so with one in the query every table is read in full too.
@@ -121,13 +120,6 @@ class LocalEngine:
         return fetched, [c for c in names if c not in index]
 
     # --- which tables and columns -----------------------------------------------------------
-
-    def _visible(self, ref: TableRef) -> Table:
-        table = (Table.objects.visible_to(self.role).filter(database_name__iexact=ref.database, name__iexact=ref.name)
-                 .order_by("catalog_id").first())
-        if table is None:
-            raise QueryError(f"Table {ref.qualified_name} does not exist or your role may not read it.")
-        return table
 
     @staticmethod
     def _column_names(table: Table) -> list[str]:
