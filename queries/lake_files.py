@@ -102,27 +102,51 @@ def _shape(data: pa.Table, wanted: list[str], values: dict[str, str]) -> pa.Tabl
 
 
 def read_table(spec: TableFiles, wanted: list[str], parts: list[tuple[list[str], str]] | None, *,
-               max_bytes: int, check: Callable[[], None]) -> tuple[pa.Table, int]:
+               max_bytes: int, check: Callable[[], None], row_limit: int | None = None) -> tuple[pa.Table, int]:
     """The table's rows (columns ``wanted``) from its objects, or from ``parts`` when partitioned;
     returns the table and the bytes read. Raises QueryError past ``max_bytes``; ``check`` is called
-    between objects (it raises when the query must stop)."""
+    between objects (it raises when the query must stop). With ``row_limit`` (a preview) objects are
+    read one by one until that many rows are in hand, so a preview of a large table reads one file."""
     s3 = aws.client("s3")
     places = [(dict(zip(spec.partition_keys, values)), location) for values, location in parts] \
         if parts is not None else [({}, spec.location)]
     objects = [(values, obj) for values, location in places for obj in _objects(s3, location)]
+    if row_limit is not None:
+        return _read_until(s3, spec, wanted, objects, row_limit, check)
     scanned = sum(size for _, (_, _, size) in objects)
     if scanned > max_bytes:
         raise QueryError(f"The query would scan {scanned:,} bytes of {spec.qualified_name}, more than the "
                          f"limit of {max_bytes:,} (QUERY_MAX_BYTES_SCANNED); pin partitions in WHERE.")
 
-    def fetch(item: tuple[dict[str, str], tuple[str, str, int]]) -> pa.Table:
-        check()
-        values, (bucket, key, _) = item
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return _shape(_parse(body, spec, wanted), wanted, values)
-
     with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-        pieces = list(pool.map(fetch, objects))
+        pieces = list(pool.map(lambda item: _fetch(s3, spec, wanted, item, check), objects))
+    return _combine(pieces, wanted), scanned
+
+
+_Object = tuple[dict[str, str], tuple[str, str, int]]
+
+
+def _fetch(s3: Any, spec: TableFiles, wanted: list[str], item: _Object, check: Callable[[], None]) -> pa.Table:
+    check()
+    values, (bucket, key, _) = item
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return _shape(_parse(body, spec, wanted), wanted, values)
+
+
+def _read_until(s3: Any, spec: TableFiles, wanted: list[str], objects: list[_Object], row_limit: int,
+                check: Callable[[], None]) -> tuple[pa.Table, int]:
+    pieces: list[pa.Table] = []
+    scanned = rows = 0
+    for item in objects:
+        if rows >= row_limit:
+            break
+        pieces.append(_fetch(s3, spec, wanted, item, check).slice(0, row_limit - rows))
+        rows += pieces[-1].num_rows
+        scanned += item[1][2]
+    return _combine(pieces, wanted), scanned
+
+
+def _combine(pieces: list[pa.Table], wanted: list[str]) -> pa.Table:
     if not pieces:
-        return pa.table([pa.array([], type=pa.string()) for _ in wanted], names=wanted), 0
-    return pa.concat_tables(pieces, promote_options="permissive"), scanned
+        return pa.table([pa.array([], type=pa.string()) for _ in wanted], names=wanted)
+    return pa.concat_tables(pieces, promote_options="permissive")

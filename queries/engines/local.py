@@ -106,7 +106,8 @@ class LocalEngine:
         the role may not read masked (None); returns the outcome and the masked column names."""
         names = self._column_names(table)
         with self._watched():
-            readable = self._expose(table, None, {k.lower(): {v} for k, v in (partition or {}).items()})
+            readable = self._expose(table, None, {k.lower(): {v} for k, v in (partition or {}).items()},
+                                    row_limit=None if table.is_view else rows)
             if readable:
                 select = ", ".join(_quote(c) for c in readable)
                 sql = f"SELECT {select} FROM {_quote(table.database_name)}.{_quote(table.name)} LIMIT {int(rows)}"
@@ -147,7 +148,8 @@ class LocalEngine:
 
     # --- building the DuckDB relations ------------------------------------------------------
 
-    def _expose(self, table: Table, needed: set[str] | None, pinned: dict[str, set[str]]) -> list[str]:
+    def _expose(self, table: Table, needed: set[str] | None, pinned: dict[str, set[str]],
+                row_limit: int | None = None) -> list[str]:
         """Make ``db.table`` readable in the main catalog with the role's columns; returns them."""
         if table.pk in self._exposed:
             return self._exposed[table.pk]
@@ -156,7 +158,7 @@ class LocalEngine:
             raise QueryError(f"Your role may not read any column of {table.qualified_name} "
                              "(Lake Formation grants it no SELECT).")
         wanted = readable if needed is None else [c for c in readable if c.lower() in needed] or readable[:1]
-        self._define(table, wanted, pinned)
+        self._define(table, wanted, pinned, row_limit)
         self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(table.database_name)}")
         select = ", ".join(_quote(c) for c in readable if c in self._in_definer[table.pk])
         self.db.execute(f"CREATE VIEW {_quote(table.database_name)}.{_quote(table.name)} AS SELECT {select} "
@@ -164,7 +166,8 @@ class LocalEngine:
         self._exposed[table.pk] = [c for c in readable if c in self._in_definer[table.pk]]
         return self._exposed[table.pk]
 
-    def _define(self, table: Table, wanted: list[str], pinned: dict[str, set[str]]) -> None:
+    def _define(self, table: Table, wanted: list[str], pinned: dict[str, set[str]],
+                row_limit: int | None = None) -> None:
         """Put the table in full (or ``wanted`` of its columns) into the definer catalog."""
         if table.pk in self._in_definer:
             return
@@ -183,7 +186,7 @@ class LocalEngine:
         parts = None
         if keys:
             parts = lake_files.pick_partitions(lake_files.partitions(table.database_name, table.name), keys, pinned)
-        data, scanned = lake_files.read_table(spec, wanted, parts, check=self._check,
+        data, scanned = lake_files.read_table(spec, wanted, parts, check=self._check, row_limit=row_limit,
                                               max_bytes=self.limits.max_bytes_scanned - self.bytes_scanned)
         self.bytes_scanned += scanned
         arrow_name = f"arrow_{table.pk}"
