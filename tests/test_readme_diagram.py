@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = ("portal", "identity", "catalog", "lineage", "ingestion_wizard", "workspaces", "agents")
+APPS = ("portal", "identity", "catalog", "lineage", "ingestion_wizard", "workspaces", "agents", "queries")
 DOTTED = re.compile(r"\b(?:%s)(?:\.[a-z_][a-z0-9_]*)+" % "|".join(APPS))
 
 
