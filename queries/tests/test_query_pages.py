@@ -81,3 +81,17 @@ def test_another_users_query_is_not_found(lake, browser, celery_eager) -> None:
                                  role_key="consumer:finance", sql="SELECT 1", engine="local")
 
     assert other.get(f"/queries/{query.pk}/").status_code == 404
+
+
+def test_the_home_page_shows_what_the_role_reads_most(lake, browser) -> None:
+    browser.get(f"/queries/preview/{RISK}")
+    browser.get(f"/queries/preview/{RISK}")
+    browser.get("/queries/preview/finance_source.billing__premium_invoice")
+
+    page = browser.get("/").content.decode()
+    popular = page[page.index('data-testid="popular-datasets"'):]
+    assert popular.index(RISK) < popular.index("finance_source.billing__premium_invoice")
+    assert "2 reads" in popular
+    marketing = Client()
+    login_persona(marketing, "marketing_consumer")
+    assert 'data-testid="empty-popular"' in marketing.get("/").content.decode()  # finance's tables are not theirs
