@@ -48,7 +48,7 @@ PAGES: dict[str, list[str]] = {
     "finance_provider": COMMON + ["/ingestion/", "/ingestion/?status=paused", "/ingestion/new/", "{pipeline}",
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
-                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}"],
+                                  "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}", "/queries/"],
 }
 
 

@@ -5,7 +5,6 @@
     var button = event.target.closest("[data-insert]");
     var editor = document.getElementById("sql-editor");
     if (!button || !editor) { return; }
-    event.preventDefault();  // inside <summary>: insert, do not toggle
     var text = button.dataset.insert;
     var start = editor.selectionStart, end = editor.selectionEnd;
     editor.value = editor.value.slice(0, start) + text + editor.value.slice(end);
