@@ -300,6 +300,7 @@ QUERY_MAX_RUNNING_PER_USER = env_int("QUERY_MAX_RUNNING_PER_USER", 1, minimum=1)
 # Athena workgroups are named "<prefix><hub>"; results go to s3://QUERY_RESULTS_BUCKET/<hub>/.
 QUERY_WORKGROUP_PREFIX = env_str("QUERY_WORKGROUP_PREFIX", "datahub-")
 QUERY_RESULTS_BUCKET = env_str("QUERY_RESULTS_BUCKET", "datahub-query-results")
+CELERY_BEAT_SCHEDULE["queries-athena-history"] = {"task": "queries.tasks.import_athena_history", "schedule": 900.0}
 
 # Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
 INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")

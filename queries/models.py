@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Query(models.Model):
@@ -71,7 +72,10 @@ class TableUsage(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     columns = models.JSONField(default=list, blank=True)
     query = models.ForeignKey(Query, null=True, blank=True, on_delete=models.SET_NULL)
-    read_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Athena's QueryExecutionId of a query read from a workgroup's history (one import per execution).
+    execution_id = models.CharField(max_length=64, blank=True)
+    read_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["table", "read_at"], name="usage_table_read_at")]
+        indexes = [models.Index(fields=["table", "read_at"], name="usage_table_read_at"),
+                   models.Index(fields=["execution_id"], name="usage_execution_id", condition=~Q(execution_id=""))]

@@ -80,3 +80,21 @@ def test_a_table_outside_the_role_is_refused_before_athena_in_the_local_engines_
     with pytest.raises(QueryError, match="does not exist or your role may not read it"):
         engine.run(f"SELECT * FROM {RISK}")
     assert athena.list_query_executions()["QueryExecutionIds"] == []
+
+
+def test_queries_run_outside_the_portal_count_from_the_workgroups_history(athena, consumer, celery_eager,
+                                                                           django_capture_on_commit_callbacks) -> None:
+    from queries.athena_history import import_athena_history
+    from queries.models import TableUsage
+
+    run_sql(consumer, f"SELECT person_id FROM {RISK}", django_capture_on_commit_callbacks)  # the portal's own
+    athena.start_query_execution(QueryString=f"SELECT v24_risk_score FROM {RISK}", WorkGroup="datahub-finance")
+    athena.create_work_group(Name="someone-elses", Configuration={})
+    athena.start_query_execution(QueryString=f"SELECT * FROM {RISK}", WorkGroup="someone-elses")
+
+    assert import_athena_history() == 1
+    outside = TableUsage.objects.get(kind="athena")
+    assert (outside.table.qualified_name, outside.columns, outside.role_key) == (
+        RISK, ["v24_risk_score"], "workgroup:datahub-finance")
+    assert import_athena_history() == 0  # each execution once
+    assert TableUsage.objects.count() == 2
