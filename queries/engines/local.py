@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import threading
 import time
 import uuid
@@ -45,11 +46,13 @@ _WATCH_SECONDS = 0.2
 
 
 def jsonable(value: Any) -> Any:
-    """A result value as JSON can carry it (dates ISO, decimals as numbers, bytes as text)."""
+    """A result value as JSON can carry it (dates ISO, decimals as numbers, bytes as text, NaN as text)."""
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON (and PostgreSQL's jsonb) has no NaN or infinity
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else str(value)
     if isinstance(value, (bytes, bytearray)):
         return value.decode("utf-8", "replace")
     if isinstance(value, uuid.UUID):
