@@ -175,6 +175,47 @@ def provided_hub(role: Role | None) -> str:
     return ""
 
 
+def may_query(role: Role | None) -> bool:
+    """Preview datasets and run SQL on the lake (every role; Lake Formation decides the columns)."""
+    return role is not None
+
+
+@dataclass(frozen=True)
+class LakeGrant:
+    """One Lake Formation SELECT grant on a table: ``columns`` None means every column but ``excluded``."""
+
+    principal: str
+    columns: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] = ()
+
+
+def readable_columns(role: Role | None, principal: str, columns: Iterable[str], grants: Iterable[LakeGrant]) -> set[str]:
+    """The columns of a table ``role`` (acting as IAM ``principal``) may read, from the table's Lake
+    Formation SELECT grants to every principal.
+
+    Admins act as data lake administrators: every column. A table without any grant is not governed
+    by Lake Formation (IAM alone decides, as AWS's IAMAllowedPrincipals default): every column to a role
+    that sees it. Otherwise only the principal's own grants count; none means no column at all.
+    """
+    names = list(columns)
+    if role is None:
+        return set()
+    grants = list(grants)
+    if role.is_admin or not grants:
+        return set(names)
+    readable: set[str] = set()
+    for grant in grants:
+        if grant.principal != principal:
+            continue
+        if grant.columns is None:
+            excluded = {c.lower() for c in grant.excluded}
+            readable |= {n for n in names if n.lower() not in excluded}
+        else:
+            allowed = {c.lower() for c in grant.columns}
+            readable |= {n for n in names if n.lower() in allowed}
+    return readable
+
+
 @dataclass(frozen=True)
 class Abilities:
     """The answers templates need, as the ``may`` context value (``{% if may.operate %}``)."""
@@ -186,6 +227,7 @@ class Abilities:
     launch: bool = False
     administer: bool = False
     decide_access: bool = False  # stewards (their hub) and admins: the access request queue
+    query: bool = False
 
     @classmethod
     def of(cls, role: Role | None) -> "Abilities":
@@ -193,7 +235,7 @@ class Abilities:
             return cls()
         return cls(operate=may_operate(role), start_sync=may_start_sync(role), provide=may_provide(role),
                    curate=may_curate_somewhere(role), launch=may_launch(role), administer=may_administer(role),
-                   decide_access=role.is_admin or may_curate(role, role.hub))
+                   decide_access=role.is_admin or may_curate(role, role.hub), query=may_query(role))
 
 
 def table_filter_q(role: Role | None, prefix: str = "") -> Q:

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "glossary",
     "access",
     "agents",
+    "queries",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,21 @@ ACCESS_MAX_DAYS = env_int("ACCESS_MAX_DAYS", 366, minimum=1)  # the farthest end
 # Roles without an AWS_ROLE_ARNS entry use the per-persona default ARN (embedded: no mapping to offer).
 ACCESS_DEFAULT_ROLE_ARNS = env_bool("ACCESS_DEFAULT_ROLE_ARNS", EMBEDDED)
 CELERY_BEAT_SCHEDULE["access-expire"] = {"task": "access.tasks.expire_access", "schedule": 300.0}
+
+# --- Queries (queries app) -----------------------------------------------
+# "athena" runs SQL in Athena with the role's STS credentials in a workgroup per hub; "local" runs it in
+# DuckDB over the lake's S3 objects (embedded mode, tests). Both read Lake Formation's column grants.
+QUERY_ENGINE = env_str("QUERY_ENGINE", "local")
+QUERY_PREVIEW_MAX_ROWS = env_int("QUERY_PREVIEW_MAX_ROWS", 100, minimum=1)
+QUERY_MAX_RESULT_ROWS = env_int("QUERY_MAX_RESULT_ROWS", 10_000, minimum=1)  # kept for paging and CSV
+QUERY_RESULTS_PAGE_SIZE = env_int("QUERY_RESULTS_PAGE_SIZE", 100, minimum=1)
+QUERY_TIME_LIMIT_SECONDS = env_int("QUERY_TIME_LIMIT_SECONDS", 300, minimum=1)
+QUERY_MAX_BYTES_SCANNED = env_int("QUERY_MAX_BYTES_SCANNED", 10 * 1024**3, minimum=1)
+QUERY_MAX_RUNNING_PER_USER = env_int("QUERY_MAX_RUNNING_PER_USER", 1, minimum=1)
+# Athena workgroups are named "<prefix><hub>"; results go to s3://QUERY_RESULTS_BUCKET/<hub>/.
+QUERY_WORKGROUP_PREFIX = env_str("QUERY_WORKGROUP_PREFIX", "datahub-")
+QUERY_RESULTS_BUCKET = env_str("QUERY_RESULTS_BUCKET", "datahub-query-results")
+CELERY_BEAT_SCHEDULE["queries-athena-history"] = {"task": "queries.tasks.import_athena_history", "schedule": 900.0}
 
 # Ingestion runs: "glue" starts the Glue job; "local" does the job's work in the worker (embedded mode, tests).
 INGESTION_EXECUTOR = env_str("INGESTION_EXECUTOR", "local" if AWS_ENDPOINT_URL else "glue")

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("workspaces.api.urls")),
     path("", include("glossary.api.urls")),
     path("", include("access.api.urls")),
+    path("", include("queries.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file (no inline script); both templates
     # are ours so that nothing (fonts included) is fetched from outside the portal.
@@ -46,6 +47,7 @@ urlpatterns = [
     path("workspaces/", include("workspaces.urls")),
     path("glossary/", include("glossary.urls")),
     path("access/", include("access.urls")),
+    path("queries/", include("queries.urls")),
     path("api/v1/", include(api_v1)),
     # Marquez's API for its clients and web UI (pointed at https://portal.example/marquez).
     path("marquez/api/v1/", include("lineage.marquez.urls")),

@@ -56,7 +56,7 @@ PAGES: dict[str, list[str]] = {
                                   "{run}"],
     "finance_consumer": COMMON + ["/workspaces/", "/workspaces/?status=stopped", "/workspaces/launch/",
                                   "/workspaces/selection/", "/workspaces/subscriptions/", "{workspace}", "/access/",
-                                  "{access_request}"],
+                                  "{access_request}", "/queries/"],
 }
 
 

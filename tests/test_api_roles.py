@@ -72,6 +72,9 @@ WRITE_PERSONAS: dict[tuple[str, str], tuple[str, ...]] = {
     ("access-requests/<pk>/refuse", "POST"): ("steward", "admin"),
     ("access-requests/<pk>/revoke", "POST"): ("steward", "admin"),
     ("access-requests/<pk>/retry", "POST"): ("steward", "admin"),
+    # Any role may query the lake; Lake Formation decides which columns it reads (queries app).
+    ("queries", "POST"): ALL,
+    ("queries/<pk>/cancel", "POST"): ALL,
 }
 
 # route -> personas that may read it; routes not listed are readable in every role.

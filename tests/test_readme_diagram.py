@@ -10,7 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = ("portal", "identity", "catalog", "glossary", "lineage", "ingestion_wizard", "workspaces", "access", "agents")
+APPS = ("portal", "identity", "catalog", "glossary", "lineage", "ingestion_wizard", "workspaces", "access", "queries",
+        "agents")
 DOTTED = re.compile(r"\b(?:%s)(?:\.[a-z_][a-z0-9_]*)+" % "|".join(APPS))
 
 

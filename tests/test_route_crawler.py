@@ -109,6 +109,12 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         requester=consumer, role_key=PERSONAS["finance_consumer"].key, role=PERSONAS["finance_consumer"].as_dict(),
         table=table, dataset=view.qualified_name, hub=table.hub, purpose="crawl", until=timezone.localdate(),
         principal_arn="arn:aws:iam::123456789012:role/consumer", expires_at=timezone.now())
+
+    from queries.models import Query
+
+    query = Query.objects.create(user=consumer, role=PERSONAS["finance_consumer"].as_dict(), role_key="consumer:finance",
+                                 sql=f"SELECT * FROM {view.qualified_name}", engine="local", state=Query.State.SUCCEEDED,
+                                 columns=["a"], rows=[[1]], row_count=1)
     sync_run = SyncRun.objects.order_by("-pk").first()
     assert sync_run is not None
     from glossary.demo import load_demo_glossary
@@ -135,6 +141,7 @@ def demo_lake(aws_endpoint: str, search: str, transactional_db: None) -> dict[st
         "access-requests": {"pk": str(access_request.pk)},
         "iceberg": {"qualified_name": iceberg_table, "pk": str(pipeline.pk)},
         "access/": {"pk": str(access_request.pk)},
+        "queries": {"pk": str(query.pk)},
     }
 
 

@@ -2,7 +2,7 @@
 
 - ``moto_server``: one moto server process-thread per session; ``aws`` resets it per test.
 - ``osmem``: one osmem-server per session; ``search`` gives each test its own clone.
-- ``celery_worker``: a real Celery worker thread on the Redis broker.
+- ``celery_worker``: a real Celery worker thread on the Redis broker; ``celery_eager``: tasks inline.
 PostgreSQL comes from pytest-django (test database from DATABASE_URL).
 """
 
@@ -78,6 +78,19 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
     app.control.purge()
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Celery tasks run in the calling thread (the real task, no worker); wrap the call in
+    ``django_capture_on_commit_callbacks(execute=True)`` so an on-commit enqueue fires."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
 
 
 @pytest.fixture
