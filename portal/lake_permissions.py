@@ -3,7 +3,9 @@
 Workspaces (SELECT on a workspace's tables) and access requests (SELECT on a table, on named
 columns, or through an LF-tag expression) both call these, with the portal acting as data lake
 administrator (its own credentials). A grant is only trusted once ``ListPermissions`` shows it;
-``is_granted`` answers that question for one principal and one resource.
+``is_granted`` answers that question for one principal and one resource; ``table_grants`` reads every
+SELECT grant on tables at once, which is how the query engines decide the columns a role may read
+(``identity.roles.readable_columns``), so the local engine refuses exactly what Athena would.
 
 Errors are botocore's: ``ClientError`` when Lake Formation refuses, ``BotoCoreError`` when it
 cannot be reached; callers decide what each means for their own state.
@@ -11,15 +13,18 @@ cannot be reached; callers decide what each means for their own state.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from identity.roles import LakeGrant
 from portal import aws
 
 SELECT = ("SELECT",)
+_READS = {"SELECT", "ALL"}
 # Answers of RevokePermissions that mean "nothing left to revoke" (already revoked, table gone).
 _ALREADY_GONE = ("InvalidInputException", "EntityNotFoundException")
 
@@ -130,7 +135,7 @@ def table_access(principal_arn: str, database: str, table: str) -> TableAccess:
     columns: set[str] = set()
     for entry in listed(principal_arn, table_resource(database, table)):
         perms = set(entry.get("Permissions") or ())
-        if not perms & {"SELECT", "ALL"}:
+        if not perms & _READS:
             continue
         resource = entry.get("Resource") or {}
         if "Table" in resource:
@@ -141,3 +146,48 @@ def table_access(principal_arn: str, database: str, table: str) -> TableAccess:
             columns.update(resource["TableWithColumns"].get("ColumnNames") or ())
     access.columns = sorted(columns)
     return access
+
+
+# --- Every table grant at once (the query engines) -------------------------------------------
+
+
+def _resource_table(resource: dict[str, Any]) -> tuple[tuple[str, str] | None, tuple[str, ...] | None, tuple[str, ...]]:
+    """(database, table) of a table resource, its column list (None: all) and excluded columns."""
+    if "TableWithColumns" in resource:
+        spec = resource["TableWithColumns"]
+        key = (spec.get("DatabaseName", "").lower(), spec.get("Name", "").lower())
+        if "ColumnWildcard" in spec:
+            return key, None, tuple(spec["ColumnWildcard"].get("ExcludedColumnNames") or ())
+        return key, tuple(spec.get("ColumnNames") or ()), ()
+    if "Table" in resource:
+        spec = resource["Table"]
+        name = "*" if "TableWildcard" in spec else spec.get("Name", "")
+        return (spec.get("DatabaseName", "").lower(), name.lower()), None, ()
+    return None, None, ()
+
+
+def table_grants(client: Any = None) -> dict[tuple[str, str], list[LakeGrant]]:
+    """Every SELECT grant on tables, by lower-case (database, table); ``(db, "*")`` holds
+    table-wildcard grants. One listing (paged by NextToken) serves a whole query."""
+    lakeformation = client or aws.client("lakeformation")
+    grants: dict[tuple[str, str], list[LakeGrant]] = defaultdict(list)
+    kwargs: dict[str, Any] = {"ResourceType": "TABLE"}
+    while True:
+        page = lakeformation.list_permissions(**kwargs)
+        for entry in page.get("PrincipalResourcePermissions", []):
+            if not _READS & set(entry.get("Permissions") or ()):
+                continue
+            key, columns, excluded = _resource_table(entry.get("Resource") or {})
+            if key is None:
+                continue
+            principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+            grants[key].append(LakeGrant(principal, columns, excluded))
+        token = page.get("NextToken")
+        if not token:
+            return grants
+        kwargs["NextToken"] = token
+
+
+def grants_on(grants: dict[tuple[str, str], list[LakeGrant]], database: str, table: str) -> list[LakeGrant]:
+    """The grants that apply to one table: its own and its database's table-wildcard ones."""
+    return [*grants.get((database.lower(), table.lower()), []), *grants.get((database.lower(), "*"), [])]

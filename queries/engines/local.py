@@ -28,7 +28,8 @@ from catalog.models import Table
 from identity.roles import Role, readable_columns
 from lineage.sql import ViewSqlError, view_text
 from portal import aws
-from queries import lake_files, lake_permissions
+from portal import lake_permissions
+from queries import lake_files
 from queries.engines import Limits, Outcome, QueryCancelled, ShouldStop, table_for
 from queries.sql import (
     DIALECT,
