@@ -109,3 +109,22 @@ def test_preview_over_stdio_is_the_same_answer(query_lake: LakePlan, tokens: dic
 
     api = client_of("finance_consumer").get(f"/api/v1/datasets/{RISK}/preview?limit=2").json()
     assert {k: answer.get(k) for k in ("columns", "rows", "masked")} == api, answer
+
+
+def test_a_query_still_queued_after_the_wait_answers_its_id_and_state(query_lake: LakePlan, tokens: dict[str, str],
+                                                                      live_server: Any, settings: Any) -> None:
+    # No worker runs here: the query stays queued, so the wait ends at the time cap (1 s) and the caller's one
+    # running query blocks a second one, with the API's 429 reason.
+    settings.QUERY_TIME_LIMIT_SECONDS = 1
+    sql = f"SELECT count(*) FROM {RISK}"
+
+    async def talk(client: Client) -> list[dict[str, Any]]:
+        return [await call(client, "run_query", {"sql": sql}), await call(client, "run_query", {"sql": sql})]
+
+    pending, second = converse(http_client(mcp_url(live_server), tokens["finance_consumer"]), talk)
+
+    assert pending["state"] == "queued" and pending["complete"] is False and pending["rows"] == []
+    assert Query.objects.get(pk=pending["query_id"]).state == "queued"
+    assert pending["summary"] == f"run_query: query {pending['query_id']} (queued), 0 rows (not complete)."
+    assert (second["error"], second["data"]) == (tools.RATE_LIMITED, {"status": 429})
+    assert second["message"].startswith("You already have 1 query running")
