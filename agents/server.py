@@ -44,7 +44,7 @@ RECYCLE_CONNECTIONS: ContextVar[bool] = ContextVar("mcp_recycle_connections", de
 SERVER_NAME = "datahub-portal"
 INSTRUCTIONS = (
     "The Data Hub Portal's catalog, answered in the role of your token: search datasets, read their schema, "
-    "lineage and impact, pipelines and workspaces. Datasets your role may not see are 'not found'; lineage "
+    "lineage and impact, pipelines and workspaces, preview rows and run SELECTs on the lake. Datasets your role may not see are 'not found'; lineage "
     "counts them as hidden nodes without names. Lists say whether they are complete (complete, next_page)."
 )
 
@@ -135,6 +135,11 @@ def _summary(name: str, answer: dict[str, Any]) -> str:
         return (f"Lineage of {answer['dataset']}: {total['nodes']} nodes, {total['edges']} edges, "
                 f"{hidden['datasets']} hidden datasets, {hidden['jobs']} hidden jobs"
                 f"{', truncated' if answer['truncated'] else ''}.")
+    if "rows" in answer:
+        what = answer.get("dataset") or f"query {answer.get('query_id')} ({answer.get('state')})"
+        notes = [] if "complete" not in answer else ["complete" if answer["complete"] else "not complete"]
+        notes += [f"masked: {', '.join(answer['masked'])}"] if answer.get("masked") else []
+        return f"{name}: {what}, {len(answer['rows'])} rows" + (f" ({'; '.join(notes)})." if notes else ".")
     if "dataset" in answer:
         return f"{name}: {answer['dataset']}."
     return f"{name}: done."

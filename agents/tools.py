@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import Http404
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,12 @@ from lineage import queries as lineage_queries
 from identity.models import AccessToken
 from identity import roles
 from portal.filtering import first_error
+from portal.limits import bounded_int
+from queries import queries as query_queries
+from queries import services as query_services
+from queries.api.serializers import QuerySerializer
+from queries.api.views import LAKE_DOWN
+from queries.sql import QueryError
 from identity.roles import Role
 from workspaces import queries as workspace_queries
 from workspaces.api.serializers import WorkspaceSerializer
@@ -53,6 +60,11 @@ PIPELINES_PAGE_SIZE = 100
 WORKSPACES_PAGE_SIZE = 100
 IMPACT_PAGE_SIZE = 100  # the API's default page_size of /lineage/impact
 DATASET_NAME_CHARS = 511
+PARTITION_CHARS = 1024  # what the preview API reads of ?partition=
+SQL_CHARS = 100_000  # QueryCreateSerializer's max_length
+# run_query answers in one call: it waits this long at most (or QUERY_TIME_LIMIT_SECONDS when smaller),
+# then answers the query's id and state (still running), so an agent is never held for a whole query.
+RUN_QUERY_WAIT_SECONDS = 30
 
 
 class ToolError(Exception):
@@ -183,6 +195,18 @@ class AccessArgs(_Args):
     until: str = Field(..., max_length=10, description="YYYY-MM-DD: the access ends after this day.")
     columns: list[str] = Field(default_factory=list, max_length=1000,
                                description="Only these columns (default: the whole table).")
+
+
+class PreviewArgs(_Args):
+    dataset: str = _dataset_field()
+    limit: int | None = Field(None, ge=1, description="Rows (default and at most QUERY_PREVIEW_MAX_ROWS, 100).")
+    partition: str = Field("", max_length=PARTITION_CHARS,
+                           description="One partition: key=value[/key=value] of the partition keys.")
+
+
+class RunQueryArgs(_Args):
+    sql: str = Field(min_length=1, max_length=SQL_CHARS,
+                     description="One SELECT (or WITH … SELECT) over DATABASE.TABLE names, Athena SQL.")
 
 
 # --- read tools ---------------------------------------------------------------------------------------------
@@ -320,6 +344,56 @@ def get_schema_history(caller: Caller, args: DatasetArgs) -> dict[str, Any]:
             "versions": versions}
 
 
+# --- queries on the lake: the queries app's services, with the API's limits and answers -------------------------
+
+
+def _query_refused(exc: QueryError) -> ToolError:
+    """A refused statement or preview as the API answers it (400 with the reason; 429 past the running cap)."""
+    status = getattr(exc, "status_code", 400)
+    return ToolError(RATE_LIMITED if status == 429 else INVALID_PARAMS, str(exc), status)
+
+
+def preview(caller: Caller, args: PreviewArgs) -> dict[str, Any]:
+    """The API's GET /api/v1/datasets/DB.TABLE/preview: the first rows, masked columns None and listed."""
+    _require(caller, roles.may_query)
+    table = visible(caller, args.dataset)
+    try:
+        limit = bounded_int({"limit": args.limit}, "limit", settings.QUERY_PREVIEW_MAX_ROWS, 1,
+                            settings.QUERY_PREVIEW_MAX_ROWS)
+        answer = query_services.preview(table, role=caller.role, user=caller.user, limit=limit,
+                                         partition=args.partition)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    except QueryError as exc:
+        raise _query_refused(exc) from None
+    except (BotoCoreError, ClientError):
+        raise ToolError(UNAVAILABLE, LAKE_DOWN, 503) from None
+    return {"dataset": table.qualified_name, "partition": args.partition or None, **answer,
+            "row_count": len(answer["rows"]), "limit": limit}
+
+
+def run_query(caller: Caller, args: RunQueryArgs) -> dict[str, Any]:
+    """The API's POST /api/v1/queries, then its first result page once the worker ran it (bounded wait)."""
+    _require(caller, roles.may_query)
+    try:
+        query = query_services.submit_query(caller.user, caller.role, args.sql)
+    except QueryError as exc:
+        raise _query_refused(exc) from None
+    query = query_queries.wait_until_done(query, min(RUN_QUERY_WAIT_SECONDS, settings.QUERY_TIME_LIMIT_SECONDS))
+    if query.state in (query.State.FAILED, query.State.CANCELLED):
+        raise invalid(f"Query {query.pk} {query.state}: {query.error or 'cancelled before it finished.'}")
+    status = QuerySerializer(query).data
+    answer = {"query_id": status.pop("id"), **{k: v for k, v in status.items() if k != "sql"}}
+    if query.state != query.State.SUCCEEDED:
+        # Still queued or running: the id lets the caller follow it at GET /api/v1/queries/ID.
+        return {**answer, "columns": [], "rows": [], "next": None, "complete": False}
+    page_size = settings.QUERY_RESULTS_PAGE_SIZE
+    page = query_queries.result_page(query, 1, page_size)
+    # Complete: every row of the result is on this page and the result was not cut at QUERY_MAX_RESULT_ROWS.
+    return {**answer, **page, "page": 1, "page_size": page_size,
+            "complete": page["next"] is None and not query.truncated}
+
+
 # --- write tools: only with the token's write scope, through the curation service -------------------------------
 
 
@@ -402,6 +476,12 @@ TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
     ToolSpec("list_workspaces", "Your analysis workspaces (consumers; admins see all).", PageArgs, list_workspaces),
     ToolSpec("get_schema_history", "Glue versions of a dataset, newest first, each with its schema diff.",
              DatasetArgs, get_schema_history),
+    ToolSpec("preview", "The first rows of a dataset (or one partition) as your role reads them; columns Lake "
+             "Formation does not grant are null and listed in masked.", PreviewArgs, preview),
+    ToolSpec("run_query", "Run one SELECT on the lake in your role (the API's limits) and answer the first page "
+             f"of its result, waiting up to {RUN_QUERY_WAIT_SECONDS} s; a longer query answers its query_id and "
+             "state (follow it at GET /api/v1/queries/ID). A refused or failed query is an error with the reason.",
+             RunQueryArgs, run_query),
     ToolSpec("update_description", "Set a dataset's curated description (stewards of its hub; write scope).",
              DescriptionArgs, update_description, write=True),
     ToolSpec("set_owner", "Set a dataset's curated owner (stewards of its hub; write scope).", OwnerArgs, set_owner,

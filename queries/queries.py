@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db.models import QuerySet
@@ -30,3 +31,14 @@ def result_page(query: Query, page: int, page_size: int) -> dict[str, Any]:
     rows = query.rows[start:start + page_size]
     more = start + page_size < len(query.rows)
     return {"columns": query.columns, "rows": rows, "next": page + 1 if more else None}
+
+
+def wait_until_done(query: Query, seconds: float, poll_seconds: float = 0.2) -> Query:
+    """The query once it left the queue and ran (succeeded, failed, cancelled), or as it is after ``seconds``
+    (still queued or running): for callers that answer in one call (the MCP ``run_query`` tool)."""
+    deadline = time.monotonic() + seconds
+    query.refresh_from_db()
+    while query.is_active and time.monotonic() < deadline:
+        time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0)))
+        query.refresh_from_db()
+    return query

@@ -21,7 +21,7 @@ VISIBLE = {
     "marketing_consumer": {"raw.orders", "sales_semantic.revenue", MARKETING_ONLY},
 }
 READ_TOOLS = ["get_dataset", "get_impact", "get_lineage", "get_pipeline_runs", "get_schema_history", "list_pipelines",
-              "list_workspaces", "search"]
+              "list_workspaces", "preview", "run_query", "search"]
 
 
 def rest(token: str, path: str, **params: Any) -> tuple[int, Any]:

@@ -20,6 +20,7 @@ from mcp.server.stdio import stdio_server
 
 from agents.server import CALLER, RECYCLE_CONNECTIONS, caller_from_secret, get_server
 from agents.tools import Caller, ToolError
+from identity.services import forget_token_roles
 
 TOKEN_ENV = "DATAHUB_TOKEN"
 
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         print(f"MCP over stdio as {caller.user.get_username()} ({caller.role.label})", file=sys.stderr)
 
         def resolve() -> Caller:
+            # The token cache of this process never hears of a revocation made by the portal's processes
+            # (forget_token_roles runs there), so a stdio call always re-reads the token: revoked → refused now.
+            forget_token_roles()
             return caller_from_secret(secret)
 
         async def serve() -> None:
