@@ -45,11 +45,14 @@ def visible_table(role: Role | None, qualified_name: str) -> Table:
 
 
 def columns_of(table_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Columns per table id, in schema order (partition keys last)."""
+    """Columns per table id, in schema order (partition keys last), with the Lake Formation tags each
+    column has beyond its table's (read by the full sync)."""
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = Column.objects.filter(table_id__in=table_ids).order_by("table_id", "is_partition_key", "position")
-    for table_id, name, type_, comment, pk in rows.values_list("table_id", "name", "type", "comment", "is_partition_key"):
-        found[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": pk})
+    for table_id, name, type_, comment, pk, lf_tags in rows.values_list(
+            "table_id", "name", "type", "comment", "is_partition_key", "lf_tags"):
+        found[table_id].append({"name": name, "type": type_, "comment": comment or "", "partition_key": pk,
+                                "lf_tags": lf_tags or {}})
     return found
 
 
@@ -200,13 +203,10 @@ def dataset_detail(table: Table, *, role: Role | None) -> dict[str, Any]:
     as ``role`` may read it (view SQL masked where it names tables outside the role)."""
     curation = curation_of(table)
     columns = columns_of([table.id]).get(table.id, [])
-    # Lake Formation tags a column has beyond its table's (read by the full sync).
-    column_tags = dict(Column.objects.filter(table=table).exclude(lf_tags={}).values_list("name", "lf_tags"))
     states = column_states([table.id], {table.id: {c["name"]: c["comment"] for c in columns}},
                            {table.id: list(curation.pii_columns) if curation else []}).get(table.id, {})
     for col in columns:
         col.update(states.get(col["name"]) or uncurated_column(col["comment"]))
-        col["lf_tags"] = column_tags.get(col["name"], {})
     declared = curation.classification if curation and curation.classification else table.classification
     classification = classification_of(declared, {c["name"]: c for c in columns})
     view_sql, view_sql_masked = view_sql_for(role, table)

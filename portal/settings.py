@@ -218,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name across apps ("kind", "state") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "OwnerKindEnum": "catalog.models.DatasetOwner.Kind",
+        "TermStateEnum": "glossary.models.Term.State",
+        "AccessRequestStateEnum": "access.models.AccessRequest.State",
+        "QueryStateEnum": "queries.models.Query.State",
+    },
 }
 
 # --- Celery --------------------------------------------------------------

@@ -13,7 +13,7 @@ from catalog.services.owners import OwnerInput
 
 
 class OwnerInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.values)
+    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.choices)
     user = serializers.CharField(required=False, allow_null=True, max_length=254, help_text="username or e-mail")
     team = serializers.CharField(required=False, allow_null=True, max_length=150, help_text="group name")
 
@@ -58,7 +58,7 @@ def dataset_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 COLUMN_FIELDS = ("name", "type", "comment", "partition_key", "description", "tags", "classification", "pii",
-                 "pii_status", "sources", "propagated")
+                 "pii_status", "sources", "propagated", "lf_tags")
 
 
 def column_json(column: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +243,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class OwnerSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.values)
+    kind = serializers.ChoiceField(choices=DatasetOwner.Kind.choices)
     user = serializers.CharField(allow_null=True)
     team = serializers.CharField(allow_null=True)
     name = serializers.CharField(help_text="username, or team:<name>: the owned_by facet's value")

@@ -31,10 +31,12 @@ def catalog() -> GlueCatalog:
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
+def stub(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[tuple[Any, Stubber]]:
     # Stubber answers calls in the order they were queued: one database read at a time keeps
     # that order fixed (reading ahead concurrently is covered against moto).
     monkeypatch.setattr(sync, "READ_AHEAD_DATABASES", 1)
+    # Only Glue is stubbed here; reading Lake Formation tags is tested against moto (test_lf_tags.py).
+    settings.CATALOG_SYNC_LF_TAGS = False
     client = aws.client("glue")
     with Stubber(client) as stubber:
         yield client, stubber

@@ -105,7 +105,7 @@ class ImportPlanSerializer(serializers.Serializer):
     applied = serializers.BooleanField()
 
 
-class SuggestionSerializer(serializers.Serializer):
+class SynonymSuggestionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     short_form = serializers.CharField()
     meaning = serializers.CharField()

@@ -19,7 +19,7 @@ from glossary import csv_io, queries, services, suggestions
 from glossary.api.serializers import (
     ImportPlanSerializer,
     ImportSerializer,
-    SuggestionSerializer,
+    SynonymSuggestionSerializer,
     TermBriefSerializer,
     TermSerializer,
     TermWriteSerializer,
@@ -139,7 +139,7 @@ class SuggestionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Short forms the catalog uses beside a word, offered to stewards; accepted ones join a term."""
 
     permission_classes = [HasSelectedRole]
-    serializer_class = SuggestionSerializer
+    serializer_class = SynonymSuggestionSerializer
     lookup_value_regex = r"\d+"
     pagination_class = GlossaryPagination
 
@@ -155,14 +155,14 @@ class SuggestionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             decide(suggestion, actor=request.user, role=acting_role(request), ip=client_ip(request))
         except (services.GlossaryError, services.GlossaryForbidden) as exc:
             raise _refused(exc) from exc
-        return Response(SuggestionSerializer(suggestion).data)
+        return Response(SynonymSuggestionSerializer(suggestion).data)
 
-    @extend_schema(request=None, responses={200: SuggestionSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR})
+    @extend_schema(request=None, responses={200: SynonymSuggestionSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR})
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         return self._decide(request, pk, True)
 
-    @extend_schema(request=None, responses={200: SuggestionSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR})
+    @extend_schema(request=None, responses={200: SynonymSuggestionSerializer, 400: _ERROR, 403: _ERROR, 404: _ERROR})
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str) -> Response:
         return self._decide(request, pk, False)

@@ -17,9 +17,10 @@ NEEDS_A_LOOK = "warning"
 UNDER_WAY = "primary"
 AT_REST = "secondary"
 TONES = {
-    "succeeded": DONE, "ready": DONE, "in_service": DONE, "confirmed": DONE, "current": DONE,
+    "succeeded": DONE, "ready": DONE, "in_service": DONE, "confirmed": DONE, "current": DONE, "approved": DONE,
     "failed": BROKEN,
     "partial": NEEDS_A_LOOK, "needs_confirm": NEEDS_A_LOOK, "stale": NEEDS_A_LOOK, "missing": NEEDS_A_LOOK,
+    "deprecated": NEEDS_A_LOOK,
     "running": UNDER_WAY, "queued": UNDER_WAY, "pending": UNDER_WAY, "provisioning": UNDER_WAY,
     "stopping": UNDER_WAY, "deleting": UNDER_WAY,
 }
