@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,6 +47,15 @@ def _refused(exc: Exception) -> Exception:
     return ValidationError({getattr(exc, "field", "") or "non_field_errors": [str(exc)]})
 
 
+def _keeper_role(request: Request) -> Any:
+    """The acting role when it keeps terms (stewards, admins); 403 before any body is read otherwise."""
+    role = acting_role(request)
+    if not services.may_keep_some_terms(role):
+        label = role.label if role is not None else "no role"
+        raise PermissionDenied(f"Your role ({label}) may not change glossary terms: stewards and admins keep them.")
+    return role
+
+
 class TermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Glossary terms: every role reads them; stewards of a term's owner hub and admins write them."""
 
@@ -66,9 +75,9 @@ class TermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return queries.get_term(int(self.kwargs["pk"]))
 
     def _write(self, request: Request, term: Term | None, *, partial: bool) -> Response:
+        role = _keeper_role(request)
         payload = TermWriteSerializer(data=request.data, partial=partial)
         payload.is_valid(raise_exception=True)
-        role = acting_role(request)
         base = services.as_input(term) if term is not None else None
         data = payload.to_input(role.hub or "", base if partial else None)
         try:
@@ -121,9 +130,9 @@ class ImportView(APIView):
 
     @extend_schema(request=ImportSerializer, responses={200: ImportPlanSerializer, 400: _ERROR})
     def post(self, request: Request) -> Response:
+        role = _keeper_role(request)
         payload = ImportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        role = acting_role(request)
         text, apply = payload.validated_data["csv"], payload.validated_data["apply"]
         plan = csv_io.plan_import(text, role)
         if apply and not plan.errors:
@@ -147,12 +156,13 @@ class SuggestionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return queries.suggestions()
 
     def _decide(self, request: Request, pk: str, accept: bool) -> Response:
+        role = _keeper_role(request)
         suggestion = SynonymSuggestion.objects.filter(pk=int(pk)).first()
         if suggestion is None:
-            return Response({"detail": f"No suggestion {pk}."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound(f"No suggestion {pk}.")
         try:
             decide = suggestions.accept if accept else suggestions.dismiss
-            decide(suggestion, actor=request.user, role=acting_role(request), ip=client_ip(request))
+            decide(suggestion, actor=request.user, role=role, ip=client_ip(request))
         except (services.GlossaryError, services.GlossaryForbidden) as exc:
             raise _refused(exc) from exc
         return Response(SynonymSuggestionSerializer(suggestion).data)
