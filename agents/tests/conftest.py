@@ -11,6 +11,7 @@ The ``zz_…_only`` names are what must never appear in an answer to a persona o
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import os
 import sys
 import uuid
@@ -130,7 +131,14 @@ def run(coro: Awaitable[Any]) -> Any:
     async def bounded() -> Any:
         return await asyncio.wait_for(coro, timeout=120)
 
-    return asyncio.run(bounded())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(bounded())
+    # Playwright's sync API (the session's browser, started by an earlier browser test) keeps an event
+    # loop running in this thread; the conversation gets a loop of its own in another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, bounded()).result()
 
 
 Conversation = Callable[[Client], Awaitable[Any]]
