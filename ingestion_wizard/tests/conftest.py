@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from ingestion_wizard.tests import sources
-from portal.celery import app
 from portal.testing.personas import login_persona
 
 
@@ -35,14 +34,9 @@ def provider(client: Any) -> Any:
 
 
 @pytest.fixture
-def eager() -> Iterator[None]:
-    """Celery tasks run in the calling thread (the real chain, no worker); wrap the call in
-    ``django_capture_on_commit_callbacks(execute=True)`` so the on-commit enqueue fires."""
-    app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = False
+def eager(celery_eager: None) -> None:
+    """Provisioning chains run in the calling thread: the shared ``celery_eager`` fixture
+    (portal.testing.services) under the name these tests use."""
 
 
 @pytest.fixture(scope="session")
